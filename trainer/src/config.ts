@@ -1,0 +1,73 @@
+import { z } from 'zod';
+
+/** Where the NIH malaria thin-smear data set is published, and what it must hash to. */
+export const NIH_DATASET = {
+  url: 'https://data.lhncbc.nlm.nih.gov/public/Malaria/cell_images.zip',
+  bytes: 353_452_851,
+  sha256: '0a949556b2414159b5100192609805376654c4266d8d187be9b1922fad43c668',
+} as const;
+
+export const BACKENDS = ['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKENDS)[number];
+
+export const SPLIT_MODES = ['patient', 'cell'] as const;
+
+/**
+ * Every training option, with its default. This is the one place options are validated:
+ * the CLI flags, a `--config` file and the cloud launcher all go through `parseTrainConfig`.
+ */
+export const TrainConfigSchema = z
+  .object({
+    data: z.string().min(1).default(NIH_DATASET.url)
+      .describe('NIH zip URL, a local zip, a folder with Parasitized/ and Uninfected/, or synthetic[:N]'),
+    model: z.string().min(1).default('compact').describe('model name (see --list-models)'),
+    epochs: z.number().int().positive().default(10).describe('maximum number of epochs'),
+    batchSize: z.number().int().positive().max(4096).default(64).describe('images per training step'),
+    imageSize: z.number().int().min(16).max(512).default(100).describe('square input size in pixels'),
+    learningRate: z.number().positive().max(1).default(1e-3).describe('Adam learning rate'),
+    seed: z.number().int().nonnegative().default(42).describe('seed for split, initialisation, shuffling and augmentation'),
+    split: z.enum(SPLIT_MODES).default('patient')
+      .describe('patient: no patient in two splits; cell: random cell-level split'),
+    splitFractions: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()])
+      .default([0.8, 0.1, 0.1]).describe('train, validation, test fractions')
+      .refine((f) => Math.abs(f[0] + f[1] + f[2] - 1) < 1e-6, 'fractions must add up to 1'),
+    splitFrom: z.string().optional().describe('reuse the split.json of an earlier run (file or run folder)'),
+    patience: z.number().int().nonnegative().default(3)
+      .describe('epochs without validation-loss improvement before stopping (0 = never stop early)'),
+    augment: z.boolean().default(false).describe('random flips, 90-degree rotations and brightness changes'),
+    out: z.string().min(1).default('runs').describe('folder that receives one folder per run'),
+    backend: z.enum(BACKENDS).default('auto').describe('TF.js backend; auto picks the fastest installed'),
+    threads: z.number().int().positive().max(64).optional().describe('wasm threads (default: one per core)'),
+    weights: z.string().optional().describe('Keras vgg16 notop .h5 weights (path or URL) for the vgg16 base'),
+    freezeBase: z.boolean().default(false).describe('freeze the pretrained base of vgg16'),
+    maxUnreadable: z.number().min(0).max(1).default(0.01).describe('fraction of unreadable images that stops the run'),
+    cacheDir: z.string().optional().describe('download cache (default: the user cache folder)'),
+    limit: z.number().int().positive().optional().describe('use at most this many images per class (quick trials)'),
+  })
+  .strict();
+
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
+
+/** Raised for input a user can fix; the CLI prints its message alone, without a stack trace. */
+export class UserError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** Validates options and names every bad key with its accepted values. */
+export function parseTrainConfig(input: unknown): TrainConfig {
+  const result = TrainConfigSchema.safeParse(input);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const key = issue.path.length ? issue.path.join('.') : '(options)';
+    return `  --${kebab(String(key))}: ${issue.message}`;
+  });
+  throw new UserError(`invalid options:\n${lines.join('\n')}`);
+}
+
+export function kebab(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
