@@ -43,6 +43,14 @@ export const TrainConfigSchema = z
     maxUnreadable: z.number().min(0).max(1).default(0.01).describe('fraction of unreadable images that stops the run'),
     cacheDir: z.string().optional().describe('download cache (default: the user cache folder)'),
     limit: z.number().int().positive().optional().describe('use at most this many images per class (quick trials)'),
+    registerModel: z.string().min(1).default('malaria-classifier')
+      .describe('MLflow registered-model name (used when MLFLOW_TRACKING_URI is set)'),
+    championMetric: z.string().min(1).default('test_auc')
+      .describe('test metric that decides whether a new version becomes the champion'),
+    requireGpu: z.boolean().default(false).describe('fail unless the GPU backend is active (cloud runs)'),
+    datasetCache: z.string().optional().describe('s3:// prefix that caches the NIH zip and decoded tensors'),
+    checkpointUri: z.string().optional()
+      .describe('s3:// prefix or folder for per-epoch checkpoints; a restarted run resumes from it'),
   })
   .strict();
 
