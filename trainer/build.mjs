@@ -1,0 +1,45 @@
+// Bundles the training CLI into one file, trainer/dist/train.js, for the container image.
+// Everything that cannot live inside a bundle (native addons, wasm binaries, ESM-only modules with
+// top-level await, and the TF.js family, which must stay one instance for backends to register)
+// is external and comes from trainer/runtime/package.json, installed beside the bundle.
+// Usage: node trainer/build.mjs [--outdir <folder>]
+import { build } from 'esbuild';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const trainerDir = dirname(fileURLToPath(import.meta.url));
+export const ENTRY = join(trainerDir, 'src/cli/main.ts');
+export const OUT_FILE_NAME = 'train.js';
+
+/** Runtime package names, plus the subpaths and sibling @tensorflow packages they bring. */
+export function runtimeExternals() {
+  const runtime = JSON.parse(readFileSync(join(trainerDir, 'runtime/package.json'), 'utf8'));
+  const names = Object.keys(runtime.dependencies);
+  return [...names, ...names.map((name) => `${name}/*`), '@tensorflow/*'];
+}
+
+export async function bundle(outdir = join(trainerDir, 'dist')) {
+  const outfile = join(outdir, OUT_FILE_NAME);
+  await build({
+    entryPoints: [ENTRY],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    external: runtimeExternals(),
+    // Stack traces of a failed cloud run should name our functions.
+    keepNames: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    banner: { js: '#!/usr/bin/env node' },
+  });
+  return outfile;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const at = process.argv.indexOf('--outdir');
+  const outfile = await bundle(at > 0 ? resolve(process.argv[at + 1]) : undefined);
+  console.log(outfile);
+}
