@@ -1,0 +1,116 @@
+import type { LabeledImages } from '../data/types';
+
+/** A source of uniform random numbers in [0, 1); seeded by the caller so runs repeat. */
+export type Random = () => number;
+
+/** Fisher-Yates over 0..n-1. */
+export function shuffledOrder(n: number, random: Random): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}
+
+/**
+ * The 8 symmetries of a square (identity, 3 rotations, 4 reflections) as pixel index maps:
+ * out[p] = in[map[p]]. A cell has no orientation, so each is an equally valid training image.
+ */
+export function squareSymmetries(size: number): Int32Array[] {
+  const maps: Int32Array[] = [];
+  const last = size - 1;
+  const transforms: Array<(y: number, x: number) => [number, number]> = [
+    (y, x) => [y, x],
+    (y, x) => [x, last - y],
+    (y, x) => [last - y, last - x],
+    (y, x) => [last - x, y],
+    (y, x) => [y, last - x],
+    (y, x) => [last - y, x],
+    (y, x) => [x, y],
+    (y, x) => [last - x, last - y],
+  ];
+  for (const transform of transforms) {
+    const map = new Int32Array(size * size);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const [sy, sx] = transform(y, x);
+        map[y * size + x] = sy * size + sx;
+      }
+    }
+    maps.push(map);
+  }
+  return maps;
+}
+
+export interface Augmentation {
+  readonly random: Random;
+  readonly symmetries: readonly Int32Array[];
+  /** Brightness is multiplied by a factor drawn from [1 - brightness, 1 + brightness]. */
+  readonly brightness: number;
+}
+
+export function createAugmentation(size: number, random: Random, brightness = 0.1): Augmentation {
+  return { random, symmetries: squareSymmetries(size), brightness };
+}
+
+/**
+ * Writes images `indices[start..end)` into `x` as float32 RGB scaled by `scale`, and their labels
+ * into `y`; returns the number of images written. With `augment`, each image gets a random square
+ * symmetry and brightness factor.
+ */
+export function fillBatch(
+  images: LabeledImages,
+  indices: ArrayLike<number>,
+  start: number,
+  end: number,
+  scale: number,
+  x: Float32Array,
+  y: Float32Array,
+  augment?: Augmentation,
+): number {
+  const pixelsPerImage = images.size * images.size;
+  const stride = pixelsPerImage * 3;
+  const count = end - start;
+  for (let b = 0; b < count; b++) {
+    const index = indices[start + b];
+    const source = index * stride;
+    const target = b * stride;
+    y[b] = images.labels[index];
+    if (!augment) {
+      for (let i = 0; i < stride; i++) x[target + i] = images.pixels[source + i] * scale;
+      continue;
+    }
+    const map = augment.symmetries[Math.floor(augment.random() * augment.symmetries.length)];
+    const factor = scale * (1 + (augment.random() * 2 - 1) * augment.brightness);
+    const ceiling = 255 * scale;
+    for (let p = 0; p < pixelsPerImage; p++) {
+      const from = source + map[p] * 3;
+      const to = target + p * 3;
+      x[to] = Math.min(ceiling, images.pixels[from] * factor);
+      x[to + 1] = Math.min(ceiling, images.pixels[from + 1] * factor);
+      x[to + 2] = Math.min(ceiling, images.pixels[from + 2] * factor);
+    }
+  }
+  return count;
+}
+
+/** Mean binary cross-entropy with Keras' clipping, so validation loss reads like Keras'. */
+export function binaryCrossEntropy(labels: ArrayLike<number>, probabilities: ArrayLike<number>): number {
+  const epsilon = 1e-7;
+  let sum = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const p = Math.min(1 - epsilon, Math.max(epsilon, probabilities[i]));
+    sum -= labels[i] ? Math.log(p) : Math.log(1 - p);
+  }
+  return labels.length ? sum / labels.length : NaN;
+}
+
+export function accuracyAt(labels: ArrayLike<number>, probabilities: ArrayLike<number>, threshold = 0.5): number {
+  let correct = 0;
+  for (let i = 0; i < labels.length; i++) if ((probabilities[i] >= threshold ? 1 : 0) === labels[i]) correct++;
+  return labels.length ? correct / labels.length : NaN;
+}

@@ -1,0 +1,130 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LabeledImages } from '../data/types';
+import { accuracyAt, binaryCrossEntropy, createAugmentation, fillBatch, shuffledOrder, type Random } from './batches';
+import type { EpochRecord } from './history';
+import { predictProbabilities } from './predict';
+import { silentProgress, type TrainingProgress } from './progress';
+
+export interface BestWeights {
+  readonly epoch: number;
+  readonly valLoss: number;
+  readonly weights: tf.Tensor[];
+}
+
+/** Everything needed to continue training later: what a checkpoint holds. */
+export interface FitState {
+  readonly history: readonly EpochRecord[];
+  readonly best?: BestWeights;
+}
+
+export interface FitOptions {
+  readonly epochs: number;
+  readonly batchSize: number;
+  /** Epochs without a better validation loss before stopping; 0 never stops early. */
+  readonly patience: number;
+  readonly augment: boolean;
+  readonly learningRate: number;
+  readonly scale: number;
+  readonly random: Random;
+  /** Aborting stops training after the current step; the best weights are still restored. */
+  readonly signal?: AbortSignal;
+  readonly progress?: TrainingProgress;
+  /** State of an interrupted run to continue from (its epochs are not repeated). */
+  readonly resume?: FitState;
+  /** Called after each epoch with the record and the state to checkpoint. */
+  readonly onEpochEnd?: (record: EpochRecord, state: FitState) => Promise<void>;
+}
+
+export type FitOutcome = 'completed' | 'early-stopped' | 'interrupted';
+
+export interface FitResult {
+  readonly history: readonly EpochRecord[];
+  readonly outcome: FitOutcome;
+  /** Epoch whose weights the model holds at the end (the best on validation loss). */
+  readonly bestEpoch?: number;
+}
+
+/**
+ * Trains with Adam (compiled by the caller) on uint8 images converted batch by batch, evaluates
+ * on the validation set after every epoch, stops early on validation loss and restores the best
+ * weights, and stops cleanly when `signal` aborts.
+ */
+export async function fit(
+  model: tf.LayersModel,
+  train: LabeledImages,
+  validation: LabeledImages,
+  options: FitOptions,
+): Promise<FitResult> {
+  const progress = options.progress ?? silentProgress;
+  const history: EpochRecord[] = [...(options.resume?.history ?? [])];
+  let best = options.resume?.best;
+  const n = train.labels.length;
+  const steps = Math.ceil(n / options.batchSize);
+  const stride = train.size * train.size * 3;
+  const x = new Float32Array(options.batchSize * stride);
+  const y = new Float32Array(options.batchSize);
+  const augmentation = options.augment ? createAugmentation(train.size, options.random) : undefined;
+  let outcome: FitOutcome = 'completed';
+
+  for (let epoch = history.length + 1; epoch <= options.epochs; epoch++) {
+    const order = shuffledOrder(n, options.random);
+    const started = performance.now();
+    let lossSum = 0;
+    let correctSum = 0;
+    let seen = 0;
+    progress.epochStart(epoch, options.epochs, steps);
+    for (let step = 0; step < steps; step++) {
+      if (options.signal?.aborted) break;
+      const count = fillBatch(train, order, step * options.batchSize, Math.min(n, (step + 1) * options.batchSize), options.scale, x, y, augmentation);
+      const xs = tf.tensor4d(x.subarray(0, count * stride), [count, train.size, train.size, 3]);
+      const ys = tf.tensor2d(y.subarray(0, count), [count, 1]);
+      const [loss, accuracy] = (await model.trainOnBatch(xs, ys)) as number[];
+      tf.dispose([xs, ys]);
+      lossSum += loss * count;
+      correctSum += accuracy * count;
+      seen += count;
+      progress.step(step + 1, {
+        loss: lossSum / seen,
+        accuracy: correctSum / seen,
+        imagesPerSecond: seen / ((performance.now() - started) / 1000),
+      });
+    }
+    if (seen < n) {
+      progress.epochEnd(`epoch ${epoch}/${options.epochs} interrupted after ${seen} of ${n} images`);
+      outcome = 'interrupted';
+      break;
+    }
+    const trainSeconds = (performance.now() - started) / 1000;
+    const probabilities = await predictProbabilities(model, validation, options.batchSize, options.scale);
+    const record: EpochRecord = {
+      epoch,
+      loss: lossSum / seen,
+      accuracy: correctSum / seen,
+      val_loss: binaryCrossEntropy(validation.labels, probabilities),
+      val_accuracy: accuracyAt(validation.labels, probabilities),
+      learning_rate: options.learningRate,
+      epoch_seconds: (performance.now() - started) / 1000,
+      images_per_second: seen / trainSeconds,
+    };
+    history.push(record);
+    const improved = !best || record.val_loss < best.valLoss;
+    if (improved) {
+      if (best) tf.dispose(best.weights);
+      best = { epoch, valLoss: record.val_loss, weights: model.getWeights().map((w) => w.clone()) };
+    }
+    progress.epochEnd(summaryLine(record, options.epochs, improved));
+    await options.onEpochEnd?.(record, { history, best });
+    if (options.patience > 0 && best && epoch - best.epoch >= options.patience) {
+      outcome = 'early-stopped';
+      break;
+    }
+  }
+  if (best) model.setWeights(best.weights);
+  return { history, outcome, bestEpoch: best?.epoch };
+}
+
+function summaryLine(r: EpochRecord, epochs: number, improved: boolean): string {
+  return `epoch ${r.epoch}/${epochs}  loss ${r.loss.toFixed(4)}  acc ${r.accuracy.toFixed(4)}  `
+    + `val_loss ${r.val_loss.toFixed(4)}  val_acc ${r.val_accuracy.toFixed(4)}  `
+    + `${r.images_per_second.toFixed(0)} img/s  ${r.epoch_seconds.toFixed(1)} s${improved ? '  *best' : ''}`;
+}
