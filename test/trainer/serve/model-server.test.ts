@@ -1,0 +1,257 @@
+import type { LayersModel } from '@tensorflow/tfjs';
+import type { Preprocessing } from '../../../trainer/src/models/preprocessing';
+import { startModelServer, type ModelServerProps, type RunningModelServer } from '../../../trainer/src/serve/model-server';
+import { createModelPredictor } from '../../../trainer/src/serve/model-predictor';
+import type { ServedModel } from '../../../trainer/src/serve/served-model';
+import { BRIGHT, DARK, INPUT_SIZE, jpeg, pixelArray, png, trainTinyModel } from './tiny-model';
+
+let tiny: { model: LayersModel; preprocessing: Preprocessing };
+const servers: RunningModelServer[] = [];
+
+beforeAll(async () => {
+  tiny = await trainTinyModel();
+});
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => server.close()));
+});
+
+/** The trained model behind a spy that records the size of each batch the model was given. */
+function servedModel(batches: number[] = [], gate?: Promise<void>): ServedModel {
+  const predict = createModelPredictor(tiny.model, tiny.preprocessing);
+  return {
+    info: { name: 'tiny', version: '7', source: 'test', preprocessing: tiny.preprocessing, metrics: { test_auc: 0.97 } },
+    predict: async (images) => {
+      batches.push(images.length);
+      await gate;
+      return predict(images);
+    },
+  };
+}
+
+async function start(props: Partial<ModelServerProps> = {}): Promise<RunningModelServer> {
+  const server = await startModelServer({ port: 0, load: async () => servedModel(), ...props });
+  servers.push(server);
+  await server.ready;
+  return server;
+}
+
+function postJson(server: RunningModelServer, body: unknown): Promise<Response> {
+  return fetch(`${server.url}/invocations`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+interface Answer {
+  predictions: { probability: number; label: string }[];
+  model: { name: string; version: string };
+}
+
+async function labels(response: Response): Promise<string[]> {
+  expect(response.status).toBe(200);
+  const answer = (await response.json()) as Answer;
+  return answer.predictions.map((p) => p.label);
+}
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('POST /invocations', () => {
+  test('a base64 PNG gets a probability, the label at the threshold and the model name and version', async () => {
+    const server = await start();
+    const response = await postJson(server, { instances: [b64(await png(DARK))] });
+    expect(response.status).toBe(200);
+    const answer = (await response.json()) as Answer;
+    expect(answer.model).toEqual({ name: 'tiny', version: '7' });
+    expect(answer.predictions).toHaveLength(1);
+    expect(answer.predictions[0].probability).toBeGreaterThan(0.5);
+    expect(answer.predictions[0].label).toBe('Parasitized');
+  });
+
+  test('a JPEG, a {"b64"} object and a data URL are read like a PNG', async () => {
+    const server = await start();
+    const response = await postJson(server, {
+      inputs: [b64(await jpeg(BRIGHT)), { b64: b64(await jpeg(DARK)) }, `data:image/png;base64,${b64(await png(BRIGHT))}`],
+    });
+    expect(await labels(response)).toEqual(['Uninfected', 'Parasitized', 'Uninfected']);
+  });
+
+  test('a batch answers in request order, with the probabilities the images get one by one', async () => {
+    const server = await start();
+    const images = [DARK, BRIGHT, BRIGHT, DARK, BRIGHT];
+    const encoded = await Promise.all(images.map(async (level) => b64(await png(level))));
+    const batch = (await (await postJson(server, { instances: encoded })).json()) as Answer;
+    const single = await Promise.all(
+      encoded.map(async (image) => ((await (await postJson(server, { instances: [image] })).json()) as Answer).predictions[0]),
+    );
+    expect(batch.predictions.map((p) => p.label)).toEqual(['Parasitized', 'Uninfected', 'Uninfected', 'Parasitized', 'Uninfected']);
+    batch.predictions.forEach((p, i) => expect(p.probability).toBeCloseTo(single[i].probability, 5));
+  });
+
+  test('a raw image/png or image/jpeg body is one image', async () => {
+    const server = await start();
+    const raw = async (type: string, body: Buffer) =>
+      labels(await fetch(`${server.url}/invocations`, { method: 'POST', headers: { 'Content-Type': type }, body }));
+    expect(await raw('image/png', await png(DARK))).toEqual(['Parasitized']);
+    expect(await raw('image/jpeg', await jpeg(BRIGHT))).toEqual(['Uninfected']);
+  });
+
+  test('pixel arrays of any size are resized to the model input', async () => {
+    const server = await start();
+    const response = await postJson(server, {
+      instances: [pixelArray(DARK, INPUT_SIZE, INPUT_SIZE), pixelArray(BRIGHT, 7, 31), pixelArray(DARK, 40, 3)],
+    });
+    expect(await labels(response)).toEqual(['Parasitized', 'Uninfected', 'Parasitized']);
+  });
+
+  test('dataframe_split with one column of images is accepted', async () => {
+    const server = await start();
+    const response = await postJson(server, { dataframe_split: { columns: ['image'], data: [[b64(await png(BRIGHT))]] } });
+    expect(await labels(response)).toEqual(['Uninfected']);
+  });
+});
+
+describe('bad input is a 400 naming the problem, and the server keeps serving', () => {
+  const corruptPng = async () => b64((await png(DARK)).subarray(0, 60));
+  const cases: [string, () => Promise<{ type?: string; body: string | Buffer }>, RegExp][] = [
+    ['bad JSON', async () => ({ body: '{"instances": [' }), /not valid JSON/],
+    ['wrong content type', async () => ({ type: 'text/plain', body: 'hello' }), /unsupported Content-Type "text\/plain"/],
+    ['no envelope key', async () => ({ body: '{"images": []}' }), /"instances" or "inputs".*got keys "images"/],
+    ['empty list', async () => ({ body: '{"instances": []}' }), /"instances" is empty/],
+    ['bad base64', async () => ({ body: '{"instances": ["not base64!"]}' }), /instances\[0\]: not valid base64/],
+    ['not an image', async () => ({ body: JSON.stringify({ inputs: [b64(Buffer.from('GIF89a....'))] }) }), /inputs\[0\]: not a PNG or JPEG image/],
+    ['corrupt image', async () => ({ body: JSON.stringify({ instances: [b64(await png(DARK)), await corruptPng()] }) }), /instances\[1\]: corrupt or truncated image/],
+    ['corrupt raw body', async () => ({ type: 'image/png', body: Buffer.from((await png(DARK)).subarray(0, 40)) }), /body: corrupt or truncated image/],
+    ['empty raw body', async () => ({ type: 'image/jpeg', body: '' }), /empty image\/jpeg body/],
+    ['ragged pixel rows', async () => ({ body: JSON.stringify({ instances: [[[[1, 2, 3]], [[1, 2, 3], [4, 5, 6]]]] }) }), /instances\[0\]: pixel array row 1/],
+    ['four channels', async () => ({ body: JSON.stringify({ instances: [[[[1, 2, 3, 4]]]] }) }), /pixel \[0\]\[0\] is not an \[r, g, b\] triple/],
+    ['pixel out of range', async () => ({ body: JSON.stringify({ instances: [[[[1, 300, 3]]]] }) }), /pixel \[0\]\[0\]\[1\] is 300/],
+    ['a number instead of an image', async () => ({ body: '{"instances": [42]}' }), /instances\[0\]: got a number/],
+    ['too many images', async () => ({ body: JSON.stringify({ instances: Array(4).fill('AAAA') }) }), /4 images in one request; the limit is 3/],
+  ];
+
+  test.each(cases)('%s', async (_name, make, message) => {
+    const server = await start({ maxImages: 3 });
+    const { type, body } = await make();
+    const response = await fetch(`${server.url}/invocations`, {
+      method: 'POST', headers: { 'Content-Type': type ?? 'application/json' }, body,
+    });
+    expect(response.status).toBe(400);
+    const answer = (await response.json()) as { error_code: string; message: string };
+    expect(answer.error_code).toBe('BAD_REQUEST');
+    expect(answer.message).toMatch(message);
+    expect(await labels(await postJson(server, { instances: [b64(await png(DARK))] }))).toEqual(['Parasitized']);
+  });
+
+  test('a body over --max-body-mb is a 413', async () => {
+    const server = await start({ maxBodyBytes: 10_000 });
+    const response = await postJson(server, { instances: [b64(Buffer.alloc(20_000))] });
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { message: string }).message).toMatch(/over the 0.01 MB limit \(--max-body-mb\)/);
+  });
+
+  test('unknown paths are 404 and wrong methods 405', async () => {
+    const server = await start();
+    expect((await fetch(`${server.url}/predict`)).status).toBe(404);
+    const wrong = await fetch(`${server.url}/invocations`);
+    expect(wrong.status).toBe(405);
+    expect(wrong.headers.get('allow')).toBe('POST');
+  });
+});
+
+describe('health, metadata and metrics', () => {
+  test('/ping and /health answer 503 while the model loads, then 200; predictions wait for the model', async () => {
+    const loaded = deferred();
+    const server = await startModelServer({ port: 0, load: async () => (await loaded.promise, servedModel()) });
+    servers.push(server);
+    for (const path of ['/ping', '/health']) {
+      const response = await fetch(`${server.url}${path}`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ status: 'loading' });
+    }
+    expect((await postJson(server, { instances: [b64(await png(DARK))] })).status).toBe(503);
+    loaded.resolve();
+    await server.ready;
+    for (const path of ['/ping', '/health']) expect((await fetch(`${server.url}${path}`)).status).toBe(200);
+  });
+
+  test('a model that fails to load keeps /health at 503 with the reason', async () => {
+    const server = await startModelServer({ port: 0, load: async () => Promise.reject(new Error('no model.json in /nowhere')) });
+    servers.push(server);
+    await expect(server.ready).rejects.toThrow('no model.json');
+    const response = await fetch(`${server.url}/health`);
+    expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ status: 'failed', error: 'no model.json in /nowhere' });
+  });
+
+  test('/metadata describes the model; /version names the server and model', async () => {
+    const server = await start();
+    const metadata = (await (await fetch(`${server.url}/metadata`)).json()) as Record<string, unknown>;
+    expect(metadata).toMatchObject({
+      name: 'tiny', version: '7', inputSize: INPUT_SIZE, classes: ['Uninfected', 'Parasitized'],
+      positiveClass: 'Parasitized', threshold: 0.5, metrics: { test_auc: 0.97 },
+    });
+    const version = (await (await fetch(`${server.url}/version`)).json()) as Record<string, unknown>;
+    expect(version).toMatchObject({ server: 'malaria-mlops', model: { name: 'tiny', version: '7' } });
+  });
+
+  test('/metrics counts requests by path and status, images predicted and latencies', async () => {
+    const server = await start();
+    await postJson(server, { instances: [b64(await png(DARK)), b64(await png(BRIGHT))] });
+    await postJson(server, { instances: [b64(await png(DARK))] });
+    await postJson(server, 'not json');
+    await fetch(`${server.url}/health`);
+    const response = await fetch(`${server.url}/metrics`);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(text).toContain('http_requests_total{path="/invocations",method="POST",status="200"} 2');
+    expect(text).toContain('http_requests_total{path="/invocations",method="POST",status="400"} 1');
+    expect(text).toContain('http_requests_total{path="/health",method="GET",status="200"} 1');
+    expect(text).toContain('images_predicted_total 3');
+    expect(text).toContain('http_request_duration_seconds_count{path="/invocations"} 3');
+    expect(text).toContain('model_ready 1');
+  });
+});
+
+describe('batching', () => {
+  test('concurrent requests share model calls', async () => {
+    const batches: number[] = [];
+    const server = await start({ load: async () => servedModel(batches), batchWaitMs: 100 });
+    const image = b64(await png(DARK));
+    const answers = await Promise.all(Array.from({ length: 6 }, () => postJson(server, { instances: [image] })));
+    for (const answer of answers) expect(await labels(answer)).toEqual(['Parasitized']);
+    expect(batches.reduce((a, b) => a + b, 0)).toBe(6);
+    expect(batches.length).toBeLessThan(6);
+    const text = await server.metrics.text();
+    expect(text).toContain(`model_batch_size_count ${batches.length}`);
+  });
+
+  test('a request larger than --max-batch is split into batches of at most that size', async () => {
+    const batches: number[] = [];
+    const server = await start({ load: async () => servedModel(batches), maxBatch: 2 });
+    const response = await postJson(server, { instances: await Promise.all([DARK, BRIGHT, DARK, BRIGHT, DARK].map(async (l) => b64(await png(l)))) });
+    expect(await labels(response)).toEqual(['Parasitized', 'Uninfected', 'Parasitized', 'Uninfected', 'Parasitized']);
+    expect(batches).toEqual([2, 2, 1]);
+  });
+});
+
+test('close() refuses new connections and finishes the request in flight', async () => {
+  const gate = deferred();
+  const batches: number[] = [];
+  const server = await startModelServer({ port: 0, load: async () => servedModel(batches, gate.promise) });
+  await server.ready;
+  const inFlight = postJson(server, { instances: [b64(await png(DARK))] });
+  while (batches.length === 0) await new Promise((r) => setTimeout(r, 5));
+  const closed = server.close();
+  await expect(fetch(`${server.url}/health`)).rejects.toThrow();
+  gate.resolve();
+  expect(await labels(await inFlight)).toEqual(['Parasitized']);
+  await closed;
+});

@@ -1,0 +1,160 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { HttpError } from './http-error';
+import { MicroBatcher } from './micro-batcher';
+import { route, type Reply, type ServerState } from './routes';
+import { ServeMetrics } from './serve-metrics';
+import type { ServedModel } from './served-model';
+
+export interface ModelServerProps {
+  /** Loads the model; the server listens (and answers /health with 503) while this runs. */
+  readonly load: () => Promise<ServedModel>;
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free port. @default 8080 */
+  readonly port?: number;
+  /** @default 64 */
+  readonly maxBatch?: number;
+  /** @default 2 */
+  readonly batchWaitMs?: number;
+  /** @default 20 MB */
+  readonly maxBodyBytes?: number;
+  /** @default 256 */
+  readonly maxImages?: number;
+  /** After `close()`, how long in-flight requests may run before their connections are cut. @default 25 s */
+  readonly drainMs?: number;
+  /** Receives one line per event worth a person's attention. @default no logging */
+  readonly log?: (line: string) => void;
+}
+
+export interface RunningModelServer {
+  readonly url: string;
+  readonly port: number;
+  /** Settles when the model has loaded (or failed to: the server then keeps answering 503). */
+  readonly ready: Promise<void>;
+  readonly metrics: ServeMetrics;
+  /** Stops accepting connections, lets in-flight requests finish, then resolves. */
+  close(): Promise<void>;
+}
+
+/** Starts listening at once and loads the model in the background, so orchestrators can watch /health. */
+export async function startModelServer(props: ModelServerProps): Promise<RunningModelServer> {
+  const log = props.log ?? (() => undefined);
+  const maxBatch = props.maxBatch ?? 64;
+  const metrics = new ServeMetrics();
+  let state: ServerState = { phase: 'loading' };
+  let stopping = false;
+  const context = {
+    state: () => state,
+    stopping: () => stopping,
+    metrics,
+    maxBodyBytes: props.maxBodyBytes ?? 20e6,
+    maxImages: props.maxImages ?? 256,
+  };
+
+  const server = createServer((request, response) => {
+    void answer(request, response);
+  });
+  // Longer than a load balancer's idle timeout (ALB: 60 s), so the balancer, not the server, closes idle connections.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+
+  async function answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const path = pathOf(request.url);
+    let reply: Reply;
+    try {
+      reply = await route(request, path, context);
+    } catch (error) {
+      reply = errorReply(error, `${request.method} ${path}`, log);
+    }
+    if (stopping) response.setHeader('Connection', 'close');
+    send(response, reply, request.method === 'HEAD');
+    metrics.observeRequest(path, request.method ?? 'GET', reply.status, Number(process.hrtime.bigint() - started) / 1e9);
+  }
+
+  server.listen(props.port ?? 8080, props.host ?? '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${formatHost(props.host ?? '127.0.0.1')}:${port}`;
+  log(`listening on ${url}; loading the model...`);
+
+  const ready = props.load().then(
+    (model) => {
+      const batcher = new MicroBatcher<Uint8Array, number>({
+        maxBatch,
+        maxWaitMs: props.batchWaitMs ?? 2,
+        run: async (images) => {
+          const probabilities = await model.predict(images);
+          metrics.observeBatch(images.length);
+          return Array.from(probabilities);
+        },
+      });
+      state = { phase: 'ready', model: model.info, batcher };
+      metrics.setReady(true);
+      log(`model ${model.info.name} version ${model.info.version} ready (from ${model.info.source}); POST ${url}/invocations`);
+    },
+    (error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      state = { phase: 'failed', error: message };
+      log(`the model failed to load: ${message}`);
+      throw error;
+    },
+  );
+  // The caller may never await `ready`; the failure is still reported through /health and the log.
+  ready.catch(() => undefined);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      stopping = true;
+      metrics.setReady(false);
+      const closed = once(server, 'close');
+      server.close();
+      server.closeIdleConnections();
+      const cut = setTimeout(() => server.closeAllConnections(), props.drainMs ?? 25_000);
+      await closed;
+      clearTimeout(cut);
+    })();
+    return closing;
+  };
+
+  return { url, port, ready, metrics, close };
+}
+
+function pathOf(rawUrl: string | undefined): string {
+  const path = (rawUrl ?? '/').split('?')[0];
+  return path.length > 1 ? path.replace(/\/+$/, '') : path;
+}
+
+function errorReply(error: unknown, what: string, log: (line: string) => void): Reply {
+  if (error instanceof HttpError) {
+    return { status: error.status, body: { error_code: errorCode(error.status), message: error.message }, headers: error.headers };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  log(`${what} failed: ${error instanceof Error && error.stack ? error.stack : message}`);
+  return { status: 500, body: { error_code: 'INTERNAL_ERROR', message: `internal error: ${message}` } };
+}
+
+/** MLflow's scoring server names its errors this way; clients written for it can keep their checks. */
+function errorCode(status: number): string {
+  if (status === 400 || status === 413) return 'BAD_REQUEST';
+  if (status === 404) return 'ENDPOINT_NOT_FOUND';
+  if (status === 503) return 'TEMPORARILY_UNAVAILABLE';
+  return 'INVALID_REQUEST';
+}
+
+function send(response: ServerResponse, reply: Reply, headOnly: boolean): void {
+  const isText = typeof reply.body === 'string' && reply.contentType !== undefined;
+  const payload = isText ? (reply.body as string) : `${JSON.stringify(reply.body)}\n`;
+  response.statusCode = reply.status;
+  response.setHeader('Content-Type', isText ? (reply.contentType as string) : 'application/json; charset=utf-8');
+  response.setHeader('Content-Length', Buffer.byteLength(payload));
+  for (const [name, value] of Object.entries(reply.headers ?? {})) response.setHeader(name, value);
+  response.end(headOnly ? undefined : payload);
+}
+
+function formatHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}

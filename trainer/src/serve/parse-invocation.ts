@@ -1,0 +1,93 @@
+import { z } from 'zod';
+import { decodeBase64Image } from './base64-image';
+import { badRequest } from './http-error';
+import type { ImageInput } from './image-input';
+import { pixelArrayToImage } from './pixel-array';
+
+const ENCODED_TYPES: Record<string, true> = { 'image/png': true, 'image/jpeg': true, 'image/jpg': true };
+
+/** MLflow's scoring envelopes: one list of images, under whichever key the client used. */
+const EnvelopeSchema = z.union([
+  z.object({ instances: z.array(z.unknown()) }).strict(),
+  z.object({ inputs: z.array(z.unknown()) }).strict(),
+  z.object({
+    dataframe_split: z.object({
+      columns: z.array(z.unknown()).length(1).optional(),
+      index: z.array(z.unknown()).optional(),
+      data: z.array(z.array(z.unknown()).length(1)),
+    }).strict(),
+  }).strict(),
+]);
+
+const InstanceSchema = z.union([z.string(), z.object({ b64: z.string() }).strict(), z.array(z.unknown())]);
+
+export interface InvocationLimits {
+  readonly maxImages: number;
+}
+
+/**
+ * Reads the images out of a `/invocations` body: a JSON scoring envelope or one raw PNG/JPEG.
+ * Every problem becomes a 400 naming the image and what was expected; nothing is decoded yet.
+ */
+export function parseInvocation(contentType: string | undefined, body: Uint8Array, limits: InvocationLimits): ImageInput[] {
+  const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
+  if (ENCODED_TYPES[mediaType]) {
+    if (body.length === 0) throw badRequest(`empty ${mediaType} body; send the image file as the request body`);
+    return [{ where: 'body', encoded: body }];
+  }
+  if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
+    throw badRequest(
+      `unsupported Content-Type "${contentType ?? ''}"; send application/json ({"instances": [...]}), image/png or image/jpeg`,
+    );
+  }
+  const { key, items } = readEnvelope(parseJson(body));
+  if (items.length === 0) throw badRequest(`"${key}" is empty; send at least one image`);
+  if (items.length > limits.maxImages) {
+    throw badRequest(`${items.length} images in one request; the limit is ${limits.maxImages} (--max-images): split the request`);
+  }
+  return items.map((item, i) => readInstance(item, `${key}[${i}]`));
+}
+
+function parseJson(body: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'));
+  } catch (error) {
+    throw badRequest(`body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function readEnvelope(json: unknown): { key: string; items: readonly unknown[] } {
+  const parsed = EnvelopeSchema.safeParse(json);
+  if (!parsed.success) {
+    const keys = json !== null && typeof json === 'object' && !Array.isArray(json) ? Object.keys(json) : [];
+    throw badRequest(
+      'JSON body must be an object with one key, "instances" or "inputs" (a list of images) or "dataframe_split" ' +
+        `(one column of images); got ${keys.length ? `keys ${keys.map((k) => `"${k}"`).join(', ')}` : describe(json)}`,
+    );
+  }
+  const envelope = parsed.data;
+  if ('instances' in envelope) return { key: 'instances', items: envelope.instances };
+  if ('inputs' in envelope) return { key: 'inputs', items: envelope.inputs };
+  return { key: 'dataframe_split.data', items: envelope.dataframe_split.data.map((row) => row[0]) };
+}
+
+function readInstance(item: unknown, where: string): ImageInput {
+  const parsed = InstanceSchema.safeParse(item);
+  if (!parsed.success) {
+    throw badRequest(
+      `${where}: got ${describe(item)}; expected a base64-encoded PNG or JPEG string, {"b64": "..."}, ` +
+        'or a height x width x 3 pixel array',
+    );
+  }
+  const value = parsed.data;
+  if (typeof value === 'string') return { where, encoded: decodeBase64Image(value, where) };
+  if (Array.isArray(value)) return { where, pixels: pixelArrayToImage(value, where) };
+  return { where, encoded: decodeBase64Image(value.b64, `${where}.b64`) };
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return `an object with keys ${Object.keys(value).map((k) => `"${k}"`).join(', ') || '(none)'}`;
+  return `a ${typeof value}`;
+}

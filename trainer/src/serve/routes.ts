@@ -1,0 +1,113 @@
+import type { IncomingMessage } from 'node:http';
+import { version as packageVersion } from '../../../package.json';
+import { HttpError } from './http-error';
+import type { MicroBatcher } from './micro-batcher';
+import { parseInvocation } from './parse-invocation';
+import { toPredictions } from './predictions';
+import { prepareImage } from './prepare-image';
+import { readBody } from './read-body';
+import type { ServeMetrics } from './serve-metrics';
+import type { ModelInfo } from './served-model';
+
+export interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+  /** Defaults to JSON; a string body with a content type is sent as is. */
+  readonly contentType?: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Where the server is in its life: `/ping` and `/health` report it, and only `ready` serves predictions. */
+export type ServerState =
+  | { readonly phase: 'loading' }
+  | { readonly phase: 'failed'; readonly error: string }
+  | { readonly phase: 'ready'; readonly model: ModelInfo; readonly batcher: MicroBatcher<Uint8Array, number> };
+
+export interface RouteContext {
+  readonly state: () => ServerState;
+  readonly stopping: () => boolean;
+  readonly metrics: ServeMetrics;
+  readonly maxBodyBytes: number;
+  readonly maxImages: number;
+}
+
+type Handler = (request: IncomingMessage, context: RouteContext) => Promise<Reply> | Reply;
+
+const ROUTES: Record<string, { readonly method: 'GET' | 'POST'; readonly handle: Handler }> = {
+  '/invocations': { method: 'POST', handle: invocations },
+  '/ping': { method: 'GET', handle: health },
+  '/health': { method: 'GET', handle: health },
+  '/version': { method: 'GET', handle: version },
+  '/metadata': { method: 'GET', handle: metadata },
+  '/metrics': { method: 'GET', handle: metrics },
+};
+
+export function route(request: IncomingMessage, path: string, context: RouteContext): Promise<Reply> | Reply {
+  const entry = ROUTES[path];
+  if (!entry) throw new HttpError(404, `no such path ${path}; try POST /invocations, GET /health, /metadata, /metrics or /version`);
+  const method = request.method === 'HEAD' ? 'GET' : request.method;
+  if (method !== entry.method) throw new HttpError(405, `${path} takes ${entry.method}, not ${request.method}`, { Allow: entry.method });
+  return entry.handle(request, context);
+}
+
+function health(_request: IncomingMessage, context: RouteContext): Reply {
+  const state = context.state();
+  if (context.stopping()) return { status: 503, body: { status: 'stopping' } };
+  if (state.phase === 'ready') return { status: 200, body: { status: 'ready', model: modelRef(state.model) } };
+  if (state.phase === 'failed') return { status: 503, body: { status: 'failed', error: state.error } };
+  return { status: 503, body: { status: 'loading' } };
+}
+
+function version(_request: IncomingMessage, context: RouteContext): Reply {
+  const state = context.state();
+  return {
+    status: 200,
+    body: { server: 'malaria-mlops', version: packageVersion, model: state.phase === 'ready' ? modelRef(state.model) : null },
+  };
+}
+
+function metadata(_request: IncomingMessage, context: RouteContext): Reply {
+  const { model } = readyState(context);
+  const { preprocessing } = model;
+  return {
+    status: 200,
+    body: {
+      name: model.name,
+      version: model.version,
+      source: model.source,
+      architecture: preprocessing.model,
+      inputSize: preprocessing.inputSize,
+      channels: preprocessing.channels,
+      scale: preprocessing.scale,
+      classes: preprocessing.classNames,
+      positiveClass: preprocessing.positiveClass,
+      threshold: preprocessing.threshold,
+      metrics: model.metrics ?? null,
+      limits: { maxImages: context.maxImages, maxBodyBytes: context.maxBodyBytes },
+    },
+  };
+}
+
+async function metrics(_request: IncomingMessage, context: RouteContext): Promise<Reply> {
+  return { status: 200, body: await context.metrics.text(), contentType: context.metrics.contentType };
+}
+
+async function invocations(request: IncomingMessage, context: RouteContext): Promise<Reply> {
+  const { model, batcher } = readyState(context);
+  const body = await readBody(request, context.maxBodyBytes);
+  const inputs = parseInvocation(request.headers['content-type'], body, { maxImages: context.maxImages });
+  const images = await Promise.all(inputs.map((input) => prepareImage(input, model.preprocessing.inputSize)));
+  const probabilities = await batcher.submit(images);
+  return { status: 200, body: { predictions: toPredictions(probabilities, model.preprocessing), model: modelRef(model) } };
+}
+
+function readyState(context: RouteContext): Extract<ServerState, { phase: 'ready' }> {
+  const state = context.state();
+  if (state.phase === 'ready') return state;
+  if (state.phase === 'failed') throw new HttpError(503, `the model failed to load: ${state.error}`);
+  throw new HttpError(503, 'the model is still loading; retry when GET /health answers 200');
+}
+
+function modelRef(model: ModelInfo): { name: string; version: string } {
+  return { name: model.name, version: model.version };
+}

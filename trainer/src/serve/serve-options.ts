@@ -1,0 +1,32 @@
+import { z } from 'zod';
+import { BACKENDS, kebab, UserError } from '../config';
+
+/** Every `serve` option, with its default; the CLI flags go through `parseServeOptions` once. */
+export const ServeOptionsSchema = z
+  .object({
+    model: z.string().min(1)
+      .describe('run folder, model folder, runs:/<run_id>/model, models:/<name>@<alias> or models:/<name>/<version>'),
+    port: z.number().int().min(0).max(65535).default(8080).describe('TCP port (0 picks a free one)'),
+    host: z.string().min(1).default('127.0.0.1').describe('address to listen on (0.0.0.0 in a container)'),
+    backend: z.enum(BACKENDS).default('auto').describe('TF.js backend; auto picks the fastest installed'),
+    threads: z.number().int().positive().max(64).optional().describe('wasm threads (default: one per core)'),
+    maxBatch: z.number().int().positive().max(4096).default(64).describe('most images the model sees in one call'),
+    batchWaitMs: z.number().min(0).max(1000).default(2)
+      .describe('how long a request waits for others to share its batch'),
+    maxBodyMb: z.number().positive().max(1024).default(20).describe('largest request body, in MB (larger: 413)'),
+    maxImages: z.number().int().positive().max(100_000).default(256).describe('most images in one request (more: 400)'),
+    drainSeconds: z.number().positive().max(3600).default(25)
+      .describe('on SIGTERM, how long in-flight requests may take before connections are cut'),
+  })
+  .strict();
+
+export type ServeOptions = z.infer<typeof ServeOptionsSchema>;
+export type ServeOptionsInput = z.input<typeof ServeOptionsSchema>;
+
+/** Validates `serve` flags, naming each bad flag and what it accepts. */
+export function parseServeOptions(input: unknown): ServeOptions {
+  const result = ServeOptionsSchema.safeParse(input);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => `  --${kebab(String(issue.path[0] ?? 'options'))}: ${issue.message}`);
+  throw new UserError(`invalid serve options:\n${lines.join('\n')}`);
+}
