@@ -1,0 +1,43 @@
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Makes any text safe inside HTML elements and quoted attributes. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
+}
+
+export interface TableRow {
+  readonly cells: readonly string[];
+  readonly className?: string;
+}
+
+/** A table from plain-text cells (no header row when `headers` is empty): everything is escaped here, so callers never pass markup. */
+export function htmlTable(headers: readonly string[], rows: readonly (readonly string[] | TableRow)[]): string {
+  const head = headers.length ? `<thead><tr>${headers.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>` : '';
+  const body = rows
+    .map((row) => {
+      const { cells, className } = 'cells' in row ? row : { cells: row, className: undefined };
+      const attr = className ? ` class="${escapeHtml(className)}"` : '';
+      return `<tr${attr}>${cells.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`;
+    })
+    .join('\n');
+  return `<table>${head}<tbody>\n${body}\n</tbody></table>`;
+}
+
+/** Fixed decimals for ordinary values, exponent form below 0.001 (learning rates), words for the non-finite. */
+export function formatNumber(value: number, decimals = 4): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
+  if (Number.isInteger(value)) return String(value);
+  if (Math.abs(value) < 1e-3) return value.toExponential(2);
+  return value.toFixed(decimals);
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return 'unknown';
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  const whole = Math.round(seconds);
+  const h = Math.floor(whole / 3600);
+  const min = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  return h > 0 ? `${h} h ${String(min).padStart(2, '0')} min` : `${min} min ${String(s).padStart(2, '0')} s`;
+}
