@@ -3,7 +3,7 @@ import type { Preprocessing } from '../../../trainer/src/models/preprocessing';
 import { startModelServer, type ModelServerProps, type RunningModelServer } from '../../../trainer/src/serve/model-server';
 import { createModelPredictor } from '../../../trainer/src/serve/model-predictor';
 import type { ServedModel } from '../../../trainer/src/serve/served-model';
-import { BRIGHT, DARK, INPUT_SIZE, jpeg, pixelArray, png, trainTinyModel } from './tiny-model';
+import { BRIGHT, type Bytes, DARK, INPUT_SIZE, jpeg, pixelArray, png, trainTinyModel } from './tiny-model';
 
 let tiny: { model: LayersModel; preprocessing: Preprocessing };
 const servers: RunningModelServer[] = [];
@@ -97,7 +97,7 @@ describe('POST /invocations', () => {
 
   test('a raw image/png or image/jpeg body is one image', async () => {
     const server = await start();
-    const raw = async (type: string, body: Buffer) =>
+    const raw = async (type: string, body: Bytes) =>
       labels(await fetch(`${server.url}/invocations`, { method: 'POST', headers: { 'Content-Type': type }, body }));
     expect(await raw('image/png', await png(DARK))).toEqual(['Parasitized']);
     expect(await raw('image/jpeg', await jpeg(BRIGHT))).toEqual(['Uninfected']);
@@ -120,7 +120,7 @@ describe('POST /invocations', () => {
 
 describe('bad input is a 400 naming the problem, and the server keeps serving', () => {
   const corruptPng = async () => b64((await png(DARK)).subarray(0, 60));
-  const cases: [string, () => Promise<{ type?: string; body: string | Buffer }>, RegExp][] = [
+  const cases: [string, () => Promise<{ type?: string; body: string | Bytes }>, RegExp][] = [
     ['bad JSON', async () => ({ body: '{"instances": [' }), /not valid JSON/],
     ['wrong content type', async () => ({ type: 'text/plain', body: 'hello' }), /unsupported Content-Type "text\/plain"/],
     ['no envelope key', async () => ({ body: '{"images": []}' }), /"instances" or "inputs".*got keys "images"/],
@@ -128,7 +128,7 @@ describe('bad input is a 400 naming the problem, and the server keeps serving', 
     ['bad base64', async () => ({ body: '{"instances": ["not base64!"]}' }), /instances\[0\]: not valid base64/],
     ['not an image', async () => ({ body: JSON.stringify({ inputs: [b64(Buffer.from('GIF89a....'))] }) }), /inputs\[0\]: not a PNG or JPEG image/],
     ['corrupt image', async () => ({ body: JSON.stringify({ instances: [b64(await png(DARK)), await corruptPng()] }) }), /instances\[1\]: corrupt or truncated image/],
-    ['corrupt raw body', async () => ({ type: 'image/png', body: Buffer.from((await png(DARK)).subarray(0, 40)) }), /body: corrupt or truncated image/],
+    ['corrupt raw body', async () => ({ type: 'image/png', body: (await png(DARK)).subarray(0, 40) }), /body: corrupt or truncated image/],
     ['empty raw body', async () => ({ type: 'image/jpeg', body: '' }), /empty image\/jpeg body/],
     ['ragged pixel rows', async () => ({ body: JSON.stringify({ instances: [[[[1, 2, 3]], [[1, 2, 3], [4, 5, 6]]]] }) }), /instances\[0\]: pixel array row 1/],
     ['four channels', async () => ({ body: JSON.stringify({ instances: [[[[1, 2, 3, 4]]]] }) }), /pixel \[0\]\[0\] is not an \[r, g, b\] triple/],

@@ -13,14 +13,17 @@ export function flatRgb(level: number, width = INPUT_SIZE, height = INPUT_SIZE):
 export const DARK = 30;
 export const BRIGHT = 220;
 
-export function png(level: number, width = INPUT_SIZE, height = INPUT_SIZE): Promise<Buffer> {
-  return encodePng({ width, height, colorType: PngColorType.rgb, data: flatRgb(level, width, height) });
+/** Bytes in a plain ArrayBuffer, which is what `fetch` accepts as a body. */
+export type Bytes = Uint8Array<ArrayBuffer>;
+
+export async function png(level: number, width = INPUT_SIZE, height = INPUT_SIZE): Promise<Bytes> {
+  return new Uint8Array(await encodePng({ width, height, colorType: PngColorType.rgb, data: flatRgb(level, width, height) }));
 }
 
-export function jpeg(level: number, width = INPUT_SIZE, height = INPUT_SIZE): Promise<Buffer> {
+export async function jpeg(level: number, width = INPUT_SIZE, height = INPUT_SIZE): Promise<Bytes> {
   const rgba = new Uint8Array(width * height * 4).fill(level);
   for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255;
-  return Transformer.fromRgbaPixels(rgba, width, height).jpeg(95);
+  return new Uint8Array(await Transformer.fromRgbaPixels(rgba, width, height).jpeg(95));
 }
 
 /** A pixel array as a JSON client would send it. */
