@@ -157,6 +157,19 @@ describe('bad input is a 400 naming the problem, and the server keeps serving', 
     expect(((await response.json()) as { message: string }).message).toMatch(/over the 0.01 MB limit \(--max-body-mb\)/);
   });
 
+});
+
+describe('routing', () => {
+  test('with a base path, routes live below it and the root paths are 404', async () => {
+    const server = await start({ basePath: '/model' });
+    expect(server.url).toMatch(/\/model$/);
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    expect(await labels(await postJson(server, { instances: [b64(await png(DARK))] }))).toEqual(['Parasitized']);
+    const root = await fetch(server.url.replace(/\/model$/, '/health'));
+    expect(root.status).toBe(404);
+    expect(((await root.json()) as { message: string }).message).toMatch(/no such path \/health \(outside \/model\)/);
+  });
+
   test('unknown paths are 404 and wrong methods 405', async () => {
     const server = await start();
     expect((await fetch(`${server.url}/predict`)).status).toBe(404);

@@ -14,6 +14,8 @@ export interface ModelServerProps {
   readonly host?: string;
   /** 0 picks a free port. @default 8080 */
   readonly port?: number;
+  /** Prefix of every route (`/model` serves `/model/invocations`); other paths are 404. @default '' */
+  readonly basePath?: string;
   /** @default 64 */
   readonly maxBatch?: number;
   /** @default 2 */
@@ -62,7 +64,7 @@ export async function startModelServer(props: ModelServerProps): Promise<Running
 
   async function answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
-    const path = pathOf(request.url);
+    const path = pathOf(request.url, props.basePath ?? '');
     let reply: Reply;
     try {
       reply = await route(request, path, context);
@@ -77,7 +79,7 @@ export async function startModelServer(props: ModelServerProps): Promise<Running
   server.listen(props.port ?? 8080, props.host ?? '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as AddressInfo).port;
-  const url = `http://${formatHost(props.host ?? '127.0.0.1')}:${port}`;
+  const url = `http://${formatHost(props.host ?? '127.0.0.1')}:${port}${props.basePath ?? ''}`;
   log(`listening on ${url}; loading the model...`);
 
   const ready = props.load().then(
@@ -123,9 +125,12 @@ export async function startModelServer(props: ModelServerProps): Promise<Running
   return { url, port, ready, metrics, close };
 }
 
-function pathOf(rawUrl: string | undefined): string {
-  const path = (rawUrl ?? '/').split('?')[0];
-  return path.length > 1 ? path.replace(/\/+$/, '') : path;
+/** The path routes are matched on: below the base path, without trailing slashes; a path outside the base path matches none. */
+function pathOf(rawUrl: string | undefined, basePath: string): string {
+  const raw = (rawUrl ?? '/').split('?')[0];
+  const path = raw.length > 1 ? raw.replace(/\/+$/, '') : raw;
+  if (!basePath) return path;
+  return path.startsWith(`${basePath}/`) ? path.slice(basePath.length) : `${path} (outside ${basePath})`;
 }
 
 function errorReply(error: unknown, what: string, log: (line: string) => void): Reply {

@@ -22,6 +22,10 @@ export function readBody(request: IncomingMessage, maxBytes: number): Promise<Bu
     });
     request.on('end', () => resolve(Buffer.concat(chunks, size)));
     request.on('error', reject);
+    // A client that hangs up mid-body would otherwise leave this request waiting forever.
+    request.on('close', () => {
+      if (!request.complete) reject(new HttpError(400, 'the client closed the connection before the whole body arrived'));
+    });
   });
 }
 

@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { selectBackend } from '../../backend/select-backend';
+import { loadServedModel } from '../../serve/load-served-model';
+import { startModelServer } from '../../serve/model-server';
+import { parseServeOptions, ServeOptionsSchema } from '../../serve/serve-options';
+import { stopOnSignals } from '../../serve/stop-on-signals';
+import { MlflowClient } from '../../tracking/mlflow/client';
+import { parseMlflowEnv } from '../../tracking/mlflow/env';
+import { addSchemaOptions, typedOptions } from '../schema-options';
+
+function log(line: string): void {
+  process.stderr.write(`${new Date().toISOString()} serve: ${line}\n`);
+}
+
+/** `serve`: answers MLflow scoring requests with a trained model until SIGTERM or Ctrl-C. */
+export function registerServeCommand(program: Command): Command {
+  const command = program
+    .command('serve')
+    .description('serve a trained model over HTTP: POST /invocations (MLflow scoring protocol), GET /health, /metadata, /metrics');
+  addSchemaOptions(command, ServeOptionsSchema);
+  command.action(async () => {
+    const options = parseServeOptions(typedOptions(command, ServeOptionsSchema));
+    const backend = await selectBackend(options.backend, { threads: options.threads });
+    log(`TF.js backend: ${backend.name}`);
+    const mlflow = parseMlflowEnv(process.env);
+    const server = await startModelServer({
+      host: options.host,
+      port: options.port,
+      basePath: options.basePath,
+      maxBatch: options.maxBatch,
+      batchWaitMs: options.batchWaitMs,
+      maxBodyBytes: options.maxBodyMb * 1e6,
+      maxImages: options.maxImages,
+      drainMs: options.drainSeconds * 1000,
+      load: () => loadServedModel(options.model, { mlflow: mlflow && new MlflowClient(mlflow.connection), log }),
+      log,
+    });
+    const stopped = stopOnSignals(server, log);
+    try {
+      await server.ready;
+    } catch (error) {
+      await server.close();
+      throw error;
+    }
+    await stopped;
+  });
+  return command;
+}
