@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
@@ -48,12 +48,14 @@ export async function cachedDatasetZip(prefix: string, options: DatasetCacheOpti
     cacheDir, expected, fileName, onProgress: options.onProgress, retries: options.retries, retryDelayMs: options.retryDelayMs,
   };
 
-  const inBucket = (await store.size(fileName)) === expected.bytes;
+  let inBucket = (await store.size(fileName)) === expected.bytes;
   if (inBucket && (await sizeOf(local)) !== expected.bytes) {
     const copied = await transfer(`copying ${fileName} from ${store.description}`, expected.bytes, options.onProgress, (progress) =>
       store.downloadTo(fileName, local, progress));
     if (copied.sha256 === expected.sha256.toLowerCase()) return local;
     warn(`${store.description}/${fileName} does not match its SHA-256 (${copied.sha256}); fetching it from ${url} and replacing it`);
+    await rm(local, { force: true });
+    inBucket = false;
   }
   // Checks a local copy against `expected` and downloads only when it is missing or wrong.
   const zip = await fetchToCache(url, fetchOptions);
