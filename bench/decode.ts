@@ -1,0 +1,96 @@
+/**
+ * Decode-and-resize throughput on synthetic ~130 px cell PNGs (the NIH crops are 40 to 394 px, most
+ * near 130): one image at a time, several at once, and the whole loader reading a zip and a folder.
+ * Run alone with `npx tsx bench/decode.ts [--out file.json]`, or through `npm run bench`.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NIH_DATASET } from '../trainer/src/config';
+import { forEachConcurrent } from '../trainer/src/data/concurrency';
+import { decodeImage } from '../trainer/src/data/decode';
+import { type DataSource, loadImages } from '../trainer/src/data/load-dataset';
+import { writeSyntheticDataset } from '../trainer/src/data/synthetic';
+import { readTree, writeZip } from '../test/support/image-fixtures';
+
+const NIH_IMAGES = 27_558;
+
+export interface DecodeBenchOptions {
+  /** @default 3000 */
+  readonly count?: number;
+  /** @default 100 (the default --image-size) */
+  readonly size?: number;
+}
+
+export async function benchDecode(opts: DecodeBenchOptions = {}): Promise<object> {
+  const count = opts.count ?? 3000;
+  const size = opts.size ?? 100;
+  const dir = await mkdtemp(join(tmpdir(), 'bench-decode-'));
+  try {
+    const folder = join(dir, 'cell_images');
+    let started = performance.now();
+    await writeSyntheticDataset(folder, { count, seed: 1 });
+    const syntheticPerS = count / seconds(started);
+    const tree = await readTree(folder, 'cell_images/');
+    const pngs = Object.entries(tree).filter(([name]) => name.endsWith('.png')).map(([, bytes]) => bytes);
+    const zipPath = join(dir, 'cell_images.zip');
+    await writeZip(zipPath, tree);
+
+    started = performance.now();
+    for (const png of pngs) await decodeImage(png, size);
+    const sequentialPerS = pngs.length / seconds(started);
+
+    started = performance.now();
+    await forEachConcurrent(pngs, 16, async (png) => void (await decodeImage(png, size)));
+    const concurrentPerS = pngs.length / seconds(started);
+
+    const load = async (source: DataSource) => {
+      const t = performance.now();
+      const loaded = await loadImages(source, { size, maxUnreadable: 0, onProgress: () => undefined });
+      return loaded.images.labels.length / seconds(t);
+    };
+    const zipPerS = await load({ kind: 'zip', path: zipPath, origin: zipPath });
+    const folderPerS = await load({ kind: 'folder', path: folder, origin: folder });
+    const zipBytes = (await readFile(zipPath)).length;
+
+    const round = (x: number) => Math.round(x);
+    return {
+      benchmark: 'decode',
+      machine: { cpu: cpus()[0]?.model, cores: availableParallelism(), node: process.version, uvThreadpool: process.env.UV_THREADPOOL_SIZE ?? '4 (default)' },
+      images: pngs.length,
+      meanPngBytes: round(pngs.reduce((sum, png) => sum + png.length, 0) / pngs.length),
+      size,
+      imagesPerSecond: {
+        decodeResizeSequential: round(sequentialPerS),
+        decodeResizeConcurrent: round(concurrentPerS),
+        loadFromZip: round(zipPerS),
+        loadFromFolder: round(folderPerS),
+        writeSynthetic: round(syntheticPerS),
+      },
+      // The NIH zip's PNGs average NIH_DATASET.bytes / NIH_IMAGES bytes; ours are similar in size and side.
+      estimatedSecondsForNihZip: Number((NIH_IMAGES / zipPerS).toFixed(1)),
+      nihMeanPngBytes: round(NIH_DATASET.bytes / NIH_IMAGES),
+      zipBytes,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function seconds(since: number): number {
+  return (performance.now() - since) / 1000;
+}
+
+if (require.main === module) {
+  const outIndex = process.argv.indexOf('--out');
+  benchDecode()
+    .then(async (result) => {
+      const json = `${JSON.stringify(result, null, 2)}\n`;
+      if (outIndex > 0) await writeFile(process.argv[outIndex + 1], json);
+      process.stdout.write(json);
+    })
+    .catch((err: unknown) => {
+      process.stderr.write(`${String((err as Error).stack ?? err)}\n`);
+      process.exitCode = 1;
+    });
+}

@@ -1,0 +1,101 @@
+import { SingleBar } from 'cli-progress';
+
+/** Receives progress: work done so far, and the total when known. */
+export type ProgressCallback = (done: number, total?: number) => void;
+
+export interface ProgressOptions {
+  /** What is being done, e.g. `decoding images` or `downloading cell_images.zip`. */
+  readonly label: string;
+  readonly total?: number;
+  readonly unit: 'bytes' | 'images';
+  /** Given: progress goes here and nothing is printed (tests, callers with their own display). */
+  readonly onProgress?: ProgressCallback;
+  /** @default process.stderr */
+  readonly stream?: NodeJS.WriteStream;
+}
+
+export interface Progress {
+  update(done: number, total?: number): void;
+  /** Prints the final state (once). */
+  finish(): void;
+}
+
+/** Seconds between plain log lines when the output is not a terminal (CI, container logs). */
+const LOG_EVERY_MS = 5000;
+
+/**
+ * Reports long work on stderr, so stdout stays for results: a cli-progress bar on a terminal,
+ * otherwise a plain line every few seconds that a log file can keep.
+ */
+export function startProgress(opts: ProgressOptions): Progress {
+  if (opts.onProgress) {
+    const callback = opts.onProgress;
+    let total = opts.total;
+    return {
+      update: (done, newTotal) => callback(done, (total = newTotal ?? total)),
+      finish: () => undefined,
+    };
+  }
+  const stream = opts.stream ?? process.stderr;
+  return stream.isTTY ? barProgress(opts, stream) : logProgress(opts, stream);
+}
+
+function barProgress(opts: ProgressOptions, stream: NodeJS.WriteStream): Progress {
+  const rate = opts.unit === 'bytes' ? '{speed}/s' : '{speed} images/s';
+  const bar = new SingleBar({
+    stream,
+    format: `${opts.label} [{bar}] {percentage}% | {value}/{total} | ${rate} | ETA {eta_formatted}`,
+    formatValue: (value, _options, type) => (type === 'value' || type === 'total' ? amount(value, opts.unit) : String(value)),
+    hideCursor: true,
+    etaBuffer: 50,
+  });
+  const started = Date.now();
+  const speed = (done: number) => amount(done / Math.max((Date.now() - started) / 1000, 1e-3), opts.unit);
+  bar.start(opts.total ?? 0, 0, { speed: '0' });
+  let stopped = false;
+  return {
+    update(done, total) {
+      if (total !== undefined && total !== bar.getTotal()) bar.setTotal(total);
+      bar.update(done, { speed: speed(done) });
+    },
+    finish() {
+      if (!stopped) bar.stop();
+      stopped = true;
+    },
+  };
+}
+
+function logProgress(opts: ProgressOptions, stream: NodeJS.WriteStream): Progress {
+  const started = Date.now();
+  let total = opts.total;
+  let last = started;
+  let latest = 0;
+  let finished = false;
+  const line = (done: number) => {
+    const seconds = Math.max((Date.now() - started) / 1000, 1e-3);
+    const percent = total ? ` ${Math.floor((100 * done) / total)}%` : '';
+    const of = total ? `/${amount(total, opts.unit)}` : '';
+    stream.write(`${opts.label}:${percent} (${amount(done, opts.unit)}${of}, ${amount(done / seconds, opts.unit)}/s)\n`);
+  };
+  return {
+    update(done, newTotal) {
+      total = newTotal ?? total;
+      latest = done;
+      if (Date.now() - last >= LOG_EVERY_MS) {
+        last = Date.now();
+        line(done);
+      }
+    },
+    finish() {
+      if (!finished) line(latest);
+      finished = true;
+    },
+  };
+}
+
+function amount(value: number, unit: ProgressOptions['unit']): string {
+  if (unit === 'images') return Math.round(value).toLocaleString('en-US');
+  if (value >= 1e9) return `${(value / 1e9).toFixed(2)} GB`;
+  if (value >= 1e6) return `${(value / 1e6).toFixed(1)} MB`;
+  return `${(value / 1e3).toFixed(0)} kB`;
+}

@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { UserError } from '../config';
+import { type Random, mulberry32, shuffleInPlace } from './random';
+import type { LabeledImages, Split, SplitName } from './types';
+
+export const SPLIT_NAMES: readonly SplitName[] = ['train', 'validation', 'test'];
+export const SPLIT_FILE = 'split.json';
+
+export interface SplitOptions {
+  readonly mode: 'patient' | 'cell';
+  readonly seed: number;
+  /** Train, validation and test shares, adding up to 1. */
+  readonly fractions: readonly [number, number, number];
+}
+
+/**
+ * The patient a cell image comes from: the file name's text before `_IMG_` (NIH names such as
+ * `C33P1thinF_IMG_20150619_114756a_cell_179.png`). A name without `_IMG_` is its own patient (the name
+ * without extension), so such images are split cell by cell.
+ */
+export function patientOf(file: string): string {
+  const name = file.slice(file.lastIndexOf('/') + 1);
+  const marker = name.indexOf('_IMG_');
+  return marker > 0 ? name.slice(0, marker) : name.replace(/\.[^.]*$/, '');
+}
+
+/**
+ * Splits the images into train, validation and test, deterministically for a seed and stratified by
+ * class. In patient mode every patient's images land in one split, and patients are assigned so that
+ * each split's size and class balance come close to the targets (see assignGroups); in cell mode
+ * each class is shuffled and cut at the fractions.
+ */
+export function makeSplit(files: readonly string[], labels: ArrayLike<number>, opts: SplitOptions): Split {
+  if (files.length !== labels.length) throw new RangeError(`${files.length} files but ${labels.length} labels`);
+  const random = mulberry32(opts.seed);
+  const groups = opts.mode === 'patient' ? patientGroups(files) : files.map((_, i) => [i]);
+  const assignment = opts.mode === 'patient'
+    ? assignGroups(groups, labels, opts.fractions, random)
+    : cutEachClass(files, labels, opts.fractions, random);
+  const parts: [string[], string[], string[]] = [[], [], []];
+  groups.forEach((members, g) => members.forEach((i) => parts[assignment[g]].push(files[i])));
+  for (const [s, part] of parts.entries()) {
+    if (part.length === 0) {
+      const unit = opts.mode === 'patient' ? `${groups.length} patients` : `${files.length} images`;
+      throw new UserError(`the ${SPLIT_NAMES[s]} split is empty: ${unit} cannot be split ${opts.fractions.join('/')}; use more data${opts.mode === 'patient' ? ' or --split cell' : ''}`);
+    }
+    part.sort();
+  }
+  return { mode: opts.mode, seed: opts.seed, fractions: [...opts.fractions], train: parts[0], validation: parts[1], test: parts[2] };
+}
+
+function patientGroups(files: readonly string[]): number[][] {
+  const byPatient = new Map<string, number[]>();
+  files.forEach((file, i) => {
+    const patient = patientOf(file);
+    const members = byPatient.get(patient);
+    if (members) members.push(i);
+    else byPatient.set(patient, [i]);
+  });
+  // Sorted by patient, so the outcome does not depend on the order files were listed in.
+  return [...byPatient.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, members]) => members);
+}
+
+/** Tries of the greedy assignment, each in a different seeded order; the closest to target wins. */
+const TRIES = 64;
+
+/**
+ * Assigns whole groups (patients) to splits. Each try visits the groups in a seeded random order and
+ * puts each where it lowers the squared, target-normalised distance between the splits' per-class
+ * counts and their targets the most; the try with the smallest final distance is kept. Random order
+ * (rather than largest first) makes different seeds give different splits; many tries keep the result
+ * balanced even with few patients.
+ */
+function assignGroups(groups: readonly number[][], labels: ArrayLike<number>, fractions: readonly number[], random: Random): number[] {
+  const counts = groups.map((members) => {
+    const c = [0, 0];
+    for (const i of members) c[labels[i] ? 1 : 0]++;
+    return c;
+  });
+  const totals = [0, 1].map((c) => counts.reduce((sum, n) => sum + n[c], 0));
+  const targets = fractions.map((f) => totals.map((t) => Math.max(f * t, 1e-9)));
+  let best: number[] = [];
+  let bestCost = Infinity;
+  for (let t = 0; t < TRIES; t++) {
+    const order = shuffleInPlace(groups.map((_, g) => g), random);
+    const filled = fractions.map(() => [0, 0]);
+    const assignment = new Array<number>(groups.length);
+    for (const g of order) {
+      let choice = 0;
+      let smallest = Infinity;
+      for (let s = 0; s < fractions.length; s++) {
+        // Change in Σ (filled - target)² / target when group g joins split s.
+        let delta = 0;
+        for (let c = 0; c < 2; c++) delta += (counts[g][c] * (2 * (filled[s][c] - targets[s][c]) + counts[g][c])) / targets[s][c];
+        if (delta < smallest) [smallest, choice] = [delta, s];
+      }
+      assignment[g] = choice;
+      for (let c = 0; c < 2; c++) filled[choice][c] += counts[g][c];
+    }
+    let cost = 0;
+    for (let s = 0; s < fractions.length; s++) for (let c = 0; c < 2; c++) cost += (filled[s][c] - targets[s][c]) ** 2 / targets[s][c];
+    if (cost < bestCost) [bestCost, best] = [cost, assignment];
+  }
+  return best;
+}
+
+/** Cell mode: shuffle each class and cut it at the fractions, so every split keeps the class balance. */
+function cutEachClass(files: readonly string[], labels: ArrayLike<number>, fractions: readonly number[], random: Random): number[] {
+  const assignment = new Array<number>(files.length);
+  for (const label of [0, 1]) {
+    const members = shuffleInPlace(files.map((_, i) => i).filter((i) => (labels[i] ? 1 : 0) === label), random);
+    const trainEnd = Math.round(fractions[0] * members.length);
+    const validationEnd = trainEnd + Math.round(fractions[1] * members.length);
+    members.forEach((i, k) => (assignment[i] = k < trainEnd ? 0 : k < validationEnd ? 1 : 2));
+  }
+  return assignment;
+}
+
+/** SHA-256 (hex) of the split's mode, seed, fractions and file lists: equal digests, equal splits. */
+export function splitDigest(split: Split): string {
+  const { mode, seed, fractions, train, validation, test } = split;
+  return createHash('sha256').update(JSON.stringify({ mode, seed, fractions, train, validation, test })).digest('hex');
+}
+
+const SplitFileSchema = z.object({
+  mode: z.enum(['patient', 'cell']),
+  seed: z.number().int(),
+  fractions: z.tuple([z.number(), z.number(), z.number()]),
+  train: z.array(z.string()),
+  validation: z.array(z.string()),
+  test: z.array(z.string()),
+});
+
+/** Writes the split as JSON (one file name per line, so a diff of two splits reads well). */
+export function saveSplit(path: string, split: Split): void {
+  const list = (files: readonly string[]) => (files.length ? `[\n${files.map((f) => `    ${JSON.stringify(f)}`).join(',\n')}\n  ]` : '[]');
+  const json = [
+    '{',
+    `  "mode": ${JSON.stringify(split.mode)},`,
+    `  "seed": ${split.seed},`,
+    `  "fractions": ${JSON.stringify(split.fractions)},`,
+    `  "digest": ${JSON.stringify(splitDigest(split))},`,
+    ...SPLIT_NAMES.map((name, s) => `  "${name}": ${list(split[name])}${s < 2 ? ',' : ''}`),
+    '}',
+  ].join('\n');
+  writeFileSync(path, `${json}\n`);
+}
+
+/** Reads a split saved by saveSplit, from its file or from the run folder holding `split.json`. */
+export function readSplit(pathOrRunDir: string): Split {
+  let path = pathOrRunDir;
+  let text: string;
+  try {
+    if (statSync(path).isDirectory()) path = join(path, SPLIT_FILE);
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UserError(`cannot read the split ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; give a split.json or the run folder that holds one`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${path} is not valid JSON (${(err as Error).message}); it should be a split.json written by a run`);
+  }
+  const result = SplitFileSchema.safeParse(parsed);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || '(top)'}: ${issue.message}`).join('; ');
+    throw new UserError(`${path} is not a split file (${problems})`);
+  }
+  const split: Split = result.data;
+  const seen = new Set<string>();
+  for (const name of SPLIT_NAMES) {
+    for (const file of split[name]) {
+      if (seen.has(file)) throw new UserError(`${path} is not a valid split: ${file} appears more than once`);
+      seen.add(file);
+    }
+  }
+  return split;
+}
+
+/**
+ * The images of each split, in the split's (sorted) file order. Images the split does not name are left
+ * out; a split naming files the data set lacks (another data set, another --limit, or images that
+ * became unreadable) is a UserError.
+ */
+export function applySplit(images: LabeledImages, split: Split): Record<SplitName, LabeledImages> {
+  const index = new Map(images.files.map((file, i) => [file, i]));
+  const missing = SPLIT_NAMES.flatMap((name) => split[name].filter((file) => !index.has(file)));
+  if (missing.length > 0) {
+    const named = split.train.length + split.validation.length + split.test.length;
+    throw new UserError(
+      `the split names ${missing.length} of its ${named} files that the data set lacks, e.g. ${missing.slice(0, 3).join(', ')}. ` +
+        `It was made for other data (or another --limit); drop --split-from to make a new split.`,
+    );
+  }
+  const bytes = images.size * images.size * 3;
+  const subset = (files: readonly string[]): LabeledImages => {
+    const pixels = new Uint8Array(files.length * bytes);
+    const labels = new Uint8Array(files.length);
+    files.forEach((file, k) => {
+      const i = index.get(file)!;
+      pixels.set(images.pixels.subarray(i * bytes, (i + 1) * bytes), k * bytes);
+      labels[k] = images.labels[i];
+    });
+    return { size: images.size, pixels, labels, files: [...files] };
+  };
+  return { train: subset(split.train), validation: subset(split.validation), test: subset(split.test) };
+}
