@@ -1,0 +1,30 @@
+export interface ChampionDecision {
+  readonly promote: boolean;
+  readonly reason: string;
+}
+
+/** Losses and errors improve downwards; AUC, accuracy, F1... upwards. */
+export function greaterIsBetterFor(metric: string): boolean {
+  return !/loss|error|mse|mae/i.test(metric);
+}
+
+/**
+ * Whether a new model version takes the champion alias: only when its metric strictly beats the
+ * champion's. A candidate without the metric never wins; a champion without it always loses.
+ */
+export function decideChampion(
+  metric: string,
+  candidate: number | undefined,
+  champion: number | undefined,
+  greaterIsBetter = greaterIsBetterFor(metric),
+): ChampionDecision {
+  if (candidate === undefined || Number.isNaN(candidate)) {
+    return { promote: false, reason: `the new version has no ${metric}` };
+  }
+  if (champion === undefined || Number.isNaN(champion)) {
+    return { promote: true, reason: `no current champion with ${metric}` };
+  }
+  const better = greaterIsBetter ? candidate > champion : candidate < champion;
+  const relation = better ? 'beats' : 'does not beat';
+  return { promote: better, reason: `${metric} ${candidate} ${relation} the champion's ${champion}` };
+}

@@ -1,0 +1,252 @@
+import path from 'node:path';
+import { UserError } from '../../config';
+import type { DatasetInput, ParamValue, RunEnd, RunStart, Tracker } from '../tracker';
+import type { UploadProgress } from './artifacts/upload-directory';
+import { greaterIsBetterFor } from './champion';
+import { MlflowClient } from './client';
+import { describeError } from './errors';
+import { type FlushOutcome, OpQueue } from './op-queue';
+import { sendOp, type SendContext } from './op-sender';
+import { nextOutboxFile, type OutboxOp, summarizeUnsent, writeOutbox } from './outbox';
+
+export interface MlflowTrackerOptions {
+  readonly experimentName: string;
+  /** Continue this existing run (spot resume) instead of creating one. */
+  readonly resumeRunId?: string;
+  /** Registered model that receives the trained model; false: do not register. @default 'malaria-classifier' */
+  readonly registerModel?: string | false;
+  /** Test metric that decides the champion, read from RunEnd.testMetrics. @default 'test_auc' */
+  readonly championMetric?: string;
+  /** @default true, except for metrics named like a loss or an error */
+  readonly greaterIsBetter?: boolean;
+  /** @default 'champion' */
+  readonly championAlias?: string;
+  /** `mlflow.user`. @default the OS user */
+  readonly user: string;
+  /** `mlflow.source.name`: the program that ran. */
+  readonly sourceName: string;
+  /** `mlflow.source.type`. @default 'LOCAL' */
+  readonly sourceType?: 'LOCAL' | 'JOB' | 'PROJECT' | 'NOTEBOOK' | 'UNKNOWN';
+  /** `mlflow.source.git.commit`, when known. */
+  readonly gitCommit?: string;
+  /**
+   * Retries for calls made during training; fewer than MLFLOW_HTTP_REQUEST_MAX_RETRIES so an
+   * outage stalls training briefly (the calls are queued and resent anyway). endRun and sync use
+   * the full count. @default 3
+   */
+  readonly liveMaxRetries?: number;
+  /** While the server is unreachable, how often a call checks whether it is back. @default 30000 */
+  readonly probeIntervalMs?: number;
+  /** How long to wait for a new model version to become READY. @default 300000 */
+  readonly versionReadyTimeoutMs?: number;
+  readonly log?: (line: string) => void;
+  readonly onUploadProgress?: (progress: UploadProgress) => void;
+}
+
+/**
+ * endRun could not send everything: the rest is in the outbox file. A UserError, so the CLI prints
+ * this message alone and exits non-zero; `sync` sends the file later.
+ */
+export class MlflowOutboxError extends UserError {
+  constructor(
+    readonly outboxFile: string,
+    readonly unsent: number,
+    readonly errors: readonly string[],
+  ) {
+    const runDir = path.dirname(outboxFile);
+    const why = errors.length ? `\n  ${errors.slice(0, 5).join('\n  ')}${errors.length > 5 ? `\n  ... and ${errors.length - 5} more` : ''}` : '';
+    super(
+      `MLflow did not receive ${unsent} logging call(s) of this run; they are kept in ${outboxFile}.${why}\n` +
+        `The run folder has everything. Send them later with: sync ${runDir}`,
+    );
+    this.name = 'MlflowOutboxError';
+  }
+}
+
+const defaultLog = (line: string) => process.stderr.write(`mlflow: ${line}\n`);
+
+type FlushResult = FlushOutcome | { readonly kind: 'skipped' };
+
+/**
+ * Logs a run to an MLflow tracking server. Never throws into training because the server is
+ * down: calls are queued in order and sent when it answers again; whatever is still unsent when
+ * the run ends is written to the run folder for `sync`.
+ */
+export class MlflowTracker implements Tracker {
+  private readonly queue = new OpQueue();
+  /** Shared by every send: what a sent `start` learned. */
+  private readonly run: SendContext['run'] = {};
+  private readonly liveClient: MlflowClient;
+  private readonly log: (line: string) => void;
+  private runDir?: string;
+  /** While the server is down: when to look again (0 = online). */
+  private offlineUntil = 0;
+  private lastStep = 0;
+  /** Calls run one after another even if the caller does not await them. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly client: MlflowClient,
+    private readonly options: MlflowTrackerOptions,
+  ) {
+    this.log = options.log ?? defaultLog;
+    const liveRetries = Math.min(options.liveMaxRetries ?? 3, client.connection.maxRetries);
+    this.liveClient = new MlflowClient({ ...client.connection, maxRetries: liveRetries }, client.artifactSettings);
+  }
+
+  /** The MLflow run id, once the run exists on the server. */
+  get runId(): string | undefined {
+    return this.run.runId;
+  }
+
+  /** Logging calls the server has not received (yet). */
+  get pending(): number {
+    return this.queue.size;
+  }
+
+  private serialize<T>(task: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(task, task);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+
+  /** @throws a UserError when the server answers but refuses the run (credentials, a deleted run to resume) */
+  startRun(start: RunStart): Promise<void> {
+    return this.serialize(async () => {
+      this.runDir = start.runDir;
+      this.queue.push({
+        op: 'start',
+        runName: start.runName,
+        description: start.description,
+        tags: { ...start.tags },
+        startTime: Date.now(),
+        user: this.options.user,
+        sourceName: this.options.sourceName,
+        sourceType: this.options.sourceType ?? 'LOCAL',
+        gitCommit: this.options.gitCommit,
+        resumeRunId: this.options.resumeRunId,
+      });
+      const result = await this.flush('live', true);
+      if (result.kind === 'blocked') throw result.error;
+    });
+  }
+
+  logParams(params: Readonly<Record<string, ParamValue>>): Promise<void> {
+    const values = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)]));
+    return this.enqueue({ op: 'params', params: values });
+  }
+
+  setTags(tags: Readonly<Record<string, string>>): Promise<void> {
+    return this.enqueue({ op: 'tags', tags: { ...tags } });
+  }
+
+  logMetrics(metrics: Readonly<Record<string, number>>, step: number): Promise<void> {
+    this.lastStep = Math.max(this.lastStep, step);
+    const timestamp = Date.now();
+    return this.enqueue({ op: 'metrics', metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, timestamp, step })) });
+  }
+
+  logDataset(input: DatasetInput): Promise<void> {
+    return this.enqueue({ op: 'dataset', ...input, counts: { ...input.counts } });
+  }
+
+  /**
+   * Logs the test metrics, uploads the run folder and the model, registers it, and ends the run.
+   * @throws MlflowOutboxError when something could not be sent (it is then in the run folder)
+   */
+  endRun(end: RunEnd): Promise<void> {
+    return this.serialize(async () => {
+      const runDir = this.runDir;
+      if (!runDir) throw new Error('endRun called before startRun');
+      for (const op of endOps(end, runDir, this.lastStep, this.options)) this.queue.push(op);
+      // The last chance before the process exits: a full attempt, even if the server was down.
+      this.offlineUntil = 0;
+      await this.flush('final');
+      const unsent = this.queue.unsent();
+      if (unsent.length === 0) return;
+      const file = await nextOutboxFile(runDir);
+      const header = {
+        outbox: 1 as const,
+        trackingUri: this.client.trackingUri,
+        experimentName: this.options.experimentName,
+        runId: this.run.runId ?? null,
+        savedAt: new Date().toISOString(),
+      };
+      await writeOutbox(file, header, unsent);
+      throw new MlflowOutboxError(file, unsent.length, summarizeUnsent(unsent));
+    });
+  }
+
+  private enqueue(op: OutboxOp): Promise<void> {
+    return this.serialize(async () => {
+      this.queue.push(op);
+      await this.flush('live');
+    });
+  }
+
+  /** Sends what is queued unless the server is known to be down; an outage is logged, never thrown. */
+  private async flush(mode: 'live' | 'final', starting = false): Promise<FlushResult> {
+    const wasOffline = this.offlineUntil > 0;
+    const client = mode === 'live' ? this.liveClient : this.client;
+    if (mode === 'live' && wasOffline && (Date.now() < this.offlineUntil || !(await client.isReachable()))) {
+      this.offlineUntil = Math.max(this.offlineUntil, Date.now() + (this.options.probeIntervalMs ?? 30_000));
+      return { kind: 'skipped' };
+    }
+    const ctx: SendContext = {
+      client,
+      experimentName: this.options.experimentName,
+      run: this.run,
+      baseDir: this.runDir ?? '.',
+      log: this.log,
+      onUploadProgress: this.options.onUploadProgress,
+      waitForVersion: { timeoutMs: this.options.versionReadyTimeoutMs },
+    };
+    const rejectedBefore = this.queue.rejectedErrors().length;
+    const outcome = await this.queue.flush((op) => sendOp(op, ctx));
+    for (const error of this.queue.rejectedErrors().slice(rejectedBefore)) {
+      this.log(`warning: MLflow rejected ${error}\n  it is kept for the outbox; training goes on`);
+    }
+    if (outcome.kind === 'blocked' && starting) return outcome;
+    if (outcome.kind !== 'drained') {
+      if (!wasOffline) {
+        this.log(`warning: ${describeError(outcome.error)}\n  training goes on; ${this.queue.waitingCount} logging call(s) wait and are sent when the server answers`);
+      }
+      this.offlineUntil = Date.now() + (this.options.probeIntervalMs ?? 30_000);
+    } else {
+      if (wasOffline) this.log('MLflow server answers again: queued calls sent');
+      this.offlineUntil = 0;
+    }
+    return outcome;
+  }
+}
+
+/** What ending a run sends, in order: error, test metrics, files, model registration, status. */
+function endOps(end: RunEnd, runDir: string, lastStep: number, options: MlflowTrackerOptions): OutboxOp[] {
+  const ops: OutboxOp[] = [];
+  if (end.error) ops.push({ op: 'tags', tags: { error_message: end.error.slice(0, 5000) } });
+  if (end.testMetrics && Object.keys(end.testMetrics).length) {
+    const timestamp = Date.now();
+    ops.push({ op: 'metrics', metrics: Object.entries(end.testMetrics).map(([key, value]) => ({ key, value, timestamp, step: lastStep })) });
+  }
+  const modelDir = end.modelDir ? relativeIfInside(runDir, end.modelDir) : undefined;
+  ops.push({ op: 'artifacts', runDir: '.', modelDir });
+  const modelName = options.registerModel ?? 'malaria-classifier';
+  if (modelName && modelDir && end.status === 'FINISHED') {
+    const metric = options.championMetric ?? 'test_auc';
+    ops.push({
+      op: 'register',
+      modelName,
+      metric,
+      value: end.testMetrics?.[metric],
+      greaterIsBetter: options.greaterIsBetter ?? greaterIsBetterFor(metric),
+      alias: options.championAlias ?? 'champion',
+    });
+  }
+  ops.push({ op: 'finish', status: end.status, endTime: Date.now() });
+  return ops;
+}
+
+function relativeIfInside(runDir: string, dir: string): string {
+  const rel = path.relative(runDir, dir);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : path.resolve(dir);
+}
