@@ -1,0 +1,75 @@
+import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { BackendChoice } from '../config';
+import { loadNativeTensorFlow, NATIVE_PACKAGES, nativeInstalled } from './native-tensorflow';
+import { useWasmBackend } from './wasm-backend';
+import { registerWasmTrainingKernels } from './wasm-kernels/register';
+
+export type BackendName = Exclude<BackendChoice, 'auto'>;
+
+/** What training runs on: printed at start and recorded with the run. */
+export interface BackendInfo {
+  readonly name: BackendName;
+  /** TF.js's name for it (`tf.getBackend()`): tensorflow, wasm or cpu. */
+  readonly tfBackend: string;
+  /** Threads doing the math. */
+  readonly threads: number;
+  /** One line for people: what it is, and why auto did not pick something faster. */
+  readonly detail: string;
+}
+
+export interface SelectBackendOptions {
+  /** wasm threads. @default one per core */
+  readonly threads?: number;
+  /** Folder of the tfjs-backend-wasm .wasm binaries. @default the installed package, else beside the script */
+  readonly wasmDir?: string;
+}
+
+/** Fastest first: what `auto` tries. */
+const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'];
+
+/**
+ * Makes a TF.js backend current for everything that imports `@tensorflow/tfjs`. Call it before
+ * building models: variables live on the backend that was current when they were made.
+ * `auto` takes the fastest one installed; a forced one that is missing is a UserError that says
+ * how to install it.
+ */
+export async function selectBackend(choice: BackendChoice, opts: SelectBackendOptions = {}): Promise<BackendInfo> {
+  if (choice !== 'auto') return start(choice, opts);
+  const skipped: string[] = [];
+  for (const name of AUTO_ORDER) {
+    if (isNative(name) && !nativeInstalled(name)) {
+      skipped.push(`${NATIVE_PACKAGES[name]} not installed`);
+      continue;
+    }
+    try {
+      const info = await start(name, opts);
+      return skipped.length ? { ...info, detail: `${info.detail} (${skipped.join('; ')})` } : info;
+    } catch (error) {
+      skipped.push(`${name} failed: ${(error as Error).message}`);
+    }
+  }
+  throw new Error(`no TF.js backend could start: ${skipped.join('; ')}`);
+}
+
+async function start(name: BackendName, opts: SelectBackendOptions): Promise<BackendInfo> {
+  if (isNative(name)) {
+    const native = await loadNativeTensorFlow(name);
+    return { name, tfBackend: tf.getBackend(), threads: os.availableParallelism(), detail: native };
+  }
+  if (name === 'wasm') {
+    registerWasmTrainingKernels();
+    const setup = await useWasmBackend(opts);
+    const simd = setup.simd ? 'SIMD' : 'no SIMD';
+    return {
+      name, tfBackend: tf.getBackend(), threads: setup.threads,
+      detail: `WebAssembly (XNNPACK, ${simd}, ${setup.threads} thread${setup.threads > 1 ? 's' : ''})`,
+    };
+  }
+  if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend failed to start');
+  return { name, tfBackend: tf.getBackend(), threads: 1, detail: 'TF.js plain JavaScript (slow: for checks only)' };
+}
+
+function isNative(name: BackendName): name is keyof typeof NATIVE_PACKAGES {
+  return name in NATIVE_PACKAGES;
+}

@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs';
+import { call, KernelArgs, padOrCrop, releaseExcept, transpose } from './kernel-calls';
+
+/**
+ * dW[kh,kw,ci,co] = sum over b,oh,ow of x[b, oh*s+kh-pt, ow*s+kw-pl, ci] * dy[b,oh,ow,co].
+ * That is itself a convolution, run by XNNPACK: input x as [ci, h, w, b], filter dy as
+ * [oh, ow, b, co], dilation = the forward stride; its output [ci, kh, kw, co] is transposed back.
+ */
+export function conv2dBackpropFilter(args: KernelArgs<'x' | 'dy', tf.Conv2DBackpropFilterAttrs>): tf.TensorInfo {
+  const { backend, inputs: { x, dy } } = args;
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs;
+  if (dataFormat === 'NCHW') throw new Error('wasm Conv2DBackpropFilter supports NHWC only');
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
+  const { top, left } = info.padInfo;
+  // Rows/cols the forward pass read: pad (or crop) x so that exactly those remain.
+  const needH = (oh - 1) * sh + kh;
+  const needW = (ow - 1) * sw + kw;
+  const xc = padOrCrop(backend, x, [[0, 0], [top, needH - info.inHeight - top], [left, needW - info.inWidth - left], [0, 0]]);
+  const xt = transpose(backend, xc, [3, 1, 2, 0]);
+  const dyt = transpose(backend, dy, [1, 2, 0, 3]);
+  const dw = call(backend, tf.Conv2D, { x: xt, filter: dyt }, {
+    strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: [sh, sw],
+  });
+  const out = transpose(backend, dw, [1, 2, 0, 3]);
+  releaseExcept(backend, [x], xc, xt, dyt, dw);
+  return out;
+}
+
+export const conv2dBackpropFilterConfig: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropFilter,
+  backendName: 'wasm',
+  kernelFunc: conv2dBackpropFilter as unknown as tf.KernelFunc,
+};

@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { call, KernelArgs, padOrCrop, release, releaseExcept, reshape, transpose } from './kernel-calls';
+
+/**
+ * TF.js's wasm Conv2DBackpropInput is a scalar loop (5x slower than the whole forward pass). The
+ * input gradient is a plain convolution, which XNNPACK runs fast: dy with zeros inserted between
+ * its pixels (stride > 1), padded by kernel-1-pad, convolved with the filter rotated 180 degrees
+ * and its in/out channels swapped.
+ */
+export function conv2dBackpropInput(args: KernelArgs<'dy' | 'filter', tf.Conv2DBackpropInputAttrs>): tf.TensorInfo {
+  const { backend, inputs: { dy, filter } } = args;
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs;
+  if (dataFormat === 'NCHW') throw new Error('wasm Conv2DBackpropInput supports NHWC only');
+  const info = tf.backend_util.computeConv2DInfo(
+    inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
+  const dyFull = spreadForInputGradient(backend, dy, info);
+  const reversed = call(backend, tf.Reverse, { x: filter }, { dims: [0, 1] });
+  const rotated = transpose(backend, reversed, [0, 1, 3, 2]);
+  const dx = call(backend, tf.Conv2D, { x: dyFull, filter: rotated }, {
+    strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1,
+  });
+  releaseExcept(backend, [dy], dyFull, reversed, rotated);
+  return dx;
+}
+
+/**
+ * dy laid out on the input's grid for a stride-1 "full" correlation: zeros between pixels for
+ * strides above 1, then padded (or cropped) so that a valid convolution with the kernel
+ * yields exactly the input's height and width. Shared by the depthwise input gradient.
+ */
+export function spreadForInputGradient(backend: BackendWasm, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+  const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight, inWidth } = info;
+  const [b, oh, ow, c] = dy.shape;
+  let spread = dy;
+  if (sh > 1 || sw > 1) {
+    const split = reshape(backend, dy, [b, oh, 1, ow, 1, c]);
+    const zeros = call(backend, tf.PadV2, { x: split }, {
+      paddings: [[0, 0], [0, 0], [0, sh - 1], [0, 0], [0, sw - 1], [0, 0]], constantValue: 0,
+    });
+    spread = reshape(backend, zeros, [b, oh * sh, ow * sw, c]);
+    release(backend, split, zeros);
+  }
+  const top = kh - 1 - info.padInfo.top;
+  const left = kw - 1 - info.padInfo.left;
+  const full = padOrCrop(backend, spread, [
+    [0, 0], [top, inHeight + kh - 1 - spread.shape[1] - top], [left, inWidth + kw - 1 - spread.shape[2] - left], [0, 0]]);
+  if (spread !== dy && full !== spread) release(backend, spread);
+  return full;
+}
+
+export const conv2dBackpropInputConfig: tf.KernelConfig = {
+  kernelName: tf.Conv2DBackpropInput,
+  backendName: 'wasm',
+  kernelFunc: conv2dBackpropInput as unknown as tf.KernelFunc,
+};

@@ -1,0 +1,48 @@
+import * as tf from '@tensorflow/tfjs';
+import { xnnpackMatMul } from './batch-mat-mul';
+import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
+import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
+import { maxPoolGradConfig } from './max-pool-grad';
+import { zeroCopySlice } from './slice';
+import { leadingAxesSum } from './sum';
+
+type Wrapper = (original: tf.KernelFunc) => (args: never) => tf.TensorInfo;
+
+/** Kernels wasm lacks, or has only as scalar loops: replaced outright. */
+const REPLACEMENTS: tf.KernelConfig[] = [
+  conv2dBackpropFilterConfig,
+  conv2dBackpropInputConfig,
+  maxPoolGradConfig,
+];
+
+/** Kernels kept, with a faster route for some inputs. */
+const WRAPPED: Array<[string, Wrapper]> = [
+  [tf.BatchMatMul, xnnpackMatMul as Wrapper],
+  [tf.Slice, zeroCopySlice as Wrapper],
+  [tf.Sum, leadingAxesSum as Wrapper],
+];
+
+const ours = new WeakSet<tf.KernelFunc>();
+
+/**
+ * Makes the wasm backend able to train, fast: registers the gradient kernels it lacks and
+ * replaces the slow ones. Idempotent; call before the wasm backend is initialised, so that
+ * every kernel's setup runs.
+ */
+export function registerWasmTrainingKernels(): void {
+  for (const config of REPLACEMENTS) install(config);
+  for (const [name, wrap] of WRAPPED) {
+    const current = tf.getKernel(name, 'wasm');
+    if (!current) throw new Error(`wasm kernel ${name} is missing: is @tensorflow/tfjs-backend-wasm loaded?`);
+    if (ours.has(current.kernelFunc)) continue;
+    install({ ...current, kernelFunc: wrap(current.kernelFunc) as unknown as tf.KernelFunc });
+  }
+}
+
+function install(config: tf.KernelConfig): void {
+  const current = tf.getKernel(config.kernelName, 'wasm');
+  if (current && (current.kernelFunc === config.kernelFunc || ours.has(current.kernelFunc))) return;
+  if (current) tf.unregisterKernel(config.kernelName, 'wasm');
+  tf.registerKernel(config);
+  ours.add(config.kernelFunc);
+}
