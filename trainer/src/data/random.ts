@@ -1,3 +1,9 @@
+/**
+ * Bound once: inside jest's vm context every global lookup (`Math`) goes through a slow interceptor,
+ * which made this generator 40 times slower in tests than in a normal run.
+ */
+const { imul } = Math;
+
 /** A function returning uniform numbers in [0, 1), like Math.random but reproducible. */
 export type Random = () => number;
 
@@ -10,8 +16,8 @@ export function mulberry32(seed: number): Random {
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
     let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    t = imul(t ^ (t >>> 15), t | 1);
+    t ^= t + imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -16,6 +16,9 @@ const MAX_PATIENTS = 20;
 /** Cells per microscope field (`_IMG_<n>`), as in the NIH set where one field yields many cells. */
 const CELLS_PER_FIELD = 12;
 
+/** Bound once for the per-pixel loops: global lookups are slow inside jest's vm context (see random.ts). */
+const { min, round, sqrt } = Math;
+
 type Rgb = readonly [number, number, number];
 
 interface Patient {
@@ -99,18 +102,20 @@ function drawCell(random: Random, stain: Rgb, parasitized: boolean) {
     uniform(random, 140, 170) + stain[2],
   ];
   const blobs = parasitized ? inclusions(random, cx, cy, rx, ry) : distractors(random, cx, cy, rx, ry);
+  const edge = min(rx, ry);
   const color = new Float32Array(width * height * 3);
   for (let y = 0, o = 0; y < height; y++) {
     for (let x = 0; x < width; x++, o += 3) {
       // Normalised elliptic radius: 1 at the membrane; a soft one-pixel edge avoids aliasing.
       const dx = (x + 0.5 - cx) / rx;
       const dy = (y + 0.5 - cy) / ry;
-      const d = Math.sqrt(dx * dx + dy * dy);
-      const inside = clamp01((1 - d) * Math.min(rx, ry) + 0.5);
+      const d = sqrt(dx * dx + dy * dy);
+      const inside = clamp01((1 - d) * edge + 0.5);
       // Red cells look paler in the middle (biconcave) and darker at the rim.
       const d3 = d * d * d;
       const shade = (1 - 0.12 * (1 - d) * (1 - d) - 0.18 * d3 * d3) * inside;
-      const noise = uniform(random, -6, 6) * inside + random() * 6 * (1 - inside);
+      // Plain arithmetic rather than uniform(): this runs once per pixel.
+      const noise = (random() * 12 - 6) * inside + random() * 6 * (1 - inside);
       color[o] = base[0] * shade + noise;
       color[o + 1] = base[1] * shade + noise;
       color[o + 2] = base[2] * shade + noise;
@@ -166,9 +171,9 @@ function paintBlob(color: Float32Array, width: number, height: number, blob: Blo
   const right = Math.min(width - 1, Math.ceil(blob.x + blob.radius + 1));
   for (let y = top; y <= bottom; y++) {
     for (let x = left; x <= right; x++) {
-      const d = Math.sqrt((x + 0.5 - blob.x) ** 2 + (y + 0.5 - blob.y) ** 2);
+      const d = sqrt((x + 0.5 - blob.x) ** 2 + (y + 0.5 - blob.y) ** 2);
       const outer = clamp01(blob.radius - d + 0.5);
-      const cover = (blob.inner > 0 ? Math.min(outer, clamp01(d - blob.inner + 0.5)) : outer) * blob.opacity;
+      const cover = (blob.inner > 0 ? min(outer, clamp01(d - blob.inner + 0.5)) : outer) * blob.opacity;
       const o = (y * width + x) * 3;
       for (let c = 0; c < 3; c++) color[o + c] += (blob.color[c] - color[o + c]) * cover;
     }
@@ -180,5 +185,5 @@ function clamp01(v: number): number {
 }
 
 function clampByte(v: number): number {
-  return v < 0 ? 0 : v > 255 ? 255 : Math.round(v);
+  return v < 0 ? 0 : v > 255 ? 255 : round(v);
 }
