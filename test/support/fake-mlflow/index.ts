@@ -1,0 +1,4 @@
+export * from './fake-mlflow';
+export type { ArtifactMode } from './fake-http';
+export * from './fake-state';
+export * from './connection';
