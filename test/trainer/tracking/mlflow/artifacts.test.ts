@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import S3rver from 's3rver';
+import { downloadArtifacts } from '../../../../trainer/src/tracking/mlflow/artifacts/download';
+import { artifactStoreFor } from '../../../../trainer/src/tracking/mlflow/artifacts/store-for-uri';
+import { uploadDirectory } from '../../../../trainer/src/tracking/mlflow/artifacts/upload-directory';
+import { MlflowClient } from '../../../../trainer/src/tracking/mlflow/client';
+import { type FakeMlflow, type FakeMlflowOptions, fastConnection, startFakeMlflow } from '../../../support/fake-mlflow';
+
+let work: string;
+beforeEach(async () => {
+  work = await mkdtemp(path.join(tmpdir(), 'mlflow-artifacts-'));
+});
+afterEach(() => rm(work, { recursive: true, force: true }));
+
+/** A run folder: a report, a nested plot and a model file. */
+async function makeRunFolder(extra: Record<string, Buffer> = {}): Promise<{ dir: string; files: Record<string, Buffer> }> {
+  const dir = path.join(work, 'run');
+  const files: Record<string, Buffer> = {
+    'report.html': Buffer.from('<html>report</html>'),
+    'plots/loss.png': randomBytes(2048),
+    'model/model.json': Buffer.from('{"format":"layers-model"}'),
+    ...extra,
+  };
+  for (const [rel, bytes] of Object.entries(files)) {
+    await mkdir(path.dirname(path.join(dir, rel)), { recursive: true });
+    await writeFile(path.join(dir, rel), bytes);
+  }
+  return { dir, files };
+}
+
+async function expectSameFiles(dir: string, files: Record<string, Buffer>): Promise<void> {
+  for (const [rel, bytes] of Object.entries(files)) expect((await readFile(path.join(dir, rel))).equals(bytes)).toBe(true);
+}
+
+async function setup(opts: FakeMlflowOptions, client?: (url: string) => MlflowClient) {
+  const server = await startFakeMlflow(opts);
+  const mlflow = client ? client(server.url) : new MlflowClient(fastConnection(server.url));
+  const experiment = await mlflow.getOrCreateExperiment('artifacts');
+  const run = await mlflow.createRun({ experimentId: experiment.experiment_id, runName: 'a', startTime: 1 });
+  return { server, mlflow, run };
+}
+
+describe('proxied artifacts (mlflow-artifacts:)', () => {
+  let server: FakeMlflow;
+  afterEach(() => server.close());
+
+  test('a run folder is uploaded file by file with PUT, then read back through runs:/ and models:/', async () => {
+    const ctx = await setup({});
+    server = ctx.server;
+    const { dir, files } = await makeRunFolder();
+    const root = ctx.run.info.artifact_uri;
+    const progress: number[] = [];
+    const sent = await uploadDirectory(artifactStoreFor(root, ctx.mlflow), dir, '', { onProgress: (p) => progress.push(p.files) });
+    expect(sent.files).toBe(3);
+    expect(progress.sort()).toEqual([1, 2, 3]);
+    const prefix = `${ctx.run.info.experiment_id}/${ctx.run.info.run_id}/artifacts`;
+    const puts = server.requestsTo(`PUT /api/2.0/mlflow-artifacts/artifacts/${prefix}/plots/loss.png`);
+    expect(puts).toHaveLength(1);
+    expect(puts[0].bytes).toBe(2048);
+    expect([...server.state.artifacts.keys()].sort()).toEqual(Object.keys(files).map((f) => `${prefix}/${f}`).sort());
+
+    const listed = await ctx.mlflow.listArtifacts(ctx.run.info.run_id);
+    expect(listed.files).toEqual([
+      { path: 'model', is_dir: true },
+      { path: 'plots', is_dir: true },
+      { path: 'report.html', is_dir: false, file_size: files['report.html'].length },
+    ]);
+
+    const whole = await downloadArtifacts(ctx.mlflow, `runs:/${ctx.run.info.run_id}`, path.join(work, 'all'));
+    expect(whole).toBe(path.join(work, 'all'));
+    await expectSameFiles(whole, files);
+
+    const single = await downloadArtifacts(ctx.mlflow, `runs:/${ctx.run.info.run_id}/report.html`, path.join(work, 'one'));
+    expect(single).toBe(path.join(work, 'one', 'report.html'));
+
+    await ctx.mlflow.getOrCreateRegisteredModel('m');
+    const version = await ctx.mlflow.createModelVersion({ name: 'm', source: `runs:/${ctx.run.info.run_id}/model`, runId: ctx.run.info.run_id });
+    await ctx.mlflow.setRegisteredModelAlias('m', 'champion', version.version);
+    for (const uri of ['models:/m@champion', 'models:/m/1', 'models:/m/latest']) {
+      const dest = path.join(work, uri.replace(/\W/g, '_'));
+      expect(await downloadArtifacts(ctx.mlflow, uri, dest)).toBe(dest);
+      expect(await readFile(path.join(dest, 'model.json'), 'utf8')).toBe('{"format":"layers-model"}');
+    }
+    await expect(downloadArtifacts(ctx.mlflow, 'models:/m@staging', work)).rejects.toThrow("registered model 'm' has no alias 'staging'");
+    await expect(downloadArtifacts(ctx.mlflow, `runs:/${ctx.run.info.run_id}/nope.txt`, work)).rejects.toThrow("no artifact 'nope.txt'");
+  });
+});
+
+describe('local artifact root (--no-serve-artifacts with a shared folder)', () => {
+  test('files are written straight into the root; the proxy is not used (it answers 503)', async () => {
+    const root = path.join(work, 'artifacts-local');
+    const ctx = await setup({ artifacts: { kind: 'local', root } });
+    try {
+      expect(ctx.run.info.artifact_uri.startsWith(`${root}/`)).toBe(true);
+      const { dir, files } = await makeRunFolder();
+      await uploadDirectory(artifactStoreFor(ctx.run.info.artifact_uri, ctx.mlflow), dir);
+      await expectSameFiles(ctx.run.info.artifact_uri, files);
+      expect(ctx.server.state.requests.some((r) => r.path.startsWith('/api/2.0/mlflow-artifacts'))).toBe(false);
+      const fileUri = await downloadArtifacts(ctx.mlflow, `file://${ctx.run.info.artifact_uri}/plots`, path.join(work, 'plots'));
+      expect((await readFile(path.join(fileUri, 'loss.png'))).equals(files['plots/loss.png'])).toBe(true);
+      const res = await fetch(`${ctx.server.url}/api/2.0/mlflow-artifacts/artifacts/x.txt`, { method: 'PUT', body: 'x' });
+      expect(res.status).toBe(503);
+    } finally {
+      await ctx.server.close();
+    }
+  });
+
+  test('an unsupported scheme is a clear error', () => {
+    const client = new MlflowClient(fastConnection('http://127.0.0.1:1'));
+    expect(() => artifactStoreFor('gs://bucket/x', client)).toThrow(/the 'gs' scheme is not supported .* --serve-artifacts/);
+  });
+});
+
+describe('s3:// artifact root against s3rver on loopback', () => {
+  let s3: S3rver;
+  let endpoint: string;
+  const saved = { ...process.env };
+  const created: string[] = [];
+
+  beforeAll(async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 's3rver-'));
+    s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: dir, silent: true, configureBuckets: [{ name: 'mlflow-bucket', configs: [] }] });
+    s3.on('event', (e: { Records: { eventName: string; s3: { object: { key: string } } }[] }) =>
+      created.push(...e.Records.map((r) => `${r.eventName} ${r.s3.object.key}`)),
+    );
+    const address = await s3.run();
+    endpoint = `http://127.0.0.1:${address.port}`;
+    // The default credential chain reads these; s3rver accepts its fixed test keys.
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' });
+  });
+  afterAll(async () => {
+    process.env = saved;
+    await s3.close();
+  });
+
+  test('a folder with a file larger than one part goes up (multipart) and comes back byte for byte', async () => {
+    const ctx = await setup({ artifacts: { kind: 's3', root: 's3://mlflow-bucket/mlruns' } }, (url) => new MlflowClient(fastConnection(url), { s3Endpoint: endpoint }));
+    try {
+      const root = ctx.run.info.artifact_uri;
+      expect(root).toBe(`s3://mlflow-bucket/mlruns/${ctx.run.info.experiment_id}/${ctx.run.info.run_id}/artifacts`);
+      const { dir, files } = await makeRunFolder({ 'model/group1-shard1of1.bin': randomBytes(9 * 1024 * 1024) });
+      await uploadDirectory(artifactStoreFor(root, ctx.mlflow), dir);
+      const key = `mlruns/${ctx.run.info.experiment_id}/${ctx.run.info.run_id}/artifacts`;
+      expect(created.sort()).toEqual([
+        `ObjectCreated:Post ${key}/model/group1-shard1of1.bin`,
+        `ObjectCreated:Put ${key}/model/model.json`,
+        `ObjectCreated:Put ${key}/plots/loss.png`,
+        `ObjectCreated:Put ${key}/report.html`,
+      ]);
+      const back = await downloadArtifacts(ctx.mlflow, `runs:/${ctx.run.info.run_id}/`, path.join(work, 'back'));
+      await expectSameFiles(back, files);
+      const model = await downloadArtifacts(ctx.mlflow, `runs:/${ctx.run.info.run_id}/model`, path.join(work, 'model'));
+      expect((await readFile(path.join(model, 'group1-shard1of1.bin'))).equals(files['model/group1-shard1of1.bin'])).toBe(true);
+      // Nothing went through the tracking server.
+      expect(ctx.server.state.requests.some((r) => r.path.includes('mlflow-artifacts'))).toBe(false);
+    } finally {
+      await ctx.server.close();
+    }
+  });
+});
