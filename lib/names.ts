@@ -1,0 +1,18 @@
+/** Stack names carry the environment, so several people can deploy side by side in one account. */
+export function stackNames(envName: string): { readonly tracking: string; readonly training: string } {
+  return { tracking: `MalariaTracking-${envName}`, training: `MalariaTraining-${envName}` };
+}
+
+/** Outputs of the training stack that the launcher (bin/train-cloud.ts) reads. */
+export const TRAINING_OUTPUTS = {
+  groupName: 'TrainerGroupName',
+  runParameter: 'RunRequestParameter',
+  outcomeParameter: 'OutcomeParameter',
+  logGroup: 'TrainerLogGroup',
+  startCommand: 'StartRunCommand',
+} as const;
+
+/** SSM parameters of one environment's trainer. */
+export function trainerParameterNames(envName: string): { readonly runRequest: string; readonly outcome: string } {
+  return { runRequest: `/malaria-mlops/${envName}/trainer/run-request`, outcome: `/malaria-mlops/${envName}/trainer/last-outcome` };
+}

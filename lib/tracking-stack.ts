@@ -1,0 +1,61 @@
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { ArtifactBucket, BUCKET_PREFIXES } from './artifact-bucket';
+import type { DeploymentConfig } from './config';
+import { ownLambdaLogGroups } from './lambda-log-groups';
+import { MlflowDatabase } from './mlflow-database';
+import { MlflowService } from './mlflow-service';
+import { Network } from './network';
+
+export interface TrackingStackProps extends StackProps {
+  readonly config: DeploymentConfig;
+}
+
+/** The network, the bucket, PostgreSQL and the MLflow server: everything that outlives a training run. */
+export class TrackingStack extends Stack {
+  public readonly network: Network;
+  public readonly artifacts: ArtifactBucket;
+  public readonly mlflow: MlflowService;
+  /** The trainer's access to the bucket: datasets/ and checkpoints/ only. */
+  public readonly trainerDataAccess: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: TrackingStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+    this.network = new Network(this, 'Network');
+    const { vpc } = this.network;
+    this.artifacts = new ArtifactBucket(this, 'Artifacts', { retainData: config.retainData });
+    this.trainerDataAccess = this.artifacts.prefixPolicy('TrainerDataAccess', [
+      { prefix: BUCKET_PREFIXES.datasets },
+      { prefix: BUCKET_PREFIXES.checkpoints, delete: true },
+    ]);
+    const database = new MlflowDatabase(this, 'Database', { vpc, retainData: config.retainData });
+    this.mlflow = new MlflowService(this, 'Mlflow', {
+      vpc,
+      database,
+      artifacts: this.artifacts,
+      allowedCidrs: config.allowedCidrs,
+      ...(config.certificateArn ? { certificateArn: config.certificateArn } : {}),
+      ...(config.domainName ? { domainName: config.domainName } : {}),
+    });
+
+    new CfnOutput(this, 'MlflowUrl', {
+      description: 'Where people open MLflow',
+      value: this.mlflow.publicUrl ?? 'http://localhost:5000 through a Session Manager tunnel (no allowedCidrs): see docs/cloud.md',
+    });
+    new CfnOutput(this, 'MlflowInternalUrl', { description: 'MLflow inside the VPC (the trainer uses it)', value: this.mlflow.internalUrl });
+    new CfnOutput(this, 'MlflowAdminSecret', {
+      description: 'Secret with the MLflow admin user and password',
+      value: this.mlflow.adminSecret.secretName,
+    });
+    new CfnOutput(this, 'MlflowAdminPasswordCommand', {
+      description: 'Prints the MLflow admin password',
+      value: `aws secretsmanager get-secret-value --secret-id ${this.mlflow.adminSecret.secretName} --query SecretString --output text`,
+    });
+    new CfnOutput(this, 'MlflowCluster', { description: 'ECS cluster of the MLflow task (for the tunnel)', value: this.mlflow.cluster.clusterName });
+    new CfnOutput(this, 'MlflowLogGroup', { description: 'MLflow server logs', value: this.mlflow.logGroup.logGroupName });
+    new CfnOutput(this, 'ArtifactBucketName', { description: 'MLflow artifacts, dataset cache, checkpoints', value: this.artifacts.bucket.bucketName });
+    ownLambdaLogGroups(this);
+  }
+}

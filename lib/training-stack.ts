@@ -1,0 +1,120 @@
+import * as path from 'node:path';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
+import type { Construct } from 'constructs';
+import type { ArtifactBucket } from './artifact-bucket';
+import type { DeploymentConfig } from './config';
+import { DeployRunStarter } from './deploy-run-starter';
+import { ownLambdaLogGroups } from './lambda-log-groups';
+import { TRAINING_OUTPUTS, trainerParameterNames } from './names';
+import { trainerArgs } from './run-options';
+import { deployRunId, encodeRunParameter } from './run-parameter';
+import { TrainerGroup } from './trainer-group';
+import { TrainerLaunchTemplate } from './trainer-launch-template';
+import { trainerUserData } from './trainer-user-data';
+
+/** Build context of the trainer image: the repository root, narrowed by the root .dockerignore. */
+export const REPO_ROOT = path.resolve(__dirname, '..');
+
+export interface TrainingStackProps extends StackProps {
+  readonly config: DeploymentConfig;
+  readonly vpc: ec2.IVpc;
+  readonly artifacts: ArtifactBucket;
+  /** datasets/ and checkpoints/ of the bucket, from the tracking stack. */
+  readonly dataAccess: iam.IManagedPolicy;
+  readonly mlflow: {
+    readonly internalUrl: string;
+    readonly adminSecret: secretsmanager.ISecret;
+    readonly clientSecurityGroup: ec2.ISecurityGroup;
+  };
+}
+
+/**
+ * The trainer: its image, an idle Auto Scaling group of one GPU instance, the run request the
+ * instance reads at boot, and its log group. Training runs start from `npm run train:cloud`, or
+ * from a deploy that changes the image or the run configuration.
+ */
+export class TrainingStack extends Stack {
+  public readonly runId: string;
+
+  constructor(scope: Construct, id: string, props: TrainingStackProps) {
+    super(scope, id, props);
+    const { config, artifacts, mlflow } = props;
+
+    const image = new DockerImageAsset(this, 'TrainerImage', {
+      directory: REPO_ROOT,
+      file: 'trainer/Dockerfile',
+      platform: Platform.LINUX_AMD64,
+      // Also in .dockerignore; repeated so that hashing the context never walks them.
+      exclude: ['node_modules', 'cdk.out', 'runs', '.git'],
+    });
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      logGroupName: `/malaria-mlops/${config.envName}/trainer`,
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    const args = trainerArgs(config.train);
+    this.runId = deployRunId(image.assetHash, args);
+    const parameterNames = trainerParameterNames(config.envName);
+    const runRequest = new ssm.StringParameter(this, 'RunRequest', {
+      parameterName: parameterNames.runRequest,
+      description: 'Trainer run request: run id on line 1, one trainer argument per line (npm run train:cloud writes it)',
+      stringValue: encodeRunParameter({ runId: this.runId, args }),
+    });
+    const outcome = new ssm.StringParameter(this, 'Outcome', {
+      parameterName: parameterNames.outcome,
+      description: 'Outcome of the last trainer run, written by the instance',
+      stringValue: '{"outcome":"none"}',
+    });
+
+    const template = new TrainerLaunchTemplate(this, 'Trainer', {
+      instanceType: config.instanceType,
+      rootVolumeGiB: config.rootVolumeGiB,
+      securityGroup: mlflow.clientSecurityGroup,
+      userData: trainerUserData({
+        maxRuntimeMinutes: config.maxRuntimeMinutes,
+        trainerImage: image.imageUri,
+        region: this.region,
+        bucket: artifacts.bucket.bucketName,
+        logGroup: logGroup.logGroupName,
+        runParameter: runRequest.parameterName,
+        outcomeParameter: outcome.parameterName,
+        mlflowTrackingUri: mlflow.internalUrl,
+        mlflowSecretArn: mlflow.adminSecret.secretArn,
+      }),
+    });
+    const { role } = template;
+    image.repository.grantPull(role);
+    mlflow.adminSecret.grantRead(role);
+    logGroup.grantWrite(role);
+    runRequest.grantRead(role);
+    outcome.grantWrite(role);
+    role.addManagedPolicy(props.dataAccess);
+
+    const trainer = new TrainerGroup(this, 'TrainerGroup', {
+      vpc: props.vpc,
+      launchTemplate: template.launchTemplate,
+      role,
+      instanceType: config.instanceType,
+      spot: config.spot,
+    });
+    if (config.trainOnDeploy) {
+      new DeployRunStarter(this, 'DeployRunStarter', { group: trainer.group, runRequest, runId: this.runId });
+    }
+
+    const startCommand = `npm run train:cloud -- --env ${config.envName} ${args.join(' ')}`.trim();
+    new CfnOutput(this, TRAINING_OUTPUTS.startCommand, { description: 'Starts a training run (any trainer option can be added)', value: startCommand });
+    new CfnOutput(this, TRAINING_OUTPUTS.logGroup, { description: 'Boot and training logs, one stream per run and instance', value: logGroup.logGroupName });
+    new CfnOutput(this, 'TailLogsCommand', { description: 'Follows the trainer logs', value: `aws logs tail ${logGroup.logGroupName} --follow` });
+    new CfnOutput(this, TRAINING_OUTPUTS.groupName, { description: 'Auto Scaling group of the trainer (desired 1 while a run is on)', value: trainer.group.autoScalingGroupName });
+    new CfnOutput(this, TRAINING_OUTPUTS.runParameter, { description: 'Run request the next instance reads', value: runRequest.parameterName });
+    new CfnOutput(this, TRAINING_OUTPUTS.outcomeParameter, { description: 'Outcome of the last run', value: outcome.parameterName });
+    ownLambdaLogGroups(this);
+  }
+}
