@@ -1,5 +1,5 @@
 import { UserError } from '../../../trainer/src/config';
-import { allowGpuMemoryGrowth, cloudRunTags, collectCloudTags, describeBackend, gpuInfo, requireGpu, type CommandRunner } from '../../../trainer/src/cloud/gpu';
+import { cloudRunTags, collectCloudTags, describeBackend, gpuInfo, requireGpu, type CommandRunner } from '../../../trainer/src/cloud/gpu';
 import { startFakeImds, type FakeImds } from './fake-imds';
 
 const t4: CommandRunner = async (command, args) => {
@@ -24,7 +24,7 @@ describe('--require-gpu', () => {
 
   test.each([
     [{ name: 'wasm', usesGpuDevice: false }, /Tesla T4 \(driver 535\.183\.01\), but the active backend is 'wasm'.*tfjs-node-gpu is not installed/],
-    [{ name: 'tensorflow', usesGpuDevice: false }, /active backend is 'tensorflow' on the CPU.*opened no GPU device.*CUDA 11 \/ cuDNN 8/],
+    [{ name: 'tensorflow-gpu', usesGpuDevice: false }, /active backend is 'tensorflow-gpu' on the CPU.*opened no GPU device.*CUDA 11 \/ cuDNN 8/],
   ])('fails when a GPU is there but the backend %o would train on the CPU', async (backend, message) => {
     await expect(requireGpu(backend, t4)).rejects.toThrow(message);
   });
@@ -43,15 +43,6 @@ test('gpuInfo lists every GPU, names with commas included', async () => {
     { name: 'NVIDIA L4, Rev 2', driver: '550.90.07' },
   ]);
   await expect(gpuInfo(noGpu)).resolves.toEqual([]);
-});
-
-test('GPU memory growth is switched on unless the user chose otherwise', () => {
-  const env: NodeJS.ProcessEnv = {};
-  allowGpuMemoryGrowth(env);
-  expect(env.TF_FORCE_GPU_ALLOW_GROWTH).toBe('true');
-  const chosen: NodeJS.ProcessEnv = { TF_FORCE_GPU_ALLOW_GROWTH: 'false' };
-  allowGpuMemoryGrowth(chosen);
-  expect(chosen.TF_FORCE_GPU_ALLOW_GROWTH).toBe('false');
 });
 
 describe('run tags', () => {

@@ -15,14 +15,6 @@ export interface GpuInfo {
   readonly driver: string;
 }
 
-/**
- * Must run before the TF.js native backend loads: TensorFlow reads it when it opens the GPU, and
- * without it grabs nearly all GPU memory at start-up.
- */
-export function allowGpuMemoryGrowth(env: NodeJS.ProcessEnv = process.env): void {
-  env.TF_FORCE_GPU_ALLOW_GROWTH ??= 'true';
-}
-
 /** The GPUs nvidia-smi sees; an empty list when it is missing or fails (no GPU, or no `--gpus`). */
 export async function gpuInfo(runner: CommandRunner = execRunner): Promise<GpuInfo[]> {
   let output: string;
@@ -46,7 +38,7 @@ export function parseGpuCsv(output: string): GpuInfo[] {
     .filter((gpu) => gpu.name && gpu.driver);
 }
 
-/** The active backend as the CLI sees it: its TF.js name and, for the native one, whether TensorFlow opened a GPU. */
+/** The active backend: its name (BackendInfo.name) and, for the native one, whether TensorFlow opened a GPU. */
 export interface ActiveBackend {
   readonly name: string;
   readonly usesGpuDevice: boolean;
@@ -71,7 +63,7 @@ export async function requireGpu(backend: ActiveBackend, runner: CommandRunner =
   }
   if (!backend.usesGpuDevice) {
     const found = gpus.map((g) => `${g.name} (driver ${g.driver})`).join(', ');
-    const why = backend.name === 'tensorflow'
+    const why = backend.name.startsWith('tensorflow')
       ? 'TensorFlow loaded but opened no GPU device: the CUDA 11 / cuDNN 8 libraries are missing or do not match the driver (see its log above)'
       : '@tensorflow/tfjs-node-gpu is not installed or failed to load (see the log above); use the trainer image or --backend tensorflow-gpu';
     throw new UserError(`--require-gpu: found ${found}, but the active backend is '${backend.name}' on the CPU. ${why}.`);
