@@ -123,7 +123,8 @@ describe('s3:// artifact root against s3rver on loopback', () => {
   beforeAll(async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 's3rver-'));
     s3 = new S3rver({ address: '127.0.0.1', port: 0, directory: dir, silent: true, configureBuckets: [{ name: 'mlflow-bucket', configs: [] }] });
-    s3.on('event', (e: { Records: { eventName: string; s3: { object: { key: string } } }[] }) =>
+    // s3rver is a Koa app at run time (its types leave that out): it emits an event per stored object.
+    (s3 as unknown as NodeJS.EventEmitter).on('event', (e: { Records: { eventName: string; s3: { object: { key: string } } }[] }) =>
       created.push(...e.Records.map((r) => `${r.eventName} ${r.s3.object.key}`)),
     );
     const address = await s3.run();

@@ -54,7 +54,18 @@ describe('MlflowClient against the fake MLflow 3.11 server', () => {
       metrics: [0.9, 0.5, 0.25].map((value, step) => ({ key: 'loss', value, timestamp: 1795634003691 + step, step })),
       tags: [{ key: 'stage', value: 'smoke' }],
     });
+    expect(server.requestsTo(`POST ${API}/runs/log-batch`)[0].body).toEqual({
+      run_id: runId,
+      metrics: [
+        { key: 'loss', value: 0.9, timestamp: 1795634003691, step: 0 },
+        { key: 'loss', value: 0.5, timestamp: 1795634003692, step: 1 },
+        { key: 'loss', value: 0.25, timestamp: 1795634003693, step: 2 },
+      ],
+      params: [{ key: 'lr', value: '0.01' }],
+      tags: [{ key: 'stage', value: 'smoke' }],
+    });
     const info = await client.updateRun(runId, { status: 'FINISHED', endTime: 1795634008691 });
+    expect(server.requestsTo(`POST ${API}/runs/update`)[0].body).toEqual({ run_id: runId, status: 'FINISHED', end_time: 1795634008691 });
     expect(info).toMatchObject({ status: 'FINISHED', end_time: 1795634008691 });
     const read = await client.getRun(runId);
     expect(read.data.params).toEqual([{ key: 'lr', value: '0.01' }]);

@@ -7,12 +7,13 @@ import { parseMlflowEnv } from '../../tracking/mlflow/env';
 import { findOutboxes, readOutbox } from '../../tracking/mlflow/outbox';
 import { type ReplayResult, replayOutbox } from '../../tracking/mlflow/replay-outbox';
 
-function log(line: string): void {
+function stderrLog(line: string): void {
   process.stderr.write(`sync: ${line}\n`);
 }
 
 /** One progress display per upload (run files, then model), each with its own total. */
-function uploadProgress(): { onUploadProgress: (p: UploadProgress) => void; finish: () => void } {
+function uploadProgress(show: boolean): { onUploadProgress?: (p: UploadProgress) => void; finish: () => void } {
+  if (!show) return { finish: () => undefined };
   let current: { label: string; progress: Progress } | undefined;
   return {
     onUploadProgress: (p) => {
@@ -32,12 +33,12 @@ function describeSent(result: ReplayResult): string {
 }
 
 /** Sends one outbox file; the server is the one in MLFLOW_TRACKING_URI, else the one it was meant for. */
-async function syncFile(file: string, env: NodeJS.ProcessEnv): Promise<ReplayResult> {
+async function syncFile(file: string, env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<ReplayResult> {
   const outbox = await readOutbox(file);
   const settings = parseMlflowEnv({ ...env, MLFLOW_TRACKING_URI: env.MLFLOW_TRACKING_URI?.trim() || outbox.header.trackingUri });
   if (!settings) throw new UserError(`${file}: no tracking server: set MLFLOW_TRACKING_URI`);
   log(`${file}: ${outbox.entries.length} call(s) for ${settings.connection.trackingUri}${outbox.header.runId ? ` run ${outbox.header.runId}` : ' (run not created yet)'}`);
-  const progress = uploadProgress();
+  const progress = uploadProgress(log === stderrLog);
   try {
     return await replayOutbox(createMlflowClient(settings), outbox, { log, onUploadProgress: progress.onUploadProgress });
   } finally {
@@ -46,14 +47,14 @@ async function syncFile(file: string, env: NodeJS.ProcessEnv): Promise<ReplayRes
 }
 
 /** Sends what runs that could not reach MLflow kept in their folders; exits non-zero while anything is left. */
-export async function syncRunFolders(runDirs: readonly string[], env: NodeJS.ProcessEnv): Promise<ReplayResult[]> {
+export async function syncRunFolders(runDirs: readonly string[], env: NodeJS.ProcessEnv, log: (line: string) => void = stderrLog): Promise<ReplayResult[]> {
   const files = (await Promise.all(runDirs.map((dir) => findOutboxes(dir)))).flat();
   if (files.length === 0) {
     throw new UserError(`nothing to sync: no mlflow-outbox.jsonl in ${runDirs.join(', ')} (everything was sent, or these are not run folders)`);
   }
   const results: ReplayResult[] = [];
   for (const file of files) {
-    const result = await syncFile(file, env);
+    const result = await syncFile(file, env, log);
     results.push(result);
     const where = result.runId ? ` to run ${result.runId}` : '';
     log(`${file}: sent ${describeSent(result)}${where}; ${result.remaining ? `${result.remaining} left` : 'file removed'}`);

@@ -39,6 +39,8 @@ export interface MlflowTrackerOptions {
   readonly probeIntervalMs?: number;
   /** How long to wait for a new model version to become READY. @default 300000 */
   readonly versionReadyTimeoutMs?: number;
+  /** How often to ask whether it is READY. @default 1000 */
+  readonly versionPollMs?: number;
   readonly log?: (line: string) => void;
   readonly onUploadProgress?: (progress: UploadProgress) => void;
 }
@@ -199,7 +201,7 @@ export class MlflowTracker implements Tracker {
       baseDir: this.runDir ?? '.',
       log: this.log,
       onUploadProgress: this.options.onUploadProgress,
-      waitForVersion: { timeoutMs: this.options.versionReadyTimeoutMs },
+      waitForVersion: { timeoutMs: this.options.versionReadyTimeoutMs, pollMs: this.options.versionPollMs },
     };
     const rejectedBefore = this.queue.rejectedErrors().length;
     const outcome = await this.queue.flush((op) => sendOp(op, ctx));

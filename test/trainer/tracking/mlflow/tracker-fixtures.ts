@@ -1,0 +1,56 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { defaultPreprocessing } from '../../../../trainer/src/models/preprocessing';
+import { MlflowClient } from '../../../../trainer/src/tracking/mlflow/client';
+import { MlflowTracker, type MlflowTrackerOptions } from '../../../../trainer/src/tracking/mlflow/mlflow-tracker';
+import type { RunStart } from '../../../../trainer/src/tracking/tracker';
+import { fastConnection } from '../../../support/fake-mlflow';
+
+export const IMAGE_SIZE = 16;
+
+/** A run folder as the trainer leaves it: metrics, a report, a plot and a saved TF.js model. */
+export async function makeRunFolder(parent: string, name: string): Promise<{ runDir: string; modelDir: string }> {
+  const runDir = path.join(parent, name);
+  const modelDir = path.join(runDir, 'model');
+  await mkdir(path.join(runDir, 'plots'), { recursive: true });
+  await mkdir(modelDir, { recursive: true });
+  await writeFile(path.join(runDir, 'metrics.jsonl'), '{"epoch":1,"loss":0.7}\n');
+  await writeFile(path.join(runDir, 'report.html'), '<html>report</html>');
+  await writeFile(path.join(runDir, 'plots', 'loss.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+  await writeFile(path.join(modelDir, 'model.json'), JSON.stringify({ format: 'layers-model', weightsManifest: [{ paths: ['group1-shard1of1.bin'] }] }));
+  await writeFile(path.join(modelDir, 'group1-shard1of1.bin'), Buffer.alloc(64, 1));
+  await writeFile(path.join(modelDir, 'preprocessing.json'), JSON.stringify(defaultPreprocessing('micro', IMAGE_SIZE)));
+  return { runDir, modelDir };
+}
+
+export function runStart(runDir: string, runName = path.basename(runDir)): RunStart {
+  return { runName, runDir, description: `Trains micro on synthetic cells (${runName}).`, tags: { model: 'micro', backend: 'cpu' } };
+}
+
+export interface TestTracker {
+  readonly tracker: MlflowTracker;
+  readonly lines: string[];
+}
+
+export function makeTracker(url: string, options: Partial<MlflowTrackerOptions> = {}): TestTracker {
+  const lines: string[] = [];
+  const tracker = new MlflowTracker(new MlflowClient(fastConnection(url)), {
+    experimentName: 'malaria',
+    user: 'tester',
+    sourceName: 'main.ts',
+    gitCommit: '0123abcd',
+    probeIntervalMs: 0,
+    versionPollMs: 5,
+    log: (line) => lines.push(line),
+    ...options,
+  });
+  return { tracker, lines };
+}
+
+export const DATASET = {
+  name: 'nih-malaria',
+  digest: 'a'.repeat(64),
+  source: 'synthetic:40',
+  splitDigest: 'b'.repeat(64),
+  counts: { train: 32, validation: 4, test: 4 },
+} as const;
