@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { UserError } from '../../../../trainer/src/config';
+import { createMlflowTrackerFromEnv } from '../../../../trainer/src/tracking/mlflow/create-tracker';
 import { MlflowAuthError } from '../../../../trainer/src/tracking/mlflow/errors';
 import { LOGGED_MODELS_TAG } from '../../../../trainer/src/tracking/mlflow/op-sender';
 import { type FakeMlflow, type FakeRun, startFakeMlflow } from '../../../support/fake-mlflow';
@@ -211,4 +212,22 @@ test('resumeRunId continues the same run (spot resume); a deleted run cannot be 
   const start = again.tracker.startRun(runStart(runDir));
   await expect(start).rejects.toThrow(UserError);
   await expect(start).rejects.toThrow(`MLflow run ${run.info.run_id} is deleted: it cannot be resumed`);
+});
+
+describe('createMlflowTrackerFromEnv', () => {
+  test('no MLFLOW_TRACKING_URI: no tracker', () => {
+    expect(createMlflowTrackerFromEnv({})).toBeUndefined();
+  });
+
+  test('logs to the experiment in MLFLOW_EXPERIMENT_NAME with the options given', async () => {
+    const { runDir } = await makeRunFolder(work, 'env');
+    const tracker = createMlflowTrackerFromEnv(
+      { MLFLOW_TRACKING_URI: server.url, MLFLOW_EXPERIMENT_NAME: 'from-env', GIT_COMMIT: 'feedbeef' },
+      { user: 'ci', sourceName: 'malaria-trainer', sourceType: 'JOB', log: () => undefined },
+    );
+    await tracker?.startRun(runStart(runDir));
+    const run = onlyRun();
+    expect(server.state.experiments.get(run.info.experiment_id)?.name).toBe('from-env');
+    expect(Object.fromEntries(run.tags)).toMatchObject({ 'mlflow.user': 'ci', 'mlflow.source.type': 'JOB', 'mlflow.source.git.commit': 'feedbeef' });
+  });
 });

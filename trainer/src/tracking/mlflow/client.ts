@@ -66,6 +66,20 @@ async function orUndefined<T>(call: Promise<T>): Promise<T | undefined> {
   }
 }
 
+/** Creates what is missing; when another client wins the race (RESOURCE_ALREADY_EXISTS), reads theirs. */
+async function getOrCreate<T>(get: () => Promise<T | undefined>, create: () => Promise<T>): Promise<T> {
+  const existing = await get();
+  if (existing) return existing;
+  try {
+    return await create();
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+    const raced = await get();
+    if (!raced) throw error;
+    return raced;
+  }
+}
+
 /** A typed client for the parts of MLflow's REST API the trainer and the model server use. */
 export class MlflowClient {
   readonly http: HttpTransport;
@@ -129,16 +143,11 @@ export class MlflowClient {
 
   /** Two trainers racing to create the same experiment both succeed: the loser reads it back. */
   async getOrCreateExperiment(name: string, tags: readonly KeyValue[] = []): Promise<Experiment> {
-    const existing = await this.getExperimentByName(name);
-    if (existing) return this.ensureActive(existing);
-    try {
-      return await this.getExperiment(await this.createExperiment(name, tags));
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-      const raced = await this.getExperimentByName(name);
-      if (!raced) throw error;
-      return this.ensureActive(raced);
-    }
+    const experiment = await getOrCreate(
+      () => this.getExperimentByName(name),
+      async () => this.getExperiment(await this.createExperiment(name, tags)),
+    );
+    return this.ensureActive(experiment);
   }
 
   private ensureActive(experiment: Experiment): Experiment {
@@ -250,16 +259,7 @@ export class MlflowClient {
   }
 
   async getOrCreateRegisteredModel(name: string, description?: string): Promise<RegisteredModel> {
-    const existing = await this.getRegisteredModel(name);
-    if (existing) return existing;
-    try {
-      return await this.createRegisteredModel(name, description);
-    } catch (error) {
-      if (!isAlreadyExists(error)) throw error;
-      const raced = await this.getRegisteredModel(name);
-      if (!raced) throw error;
-      return raced;
-    }
+    return getOrCreate(() => this.getRegisteredModel(name), () => this.createRegisteredModel(name, description));
   }
 
   async searchRegisteredModels(input: SearchInput = {}): Promise<Page<RegisteredModel>> {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../../config';
 import { toMlflowJson } from './http';
+import { double } from './schemas';
 
 /**
  * The logging calls that could not reach MLflow, one JSON object per line, in the order they were
@@ -10,7 +11,6 @@ import { toMlflowJson } from './http';
  * Line 1 is a header; every other line is one operation, with the last error it met.
  */
 
-const double = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']).transform(Number)]);
 const stringRecord = z.record(z.string(), z.string());
 
 export const OutboxOpSchema = z.discriminatedUnion('op', [

@@ -8,7 +8,7 @@ import { z } from 'zod';
 /** int64 fields: numbers in practice, strings in protobuf's canonical JSON. */
 const int64 = z.union([z.number(), z.string().regex(/^-?\d+$/)]).transform(Number);
 /** Doubles: protobuf's JSON spells non-finite values as strings. */
-const double = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']).transform(Number)]);
+export const double = z.union([z.number(), z.enum(['NaN', 'Infinity', '-Infinity']).transform(Number)]);
 
 export const KeyValueSchema = z.object({ key: z.string(), value: z.string().default('') });
 export type KeyValue = z.infer<typeof KeyValueSchema>;
