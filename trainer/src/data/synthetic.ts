@@ -113,7 +113,7 @@ function drawCell(random: Random, stain: Rgb, parasitized: boolean) {
       const inside = clamp01((1 - d) * edge + 0.5);
       // Red cells look paler in the middle (biconcave) and darker at the rim.
       const d3 = d * d * d;
-      const shade = (1 - 0.12 * (1 - d) * (1 - d) - 0.18 * d3 * d3) * inside;
+      const shade = (1 + 0.08 * (1 - d) * (1 - d) - 0.18 * d3 * d3) * inside;
       // Plain arithmetic rather than uniform(): this runs once per pixel.
       const noise = (random() * 12 - 6) * inside + random() * 6 * (1 - inside);
       color[o] = base[0] * shade + noise;
