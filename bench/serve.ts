@@ -107,5 +107,9 @@ export async function benchServe(): Promise<object> {
 }
 
 if (require.main === module) {
-  benchServe().then((result) => console.log(JSON.stringify(result, null, 2)));
+  // The wasm backend's worker threads would keep the process alive after the last request.
+  benchServe().then((result) => {
+    console.log(JSON.stringify(result, null, 2));
+    process.exit(0);
+  });
 }

@@ -43,6 +43,8 @@ export function registerServeCommand(program: Command): Command {
       throw error;
     }
     await stopped;
+    // Stopped cleanly; exit now, since the wasm backend's worker threads would keep the process alive.
+    process.exit(0);
   });
   return command;
 }
