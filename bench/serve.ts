@@ -94,7 +94,7 @@ export async function benchServe(): Promise<object> {
     await server.ready;
     await invoke(server, images.slice(0, 4)); // warm-up: first kernel runs compile and allocate
     return {
-      backend: backend.name,
+      backend: `${backend.name} (${backend.threads} thread${backend.threads > 1 ? 's' : ''})`,
       model: `${ARCHITECTURE} ${INPUT_SIZE}x${INPUT_SIZE}, ${IMAGE_SIDE}x${IMAGE_SIDE} PNG inputs`,
       singleImage: await singleImageLatency(server, images, 100),
       concurrentSingleImages: await throughput(server, images, 16, 1, 256),

@@ -67,8 +67,9 @@ test('a model that cannot be loaded ends the command with the reason and a non-z
 
 test.each([
   [['--max-batch', '0'], /--max-batch: Too small/],
-  [['--base-path', '/model/'], /--base-path: must be empty or like \/model/],
+  [['--base-path', '/model/'], /--base-path: must look like \/model/],
   [['--port', '70000'], /--port: Too big/],
+  [['--model', ''], /--model: required: a run folder/],
 ])('bad flags %j are refused before anything starts, naming the flag', async (flags, message) => {
   const program = new Command().exitOverride();
   registerServeCommand(program);

@@ -4,11 +4,11 @@ import { BACKENDS, kebab, UserError } from '../config';
 /** Every `serve` option, with its default; the CLI flags go through `parseServeOptions` once. */
 export const ServeOptionsSchema = z
   .object({
-    model: z.string().min(1)
+    model: z.string({ error: 'required: a run folder, a model folder, or an MLflow model URI' }).min(1)
       .describe('run folder, model folder, runs:/<run_id>/model, models:/<name>@<alias> or models:/<name>/<version>'),
     port: z.number().int().min(0).max(65535).default(8080).describe('TCP port (0 picks a free one)'),
     host: z.string().min(1).default('127.0.0.1').describe('address to listen on (0.0.0.0 in a container)'),
-    basePath: z.string().regex(/^(\/[\w.~-]+)*$/, 'must be empty or like /model (no trailing slash)').default('')
+    basePath: z.string().regex(/^(\/[\w.~-]+)+$/, 'must look like /model (no trailing slash)').optional()
       .describe('prefix for every route, e.g. /model when a load balancer shares paths with MLflow'),
     backend: z.enum(BACKENDS).default('auto').describe('TF.js backend; auto picks the fastest installed'),
     threads: z.number().int().positive().max(64).optional().describe('wasm threads (default: one per core)'),
