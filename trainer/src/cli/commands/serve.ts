@@ -20,9 +20,9 @@ export function registerServeCommand(program: Command): Command {
   addSchemaOptions(command, ServeOptionsSchema);
   command.action(async () => {
     const options = parseServeOptions(typedOptions(command, ServeOptionsSchema));
-    const backend = await selectBackend(options.backend, { threads: options.threads });
-    log(`TF.js backend: ${backend.name}`);
     const mlflow = parseMlflowEnv(process.env);
+    const backend = await selectBackend(options.backend, { threads: options.threads });
+    log(`TF.js backend ${backend.name}: ${backend.detail}`);
     const server = await startModelServer({
       host: options.host,
       port: options.port,
@@ -37,7 +37,8 @@ export function registerServeCommand(program: Command): Command {
     });
     const stopped = stopOnSignals(server, log);
     try {
-      await server.ready;
+      // A signal during a long download stops the server without waiting for the model.
+      await Promise.race([server.ready, stopped]);
     } catch (error) {
       await server.close();
       throw error;
