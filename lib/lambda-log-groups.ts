@@ -28,6 +28,6 @@ export function ownLambdaLogGroups(stack: Stack): void {
       retentionInDays: logs.RetentionDays.ONE_WEEK,
     });
     logGroup.applyRemovalPolicy(RemovalPolicy.DESTROY);
-    for (const customResource of customResources) customResource.addDependency(logGroup);
+    for (const customResource of customResources) customResource.addResourceDependency(logGroup);
   }
 }

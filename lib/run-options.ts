@@ -39,10 +39,12 @@ export const CloudTrainOptionsSchema = TrainConfigSchema.omit(localOnlyMask).ext
     .refine((v) => REMOTE_URL.test(v) || /^synthetic(:\d+)?$/.test(v), {
       error: 'must be an http(s) URL or synthetic[:N]: the instance cannot read files on your machine',
     })
-    .optional().describe(TrainConfigSchema.shape.data.description ?? ''),
+    .optional().describe('http(s) URL of the NIH zip or a copy (default: the NIH URL, cached in the bucket), or synthetic[:N]'),
   weights: z.string()
-    .refine((v) => REMOTE_URL.test(v), { error: 'must be an http(s) URL: the instance cannot read files on your machine' })
-    .optional().describe(TrainConfigSchema.shape.weights.description ?? ''),
+    .refine((v) => v === 'imagenet' || REMOTE_URL.test(v), {
+      error: 'must be imagenet or an http(s) URL: the instance cannot read files on your machine',
+    })
+    .optional().describe('pretrained VGG16 base: imagenet or an http(s) URL of Keras notop .h5 weights'),
 });
 
 export type CloudTrainOptions = z.input<typeof CloudTrainOptionsSchema>;

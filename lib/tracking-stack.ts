@@ -47,11 +47,11 @@ export class TrackingStack extends Stack {
     new CfnOutput(this, 'MlflowInternalUrl', { description: 'MLflow inside the VPC (the trainer uses it)', value: this.mlflow.internalUrl });
     new CfnOutput(this, 'MlflowAdminSecret', {
       description: 'Secret with the MLflow admin user and password',
-      value: this.mlflow.adminSecret.secretName,
+      value: this.mlflow.adminSecret.secretArn,
     });
     new CfnOutput(this, 'MlflowAdminPasswordCommand', {
       description: 'Prints the MLflow admin password',
-      value: `aws secretsmanager get-secret-value --secret-id ${this.mlflow.adminSecret.secretName} --query SecretString --output text`,
+      value: `aws secretsmanager get-secret-value --secret-id ${this.mlflow.adminSecret.secretArn} --query SecretString --output text`,
     });
     new CfnOutput(this, 'MlflowCluster', { description: 'ECS cluster of the MLflow task (for the tunnel)', value: this.mlflow.cluster.clusterName });
     new CfnOutput(this, 'MlflowLogGroup', { description: 'MLflow server logs', value: this.mlflow.logGroup.logGroupName });

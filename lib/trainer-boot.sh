@@ -20,7 +20,8 @@
 set -uo pipefail
 
 # The watchdog comes first, so that nothing below can keep a GPU instance alive past the limit.
-max_minutes=${MAX_RUNTIME_MINUTES:-240}
+max_minutes=${MAX_RUNTIME_MINUTES:-}
+[[ $max_minutes =~ ^[1-9][0-9]*$ ]] || max_minutes=240
 shutdown -P "+${max_minutes}" "trainer watchdog: ${max_minutes} minutes are up"
 deadline=$(( $(date +%s) + max_minutes * 60 ))
 
@@ -119,7 +120,7 @@ trap on_signal TERM INT
 instance_id=$(imds instance-id) || instance_id=''
 instance_type=$(imds instance-type) || instance_type=unknown
 
-for name in TRAINER_IMAGE AWS_REGION BUCKET LOG_GROUP RUN_PARAMETER OUTCOME_PARAMETER MLFLOW_TRACKING_URI MLFLOW_SECRET_ARN; do
+for name in MAX_RUNTIME_MINUTES TRAINER_IMAGE AWS_REGION BUCKET LOG_GROUP RUN_PARAMETER OUTCOME_PARAMETER MLFLOW_TRACKING_URI MLFLOW_SECRET_ARN; do
   if [[ -z ${!name:-} ]]; then
     log "setting ${name} is missing from the user data"
     finish config-error 2

@@ -25,7 +25,7 @@ import urllib.parse
 import psycopg2
 from psycopg2 import sql
 
-AUTH_CONFIG_PATH = "/tmp/mlflow-basic-auth.ini"
+AUTH_CONFIG_PATH = os.environ.get("MLFLOW_AUTH_CONFIG_PATH", "/tmp/mlflow-basic-auth.ini")
 
 
 def required(name: str) -> str:

@@ -1,0 +1,97 @@
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { UserError } from '../../trainer/src/config';
+import { stackNames, TRAINING_OUTPUTS } from '../names';
+import { decodeRunParameter, encodeRunParameter, type RunRequest } from '../run-parameter';
+
+export interface AwsClients {
+  readonly cloudFormation: CloudFormationClient;
+  readonly autoScaling: AutoScalingClient;
+  readonly ssm: SSMClient;
+}
+
+export function createAwsClients(region?: string): AwsClients {
+  const config = region ? { region } : {};
+  return { cloudFormation: new CloudFormationClient(config), autoScaling: new AutoScalingClient(config), ssm: new SSMClient(config) };
+}
+
+/** Where one environment's trainer lives, from the training stack's outputs. */
+export interface TrainerStack {
+  readonly envName: string;
+  readonly stackName: string;
+  readonly groupName: string;
+  readonly runParameter: string;
+  readonly outcomeParameter: string;
+  readonly logGroup: string;
+}
+
+export interface GroupState {
+  readonly desired: number;
+  readonly instances: ReadonlyArray<{ readonly id: string; readonly state: string }>;
+}
+
+export async function findTrainerStack(clients: AwsClients, envName: string): Promise<TrainerStack> {
+  const stackName = stackNames(envName).training;
+  const response = await clients.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName })).catch((error: unknown) => {
+    if ((error as { name?: string }).name === 'ValidationError') {
+      throw new UserError(`stack ${stackName} does not exist in this account and region: deploy it first (npx cdk deploy --all -c env=${envName})`);
+    }
+    throw error;
+  });
+  const outputs = new Map((response.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+  const output = (key: string) => {
+    const value = outputs.get(key);
+    if (!value) throw new UserError(`stack ${stackName} has no output ${key}: redeploy it (npx cdk deploy --all -c env=${envName})`);
+    return value;
+  };
+  return {
+    envName,
+    stackName,
+    groupName: output(TRAINING_OUTPUTS.groupName),
+    runParameter: output(TRAINING_OUTPUTS.runParameter),
+    outcomeParameter: output(TRAINING_OUTPUTS.outcomeParameter),
+    logGroup: output(TRAINING_OUTPUTS.logGroup),
+  };
+}
+
+export async function groupState(clients: AwsClients, stack: TrainerStack): Promise<GroupState> {
+  const response = await clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [stack.groupName] }));
+  const group = response.AutoScalingGroups?.[0];
+  if (!group) throw new UserError(`Auto Scaling group ${stack.groupName} of ${stack.stackName} is gone: redeploy (npx cdk deploy --all -c env=${stack.envName})`);
+  return {
+    desired: group.DesiredCapacity ?? 0,
+    instances: (group.Instances ?? []).map((i) => ({ id: i.InstanceId ?? '?', state: i.LifecycleState ?? '?' })),
+  };
+}
+
+export async function currentRunRequest(clients: AwsClients, stack: TrainerStack): Promise<RunRequest> {
+  const response = await clients.ssm.send(new GetParameterCommand({ Name: stack.runParameter }));
+  return decodeRunParameter(response.Parameter?.Value ?? '');
+}
+
+export async function lastOutcome(clients: AwsClients, stack: TrainerStack): Promise<string> {
+  const response = await clients.ssm.send(new GetParameterCommand({ Name: stack.outcomeParameter }));
+  return response.Parameter?.Value ?? '';
+}
+
+/**
+ * Starts a run: writes the request the instance reads at boot, then asks for one instance. One run
+ * at a time per environment; a second would overwrite the request of the first.
+ */
+export async function startRun(clients: AwsClients, stack: TrainerStack, request: RunRequest): Promise<void> {
+  const state = await groupState(clients, stack);
+  if (state.desired > 0 || state.instances.length > 0) {
+    const running = await currentRunRequest(clients, stack);
+    const instances = state.instances.map((i) => `${i.id} ${i.state}`).join(', ') || 'starting';
+    throw new UserError(`run ${running.runId} is still going in ${stack.envName} (${instances}): wait for it to finish, `
+      + `or stop it with: npm run train:cloud -- --env ${stack.envName} --stop`);
+  }
+  await clients.ssm.send(new PutParameterCommand({ Name: stack.runParameter, Value: encodeRunParameter(request), Overwrite: true }));
+  await clients.autoScaling.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: stack.groupName, DesiredCapacity: 1, HonorCooldown: false }));
+}
+
+/** Stops the current run: the group terminates the instance, whose container checkpoints on the way down. */
+export async function stopRun(clients: AwsClients, stack: TrainerStack): Promise<void> {
+  await clients.autoScaling.send(new SetDesiredCapacityCommand({ AutoScalingGroupName: stack.groupName, DesiredCapacity: 0, HonorCooldown: false }));
+}

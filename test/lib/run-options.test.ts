@@ -1,0 +1,48 @@
+import { MODEL_NAMES } from '../../trainer/src/models/registry';
+import { TrainConfigSchema, UserError } from '../../trainer/src/config';
+import { CloudTrainOptionsSchema, LOCAL_ONLY_OPTIONS, parseCloudTrainOptions, TRAINER_MODELS, trainerArgs } from '../../lib/run-options';
+
+const flag = (key: string) => `--${key}`;
+
+describe('cloud training options', () => {
+  test('the model list matches the trainer\'s registry', () => {
+    expect([...TRAINER_MODELS].sort()).toEqual([...MODEL_NAMES].sort());
+  });
+
+  test('every trainer option is either accepted for cloud runs or refused with a reason', () => {
+    const handled = [...Object.keys(CloudTrainOptionsSchema.shape), ...Object.keys(LOCAL_ONLY_OPTIONS)].sort();
+    expect(handled).toEqual(Object.keys(TrainConfigSchema.shape).sort());
+  });
+
+  test('every boolean option defaults to false, so leaving it out of the arguments means false', () => {
+    const parsed = CloudTrainOptionsSchema.parse({});
+    const booleans = Object.entries(parsed).filter(([, value]) => typeof value === 'boolean');
+    expect(booleans.length).toBeGreaterThan(0);
+    expect(booleans.every(([, value]) => value === false)).toBe(true);
+  });
+
+  test('renders the trainer CLI\'s flags in schema order, only for options given', () => {
+    expect(trainerArgs({ epochs: 20, model: 'cnn-2', augment: true, freezeBase: false, splitFractions: [0.7, 0.15, 0.15] }))
+      .toEqual(['--model', 'cnn-2', '--epochs', '20', '--split-fractions', '0.7,0.15,0.15', '--augment']);
+    expect(trainerArgs({})).toEqual([]);
+  });
+
+  test.each([
+    [{ model: 'resnet' }, '--model: must be one of compact, micro, cnn-1, cnn-2, cnn-3, cnn-4, vgg16'],
+    [{ cacheDir: '/data' }, '--cacheDir: not available for cloud runs (the dataset cache is the bucket)'],
+    [{ checkpointUri: 's3://x/y' }, '--checkpointUri: not available for cloud runs (the boot script points it at the bucket)'],
+    [{ weights: 'vgg16.h5' }, '--weights: must be imagenet or an http(s) URL'],
+    [{ data: '/home/me/cell_images' }, '--data: must be an http(s) URL or synthetic[:N]'],
+    [{ splitFractions: [0.5, 0.2, 0.2] }, '--splitFractions: fractions must add up to 1'],
+    [{ epocs: 3 }, '--epocs: unknown option'],
+  ])('refuses %j with a message naming the option', (input, message) => {
+    expect(() => parseCloudTrainOptions(input, flag)).toThrow(UserError);
+    expect(() => parseCloudTrainOptions(input, flag)).toThrow(message);
+  });
+
+  test('accepts remote data, imagenet weights and synthetic data', () => {
+    for (const input of [{ data: 'https://example.org/cells.zip' }, { data: 'synthetic:200' }, { weights: 'imagenet', model: 'vgg16' }]) {
+      expect(parseCloudTrainOptions(input, flag)).toEqual(input);
+    }
+  });
+});

@@ -1,0 +1,130 @@
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetParameterCommand } from '@aws-sdk/client-ssm';
+import { createAwsClients } from '../../lib/launcher/trainer-control';
+import { trainCloudCommand } from '../../lib/launcher/train-cloud-command';
+import { UserError } from '../../trainer/src/config';
+
+interface Fake {
+  stackExists?: boolean;
+  desired?: number;
+  instances?: Array<{ InstanceId: string; LifecycleState: string }>;
+  runRequest?: string;
+}
+
+const OUTPUTS = {
+  TrainerGroupName: 'MalariaTraining-dev-TrainerGroupASG-1',
+  RunRequestParameter: '/malaria-mlops/dev/trainer/run-request',
+  OutcomeParameter: '/malaria-mlops/dev/trainer/last-outcome',
+  TrainerLogGroup: '/malaria-mlops/dev/trainer',
+};
+
+/** Real SDK clients whose `send` answers from `fake` and records each command as "Name input". */
+function launcher(fake: Fake = {}) {
+  const calls: string[] = [];
+  const printed: string[] = [];
+  const clients = createAwsClients('eu-west-1');
+  const answer = async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+    calls.push(`${command.constructor.name} ${JSON.stringify(command.input)}`);
+    if (command instanceof DescribeStacksCommand) {
+      if (fake.stackExists === false) throw Object.assign(new Error('Stack with id MalariaTraining-dev does not exist'), { name: 'ValidationError' });
+      return { Stacks: [{ Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }] };
+    }
+    if (command instanceof DescribeAutoScalingGroupsCommand) {
+      return { AutoScalingGroups: [{ DesiredCapacity: fake.desired ?? 0, Instances: fake.instances ?? [] }] };
+    }
+    if (command instanceof GetParameterCommand) {
+      const value = command.input.Name === OUTPUTS.OutcomeParameter ? '{"outcome":"success","runId":"r0"}' : (fake.runRequest ?? 'r0');
+      return { Parameter: { Value: value } };
+    }
+    return {};
+  };
+  for (const client of Object.values(clients)) jest.spyOn(client, 'send').mockImplementation(answer as never);
+  const command = trainCloudCommand({ clients: () => clients, now: () => new Date('2026-11-25T20:41:07Z'), print: (line) => printed.push(line) });
+  command.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  const run = (...args: string[]) => command.parseAsync(['node', 'train-cloud', ...args]);
+  return { run, calls, printed };
+}
+
+describe('npm run train:cloud', () => {
+  test('writes the run request, then asks the group for one instance, and says how to follow the run', async () => {
+    const { run, calls, printed } = launcher();
+    await run('--model', 'cnn-2', '--epochs', '5', '--augment');
+    const put = calls.findIndex((c) => c.startsWith('PutParameterCommand'));
+    const start = calls.findIndex((c) => c.startsWith('SetDesiredCapacityCommand'));
+    expect(put).toBeGreaterThan(0);
+    expect(start).toBeGreaterThan(put);
+    expect(JSON.parse(calls[put].slice('PutParameterCommand '.length))).toEqual({
+      Name: OUTPUTS.RunRequestParameter, Overwrite: true, Value: '20261125-204107-cnn-2\n--model\ncnn-2\n--epochs\n5\n--augment',
+    });
+    expect(calls[start]).toContain('"AutoScalingGroupName":"MalariaTraining-dev-TrainerGroupASG-1","DesiredCapacity":1');
+    expect(printed.join('\n')).toContain('aws logs tail /malaria-mlops/dev/trainer --follow --log-stream-name-prefix 20261125-204107-cnn-2/');
+  });
+
+  test('looks up the stack of the environment it is given', async () => {
+    const { run, calls } = launcher();
+    await run('--env', 'alice');
+    expect(calls[0]).toBe('DescribeStacksCommand {"StackName":"MalariaTraining-alice"}');
+  });
+
+  test.each([
+    [['--epochs', '0'], /--epochs: /],
+    [['--data', './cell_images.zip'], /--data: must be an http\(s\) URL or synthetic\[:N\]/],
+    [['--split-fractions', '0.5,0.2,0.2'], /--split-fractions: fractions must add up to 1/],
+  ])('refuses %j before asking AWS anything', async (args, message) => {
+    const { run, calls } = launcher();
+    await expect(run(...args)).rejects.toThrow(message);
+    expect(calls).toEqual([]);
+  });
+
+  test('refuses an unknown model with the accepted names', async () => {
+    const { run, calls } = launcher();
+    await expect(run('--model', 'resnet50')).rejects.toThrow(/Allowed choices are compact, micro, cnn-1, cnn-2, cnn-3, cnn-4, vgg16/);
+    expect(calls).toEqual([]);
+  });
+
+  test('one run at a time: a run in progress is named, with the command that stops it', async () => {
+    const { run, calls } = launcher({ desired: 1, instances: [{ InstanceId: 'i-0abc', LifecycleState: 'InService' }], runRequest: 'deploy-0123456789ab\n--epochs\n10' });
+    const started = run('--epochs', '3');
+    await expect(started).rejects.toThrow(UserError);
+    await expect(started).rejects.toThrow('run deploy-0123456789ab is still going in dev (i-0abc InService): wait for it to finish, or stop it with: npm run train:cloud -- --env dev --stop');
+    expect(calls.some((c) => c.startsWith('PutParameterCommand') || c.startsWith('SetDesiredCapacityCommand'))).toBe(false);
+  });
+
+  test('an environment that was never deployed is named with the command that deploys it', async () => {
+    const { run } = launcher({ stackExists: false });
+    await expect(run('--env', 'bob')).rejects.toThrow('stack MalariaTraining-bob does not exist in this account and region: deploy it first (npx cdk deploy --all -c env=bob)');
+  });
+
+  test('--stop sets the desired capacity to 0', async () => {
+    const { run, calls, printed } = launcher({ desired: 1 });
+    await run('--stop');
+    expect(calls.filter((c) => c.startsWith('SetDesiredCapacityCommand'))).toEqual([
+      'SetDesiredCapacityCommand {"AutoScalingGroupName":"MalariaTraining-dev-TrainerGroupASG-1","DesiredCapacity":0,"HonorCooldown":false}',
+    ]);
+    expect(printed[0]).toMatch(/checkpoints and terminates/);
+  });
+
+  test('--status shows the instance, the run request and the last outcome', async () => {
+    const { run, printed } = launcher({ desired: 1, instances: [{ InstanceId: 'i-0abc', LifecycleState: 'Pending' }], runRequest: 'r7\n--model\nmicro' });
+    await run('--status');
+    expect(printed).toEqual([
+      'environment dev: a run is on; instance i-0abc (Pending)',
+      'run request: r7 --model micro',
+      'last outcome: {"outcome":"success","runId":"r0"}',
+      'logs: aws logs tail /malaria-mlops/dev/trainer --follow --log-stream-name-prefix r7/',
+    ]);
+  });
+
+  test('--resume reuses the run id, and the arguments it was started with', async () => {
+    const { run, calls } = launcher({ runRequest: '20261101-100000-vgg16\n--model\nvgg16\n--epochs\n40' });
+    await run('--resume', '20261101-100000-vgg16');
+    const put = calls.find((c) => c.startsWith('PutParameterCommand'))!;
+    expect(put).toContain('"Value":"20261101-100000-vgg16\\n--model\\nvgg16\\n--epochs\\n40"');
+  });
+
+  test('--resume of an older run needs its options again', async () => {
+    const { run } = launcher({ runRequest: 'r9\n--epochs\n3' });
+    await expect(run('--resume', 'r1')).rejects.toThrow('--resume r1: the last run request was r9; pass the options r1 was started with again');
+  });
+});
