@@ -38,7 +38,7 @@ export const TrainConfigSchema = z
     out: z.string().min(1).default('runs').describe('folder that receives one folder per run'),
     backend: z.enum(BACKENDS).default('auto').describe('TF.js backend; auto picks the fastest installed'),
     threads: z.number().int().positive().max(64).optional().describe('wasm threads (default: one per core)'),
-    weights: z.string().optional().describe('Keras vgg16 notop .h5 weights (path or URL) for the vgg16 base'),
+    weights: z.string().optional().describe('pretrained VGG16 base: imagenet (Keras notop .h5, downloaded once), a .h5 path or a URL'),
     freezeBase: z.boolean().default(false).describe('freeze the pretrained base of vgg16'),
     maxUnreadable: z.number().min(0).max(1).default(0.01).describe('fraction of unreadable images that stops the run'),
     cacheDir: z.string().optional().describe('download cache (default: the user cache folder)'),

@@ -33,6 +33,8 @@ export interface FitOptions {
   readonly resume?: FitState;
   /** Called after each epoch with the record and the state to checkpoint. */
   readonly onEpochEnd?: (record: EpochRecord, state: FitState) => Promise<void>;
+  /** Called when `signal` stopped training, while the model still holds its latest weights. */
+  readonly onInterrupt?: (state: FitState) => Promise<void>;
 }
 
 export type FitOutcome = 'completed' | 'early-stopped' | 'interrupted';
@@ -119,6 +121,7 @@ export async function fit(
       break;
     }
   }
+  if (outcome === 'interrupted') await options.onInterrupt?.({ history, best });
   if (best) model.setWeights(best.weights);
   return { history, outcome, bestEpoch: best?.epoch };
 }

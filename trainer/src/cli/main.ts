@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+import { availableParallelism } from 'node:os';
+import { Command } from 'commander';
+import { handleError } from './handle-error';
+import { registerServeCommand } from './commands/serve';
+import { registerSyncCommand } from './commands/sync';
+import { registerTrainCommand } from './commands/train';
+
+/** The entry only registers subcommands; each lives in its own file under commands/. */
+export function buildProgram(): Command {
+  const program = new Command('malaria')
+    .description('malaria-mlops trainer: train, track and serve malaria cell classifiers')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)');
+  registerTrainCommand(program);
+  registerSyncCommand(program);
+  registerServeCommand(program);
+  return program;
+}
+
+/**
+ * Exits once the command is done and its output is flushed: the wasm backend's worker threads
+ * would otherwise keep the process alive after the work is over.
+ */
+function exitWhenFlushed(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
+if (require.main === module) {
+  // Image decoding runs on libuv's pool: give it every core of a big GPU instance.
+  process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
+  buildProgram()
+    .parseAsync(process.argv)
+    .then(
+      () => exitWhenFlushed(Number(process.exitCode ?? 0)),
+      (error: unknown) => exitWhenFlushed(handleError(error)),
+    );
+}

@@ -1,0 +1,216 @@
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../backend/select-backend';
+import { createCheckpointStore, type CheckpointState, type CheckpointStore } from '../cloud/checkpoint-store';
+import { collectCloudTags, describeBackend, requireGpu } from '../cloud/gpu';
+import { captureTrainingState, restoreTrainingState } from '../cloud/training-state';
+import { UserError, type TrainConfig } from '../config';
+import { mulberry32 } from '../data/random';
+import { applySplit, makeSplit, readSplit, saveSplit, SPLIT_FILE, splitDigest } from '../data/split';
+import { saveModel } from '../models/model-files';
+import { defaultPreprocessing } from '../models/preprocessing';
+import { FanOutTracker } from '../tracking/fan-out-tracker';
+import { createMlflowTrackerFromEnv, MlflowOutboxError } from '../tracking/mlflow';
+import { RunFolderTracker } from '../tracking/run-folder';
+import type { ParamValue, RunStatus } from '../tracking/tracker';
+import { fit, type FitState } from '../train/fit';
+import type { TrainingProgress } from '../train/progress';
+import { evaluateOnTest, writeRunReport, type Evaluation } from './finish-run';
+import { prepareModel } from './prepare-model';
+import { loadTrainingImages } from './training-images';
+
+export interface RunTrainingOptions {
+  readonly progress: TrainingProgress;
+  /** Aborting stops training after the current step; the run is then recorded as KILLED. */
+  readonly signal?: AbortSignal;
+  readonly env: NodeJS.ProcessEnv;
+  readonly log?: (line: string) => void;
+}
+
+export interface RunOutcome {
+  readonly runDir: string;
+  readonly status: RunStatus;
+  readonly testMetrics?: Record<string, number>;
+  /** Tracking calls that MLflow did not receive; they wait in the run folder for `sync`. */
+  readonly unsynced?: string;
+}
+
+/** Run name and tracking run of an interrupted run, kept in its checkpoints. */
+interface ResumeMeta {
+  readonly runName: string;
+  readonly splitDigest: string;
+}
+
+/** config -> backend -> images -> split -> model -> fit -> test metrics, plots, report, model -> run record. */
+export async function runTraining(config: TrainConfig, options: RunTrainingOptions): Promise<RunOutcome> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const started = new Date();
+  const backend = await selectBackend(config.backend, { threads: config.threads });
+  log(`backend: ${backend.name} (${backend.detail})`);
+  const cloudTags = config.requireGpu ? await gpuTags(backend.tfBackend, options.env) : {};
+
+  const loaded = await loadTrainingImages(config, log);
+  log(`images: ${loaded.images.labels.length} at ${config.imageSize} px from ${loaded.source}`
+    + ` (skipped ${loaded.skipped.notPng} non-PNG files, ${loaded.skipped.unreadable.length} unreadable PNGs)`);
+  const split = config.splitFrom
+    ? readSplit(config.splitFrom)
+    : makeSplit(loaded.images.files, loaded.images.labels, { mode: config.split, seed: config.seed, fractions: config.splitFractions });
+  const parts = applySplit(loaded.images, split);
+  const counts = { train: parts.train.labels.length, validation: parts.validation.labels.length, test: parts.test.labels.length };
+  const digestOfSplit = splitDigest(split);
+  log(`split by ${split.mode}: ${counts.train} train, ${counts.validation} validation, ${counts.test} test images`);
+
+  const model = await prepareModel(config, log);
+  const params = model.countParams();
+  const store = config.checkpointUri ? createCheckpointStore(config.checkpointUri) : undefined;
+  const checkpoint = await store?.load();
+  const resumeMeta = checkpoint && resumeMetaOf(checkpoint, digestOfSplit, store as CheckpointStore);
+  const resume = checkpoint && (await restoreTrainingState(model, checkpoint, (store as CheckpointStore).description));
+  if (checkpoint) log(`resuming after epoch ${checkpoint.epoch} from ${store?.description}`);
+
+  const runName = resumeMeta?.runName ?? `${timestamp(started)}-${config.model}`;
+  const runDir = resumeMeta ? resolve(config.out, runName) : uniqueDir(resolve(config.out, runName));
+  if (resumeMeta) await rm(join(runDir, 'metrics.jsonl'), { force: true });
+  const folder = new RunFolderTracker(runDir);
+  const mlflow = createMlflowTrackerFromEnv(options.env, {
+    registerModel: config.registerModel,
+    championMetric: config.championMetric,
+    resumeRunId: checkpoint?.runId,
+  });
+  const tracker = new FanOutTracker(mlflow ? [folder, mlflow] : [folder]);
+  if (mlflow) log(`tracking: MLflow at ${options.env.MLFLOW_TRACKING_URI}`);
+
+  await tracker.startRun({
+    runName,
+    runDir,
+    description: `Trains ${config.model} (${params.toLocaleString('en-US')} parameters) on ${loaded.source} at `
+      + `${config.imageSize}x${config.imageSize} px, split by ${split.mode} into ${counts.train}/${counts.validation}/${counts.test} `
+      + `train/validation/test images, for up to ${config.epochs} epochs with Adam (learning rate ${config.learningRate}, `
+      + `batch ${config.batchSize}) on the ${backend.name} backend.`,
+    tags: { model: config.model, backend: backend.name, ...cloudTags },
+  });
+  saveSplit(join(runDir, SPLIT_FILE), split);
+  // A resumed run already has these epochs on the server: only the new folder needs them.
+  for (const { epoch, ...metrics } of resume?.history ?? []) await folder.logMetrics(metrics, epoch);
+  const allParams = { ...flattenConfig(config), param_count: params, dataset_digest: loaded.digest, split_digest: digestOfSplit };
+  await tracker.logParams(allParams);
+  await tracker.logDataset({ name: 'nih-malaria-cell-images', digest: loaded.digest, source: loaded.source, splitDigest: digestOfSplit, counts });
+
+  const preprocessing = defaultPreprocessing(config.model, config.imageSize);
+  const meta: ResumeMeta = { runName, splitDigest: digestOfSplit };
+  const saveCheckpoint = async (state: FitState) => {
+    if (!store) return;
+    await store.save(await captureTrainingState(model, state, { runId: mlflow?.runId, meta: { ...meta } }));
+  };
+  let status: RunStatus = 'FAILED';
+  let history: FitState['history'] = resume?.history ?? [];
+  let evaluation: Evaluation | undefined;
+  try {
+    const result = await fit(model, parts.train, parts.validation, {
+      epochs: config.epochs,
+      batchSize: config.batchSize,
+      patience: config.patience,
+      augment: config.augment,
+      learningRate: config.learningRate,
+      scale: preprocessing.scale,
+      // Seeded per starting epoch, so a resumed run does not replay the shuffles it already did.
+      random: mulberry32(config.seed + (checkpoint?.epoch ?? 0)),
+      signal: options.signal,
+      progress: options.progress,
+      resume,
+      onEpochEnd: async ({ epoch, ...metrics }, state) => {
+        await tracker.logMetrics(metrics, epoch);
+        await saveCheckpoint(state);
+      },
+      onInterrupt: async (state) => {
+        await saveCheckpoint(state);
+        if (store) log(`checkpoint written to ${store.description}`);
+      },
+    });
+    history = result.history;
+    status = result.outcome === 'interrupted' ? 'KILLED' : 'FINISHED';
+    if (result.outcome === 'early-stopped') log(`stopped early: no better validation loss for ${config.patience} epochs; keeping epoch ${result.bestEpoch}`);
+    const modelDir = join(runDir, 'model');
+    await saveModel(model, modelDir, preprocessing);
+    if (status === 'FINISHED') {
+      evaluation = await evaluateOnTest(model, parts.test, config.batchSize, preprocessing.scale, preprocessing.threshold, runDir);
+      const m = evaluation.metrics;
+      log(`test: accuracy ${m.accuracy.toFixed(4)}  AUC ${m.auc.toFixed(4)}  F1 ${m.f1.toFixed(4)}  `
+        + `sensitivity ${m.recall.toFixed(4)}  specificity ${m.specificity.toFixed(4)}`);
+    } else {
+      log('interrupted: the best model so far is saved and the run is recorded as KILLED');
+    }
+    const report = await writeRunReport(runDir, history, {
+      runName, model: config.model, status, backend: `${backend.name} (${backend.detail})`, startTime: started.toISOString(),
+      durationSeconds: (Date.now() - started.getTime()) / 1000,
+      data: { source: loaded.source, splitMode: split.mode, counts }, params: allParams,
+    }, evaluation);
+    log(`report: ${report}`);
+    const unsynced = await endRun(tracker, { status, testMetrics: evaluation?.record, modelDir }, log);
+    return { runDir, status, testMetrics: evaluation?.record, unsynced };
+  } catch (error) {
+    if (error instanceof MlflowOutboxError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    await writeRunReport(runDir, history, {
+      runName, model: config.model, status: 'FAILED', backend: backend.name, startTime: started.toISOString(),
+      durationSeconds: (Date.now() - started.getTime()) / 1000,
+      data: { source: loaded.source, splitMode: split.mode, counts }, params: allParams, error: message,
+    }).catch(() => undefined);
+    await endRun(tracker, { status: 'FAILED', error: message }, log);
+    throw error;
+  }
+}
+
+/** Ends the run everywhere; what MLflow did not take stays in the run folder and is reported, not thrown. */
+async function endRun(tracker: FanOutTracker, end: Parameters<FanOutTracker['endRun']>[0], log: (line: string) => void): Promise<string | undefined> {
+  try {
+    await tracker.endRun(end);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof MlflowOutboxError)) throw error;
+    log(`warning: ${error.message}`);
+    return error.outboxFile;
+  }
+}
+
+async function gpuTags(tfBackend: string, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
+  const active = describeBackend(tfBackend, tf.backend());
+  await requireGpu(active);
+  return collectCloudTags(active, { env });
+}
+
+function resumeMetaOf(checkpoint: CheckpointState, digestOfSplit: string, store: CheckpointStore): ResumeMeta {
+  const meta = checkpoint.meta as Partial<ResumeMeta> | undefined;
+  if (!meta?.runName || !meta.splitDigest) {
+    throw new UserError(`the checkpoint in ${store.description} was not written by this trainer; give a new --checkpoint-uri`);
+  }
+  if (meta.splitDigest !== digestOfSplit) {
+    throw new UserError(`the checkpoint in ${store.description} was trained on another data split; `
+      + 'resume with the same --data, --seed and --split options, or give a new --checkpoint-uri');
+  }
+  return { runName: meta.runName, splitDigest: meta.splitDigest };
+}
+
+/** Every option as an MLflow param: lists joined, unset options left out. */
+function flattenConfig(config: TrainConfig): Record<string, ParamValue> {
+  const params: Record<string, ParamValue> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (value === undefined) continue;
+    params[key] = Array.isArray(value) ? value.join(',') : (value as ParamValue);
+  }
+  return params;
+}
+
+function timestamp(date: Date): string {
+  const iso = date.toISOString();
+  return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}`;
+}
+
+function uniqueDir(dir: string): string {
+  let candidate = dir;
+  for (let n = 2; existsSync(candidate); n++) candidate = `${dir}-${n}`;
+  return candidate;
+}
+
