@@ -87,6 +87,8 @@ export class MlflowService extends Construct {
       environment: {
         MLFLOW_ARTIFACTS_DESTINATION: artifacts.uri(BUCKET_PREFIXES.mlflowArtifacts),
         MLFLOW_ADMIN_USERNAME: MLFLOW_ADMIN_USER,
+        // RDS for PostgreSQL 15+ refuses unencrypted connections.
+        DB_SSLMODE: 'require',
         MLFLOW_WORKERS: '2',
         AWS_DEFAULT_REGION: Stack.of(this).region,
       },

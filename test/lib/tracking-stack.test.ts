@@ -100,6 +100,7 @@ describe('MLflow service', () => {
     expect(environment.MLFLOW_ARTIFACTS_DESTINATION).toMatch(/s3:\/\/.*ArtifactsBucket.*\/mlflow-artifacts/);
     expect(environment.MLFLOW_ALLOWED_HOSTS).toContain('MlflowInternalLoadBalancer');
     expect(environment.MLFLOW_ALLOWED_HOSTS).toContain('localhost:*');
+    expect(environment.DB_SSLMODE).toBe('require');
     expect(Object.keys(environment).some((name) => /PASSWORD|SECRET/.test(name))).toBe(false);
     expect(text(container.Image)).toContain('cdk-hnb659fds-container-assets');
   });
