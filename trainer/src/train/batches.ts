@@ -1,19 +1,12 @@
+import { shuffleInPlace, type Random } from '../data/random';
 import type { LabeledImages } from '../data/types';
 
-/** A source of uniform random numbers in [0, 1); seeded by the caller so runs repeat. */
-export type Random = () => number;
+// Bound once: jest's sandbox makes every global `Math` lookup in a per-pixel loop very slow.
+const { floor, log, max, min } = Math;
 
-/** Fisher-Yates over 0..n-1. */
-export function shuffledOrder(n: number, random: Random): Uint32Array {
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
+/** 0..n-1 in a random order. */
+export function shuffledOrder(n: number, random: Random): number[] {
+  return shuffleInPlace(Array.from({ length: n }, (_, i) => i), random);
 }
 
 /**
@@ -84,15 +77,15 @@ export function fillBatch(
       for (let i = 0; i < stride; i++) x[target + i] = images.pixels[source + i] * scale;
       continue;
     }
-    const map = augment.symmetries[Math.floor(augment.random() * augment.symmetries.length)];
+    const map = augment.symmetries[floor(augment.random() * augment.symmetries.length)];
     const factor = scale * (1 + (augment.random() * 2 - 1) * augment.brightness);
     const ceiling = 255 * scale;
     for (let p = 0; p < pixelsPerImage; p++) {
       const from = source + map[p] * 3;
       const to = target + p * 3;
-      x[to] = Math.min(ceiling, images.pixels[from] * factor);
-      x[to + 1] = Math.min(ceiling, images.pixels[from + 1] * factor);
-      x[to + 2] = Math.min(ceiling, images.pixels[from + 2] * factor);
+      x[to] = min(ceiling, images.pixels[from] * factor);
+      x[to + 1] = min(ceiling, images.pixels[from + 1] * factor);
+      x[to + 2] = min(ceiling, images.pixels[from + 2] * factor);
     }
   }
   return count;
@@ -103,8 +96,8 @@ export function binaryCrossEntropy(labels: ArrayLike<number>, probabilities: Arr
   const epsilon = 1e-7;
   let sum = 0;
   for (let i = 0; i < labels.length; i++) {
-    const p = Math.min(1 - epsilon, Math.max(epsilon, probabilities[i]));
-    sum -= labels[i] ? Math.log(p) : Math.log(1 - p);
+    const p = min(1 - epsilon, max(epsilon, probabilities[i]));
+    sum -= labels[i] ? log(p) : log(1 - p);
   }
   return labels.length ? sum / labels.length : NaN;
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LabeledImages } from '../data/types';
-import { accuracyAt, binaryCrossEntropy, createAugmentation, fillBatch, shuffledOrder, type Random } from './batches';
+import type { Random } from '../data/random';
+import { accuracyAt, binaryCrossEntropy, createAugmentation, fillBatch, shuffledOrder } from './batches';
 import type { EpochRecord } from './history';
 import { predictProbabilities } from './predict';
 import { silentProgress, type TrainingProgress } from './progress';

@@ -17,7 +17,7 @@ export async function predictProbabilities(
   const stride = images.size * images.size * 3;
   const x = new Float32Array(batchSize * stride);
   const y = new Float32Array(batchSize);
-  const order = Uint32Array.from({ length: n }, (_, i) => i);
+  const order = Array.from({ length: n }, (_, i) => i);
   for (let start = 0; start < n; start += batchSize) {
     const count = fillBatch(images, order, start, Math.min(n, start + batchSize), scale, x, y);
     const input = tf.tensor4d(x.subarray(0, count * stride), [count, images.size, images.size, 3]);
