@@ -50,6 +50,9 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
   const backend = await selectBackend(config.backend, { threads: config.threads });
   log(`backend: ${backend.name} (${backend.detail})`);
   const cloudTags = config.requireGpu ? await gpuTags(backend.tfBackend, options.env) : {};
+  // Built before the images are read, so a bad --model or --weights fails in seconds, not minutes.
+  const model = await prepareModel(config, log);
+  const params = model.countParams();
 
   const loaded = await loadTrainingImages(config, log);
   log(`images: ${loaded.images.labels.length} at ${config.imageSize} px from ${loaded.source}`
@@ -62,8 +65,6 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
   const digestOfSplit = splitDigest(split);
   log(`split by ${split.mode}: ${counts.train} train, ${counts.validation} validation, ${counts.test} test images`);
 
-  const model = await prepareModel(config, log);
-  const params = model.countParams();
   const store = config.checkpointUri ? createCheckpointStore(config.checkpointUri) : undefined;
   const checkpoint = await store?.load();
   const resumeMeta = checkpoint && resumeMetaOf(checkpoint, digestOfSplit, store as CheckpointStore);

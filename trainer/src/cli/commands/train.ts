@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import { parseTrainConfig, TrainConfigSchema, UserError } from '../../config';
 import { listModels } from '../../models/registry';
+import { selectBackend } from '../../backend/select-backend';
 import { watchSpotInterruption } from '../../cloud/instance-metadata';
 import { runTraining } from '../../pipeline/run-training';
 import { terminalProgress } from '../../train/progress';
@@ -19,6 +20,8 @@ export function registerTrainCommand(program: Command): void {
     const fromFile = cmd.opts().config ? await readConfigFile(cmd.opts().config) : {};
     const config = parseTrainConfig({ ...fromFile, ...typedOptions(cmd, TrainConfigSchema) });
     if (cmd.opts().listModels) {
+      // Building a model to count its parameters needs a backend.
+      await selectBackend('auto');
       printModelTable(config.imageSize);
       return;
     }

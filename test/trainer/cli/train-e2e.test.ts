@@ -1,0 +1,68 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../support/run-cli';
+
+const readJson = async (file: string) => JSON.parse(await readFile(file, 'utf8'));
+
+let work: string;
+let common: string[];
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'train-e2e-'));
+  common = ['--data', 'synthetic:800', '--model', 'micro', '--image-size', '48', '--seed', '3',
+    '--out', join(work, 'runs'), '--cache-dir', join(work, 'cache')];
+});
+
+test('a short training on synthetic cells reaches 0.9 test accuracy and leaves a complete run folder', async () => {
+  const result = await runCli(['train', ...common, '--epochs', '8', '--batch-size', '32']);
+  expect(result.stderr).toContain('backend: wasm');
+  expect(result.code).toBe(0);
+  const runDir = result.stdout.trim().split('\n').at(-1) as string;
+  expect(runDir).toMatch(/runs\/\d{8}-\d{6}-micro$/);
+
+  const metrics = await readJson(join(runDir, 'metrics.json'));
+  expect(metrics.test_accuracy).toBeGreaterThanOrEqual(0.9);
+  expect(metrics.test_auc).toBeGreaterThanOrEqual(0.9);
+  const epochs = (await readFile(join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+  expect(epochs[0]).toMatchObject({ epoch: 1, learning_rate: 0.001 });
+  expect(epochs.map((e) => e.epoch)).toEqual(epochs.map((_, i) => i + 1));
+  expect(await readJson(join(runDir, 'params.json'))).toMatchObject({ model: 'micro', epochs: 8, imageSize: 48, param_count: expect.any(Number) });
+  expect(await readJson(join(runDir, 'run.json'))).toMatchObject({ status: 'FINISHED', tags: { model: 'micro', backend: 'wasm' } });
+  expect(await readJson(join(runDir, 'model', 'preprocessing.json'))).toMatchObject({ inputSize: 48, positiveClass: 'Parasitized' });
+  for (const file of ['split.json', 'model/model.json', 'model/weights.bin', 'plots/learning-curves.png', 'plots/roc.png', 'plots/confusion-matrix.png']) {
+    expect(existsSync(join(runDir, file))).toBe(true);
+  }
+  const report = await readFile(join(runDir, 'report.html'), 'utf8');
+  expect(report).toContain('FINISHED');
+  expect(report).toContain(metrics.test_accuracy.toFixed(3));
+
+  // Another run can reuse exactly the same split.
+  const again = await runCli(['train', ...common, '--epochs', '1', '--split-from', runDir]);
+  expect(again.code).toBe(0);
+  const secondDir = again.stdout.trim().split('\n').at(-1) as string;
+  expect(secondDir).not.toBe(runDir);
+  const [first, second] = await Promise.all([readJson(join(runDir, 'split.json')), readJson(join(secondDir, 'split.json'))]);
+  expect(second.test).toEqual(first.test);
+  expect(second.train).toEqual(first.train);
+});
+
+test('Ctrl-C stops training cleanly: the run is KILLED, the best model so far is saved, exit code 130', async () => {
+  let sent = false;
+  const result = await runCli(['train', ...common, '--epochs', '50', '--patience', '0'], {
+    onStderr: (text, child) => {
+      if (!sent && /epoch 1\/50 .*val_loss/.test(text)) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    },
+  });
+  expect(sent).toBe(true);
+  expect(result.code).toBe(130);
+  expect(result.stderr).toContain('SIGINT: stopping after this step');
+  const runDir = result.stdout.trim().split('\n').at(-1) as string;
+  expect(await readJson(join(runDir, 'run.json'))).toMatchObject({ status: 'KILLED' });
+  expect(existsSync(join(runDir, 'model', 'model.json'))).toBe(true);
+  expect(await readFile(join(runDir, 'report.html'), 'utf8')).toContain('KILLED');
+  expect(existsSync(join(runDir, 'metrics.json'))).toBe(false);
+});

@@ -1,0 +1,72 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../support/run-cli';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cli-'));
+});
+
+function expectCleanError(result: { code: number | null; stderr: string }, ...fragments: string[]) {
+  expect(result.code).toBe(2);
+  for (const fragment of fragments) expect(result.stderr).toContain(fragment);
+  // One clear message, never a stack trace.
+  expect(result.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
+}
+
+test.each([
+  [['--epochs', '0'], ['--epochs', 'Too small']],
+  [['--epochs', 'ten'], ["--epochs: 'ten' is not a number"]],
+  [['--split-fractions', '0.5,0.2,0.2'], ['--split-fractions', 'add up to 1']],
+])('train %j is refused naming the option', async (args, fragments) => {
+  expectCleanError(await runCli(['train', ...args]), ...fragments);
+});
+
+test('an unknown model lists the known ones before any data is read', async () => {
+  const result = await runCli(['train', '--model', 'resnet', '--data', join(dir, 'nowhere'), '--backend', 'cpu']);
+  expectCleanError(result, 'unknown model "resnet"', 'micro', 'vgg16');
+});
+
+test('a missing data folder says what --data accepts', async () => {
+  const result = await runCli(['train', '--data', join(dir, 'nowhere'), '--backend', 'cpu', '--model', 'micro']);
+  expectCleanError(result, `--data ${join(dir, 'nowhere')}: no such file or folder`, 'synthetic[:N]');
+});
+
+test('a forced backend that is not installed names the package to install', async () => {
+  const result = await runCli(['train', '--backend', 'tensorflow']);
+  expectCleanError(result, '@tensorflow/tfjs-node');
+});
+
+test('--config: unreadable, invalid and wrong-shaped files are clear errors; flags win over the file', async () => {
+  expectCleanError(await runCli(['train', '--config', join(dir, 'none.json')]), `--config: cannot read '${join(dir, 'none.json')}'`);
+  const bad = join(dir, 'bad.json');
+  await writeFile(bad, '{"epochs": 3,');
+  expectCleanError(await runCli(['train', '--config', bad]), 'is not valid JSON');
+  const list = join(dir, 'list.json');
+  await writeFile(list, '[1]');
+  expectCleanError(await runCli(['train', '--config', list]), 'must hold a JSON object');
+  const good = join(dir, 'good.json');
+  await writeFile(good, JSON.stringify({ 'image-size': 2, epochs: 0 }));
+  // The file's epochs: 0 is overridden by the flag, so only the file's image size is left to complain about.
+  const result = await runCli(['train', '--config', good, '--epochs', '2', '--list-models']);
+  expectCleanError(result, '--image-size');
+  expect(result.stderr).not.toContain('--epochs');
+});
+
+test('--list-models prints every model with its parameter count at the chosen size', async () => {
+  const result = await runCli(['train', '--list-models', '--image-size', '64']);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toContain('models at 64x64x3 input');
+  for (const name of ['cnn-1', 'cnn-2', 'cnn-3', 'cnn-4', 'vgg16', 'compact', 'micro']) {
+    expect(result.stdout).toMatch(new RegExp(`^  ${name}\\s+[\\d,]+ params  \\S`, 'm'));
+  }
+});
+
+test('--help shows every option with its default', async () => {
+  const result = await runCli(['train', '--help']);
+  expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/--image-size <n>\s+square input size in pixels \(default: 100\)/);
+  expect(result.stdout).toMatch(/--split-fractions <a,b,c>[\s\S]*default:\s+0\.8,0\.1,0\.1/);
+  expect(result.stdout).toContain('--list-models');
+});
