@@ -33,7 +33,6 @@ export async function bundle(outdir = join(trainerDir, 'dist')) {
     keepNames: true,
     legalComments: 'none',
     logLevel: 'warning',
-    banner: { js: '#!/usr/bin/env node' },
   });
   return outfile;
 }
