@@ -4,7 +4,7 @@ import { loadServedModel } from '../../serve/load-served-model';
 import { startModelServer } from '../../serve/model-server';
 import { parseServeOptions, ServeOptionsSchema } from '../../serve/serve-options';
 import { stopOnSignals } from '../../serve/stop-on-signals';
-import { MlflowClient } from '../../tracking/mlflow/client';
+import { createMlflowClient } from '../../tracking/mlflow/create-tracker';
 import { parseMlflowEnv } from '../../tracking/mlflow/env';
 import { addSchemaOptions, typedOptions } from '../schema-options';
 
@@ -32,7 +32,7 @@ export function registerServeCommand(program: Command): Command {
       maxBodyBytes: options.maxBodyMb * 1e6,
       maxImages: options.maxImages,
       drainMs: options.drainSeconds * 1000,
-      load: () => loadServedModel(options.model, { mlflow: mlflow && new MlflowClient(mlflow.connection), log }),
+      load: () => loadServedModel(options.model, { mlflow: mlflow && createMlflowClient(mlflow), log }),
       log,
     });
     const stopped = stopOnSignals(server, log);
