@@ -93,8 +93,13 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
     tags: { model: config.model, backend: backend.name, ...cloudTags },
   });
   saveSplit(join(runDir, SPLIT_FILE), split);
-  // A resumed run already has these epochs on the server: only the new folder needs them.
-  for (const { epoch, ...metrics } of resume?.history ?? []) await folder.logMetrics(metrics, epoch);
+  // Checkpoints are written before an epoch's metrics are sent, so the server may lack the last
+  // epochs of an interrupted run (never hold one twice): send only those, and all to the new folder.
+  const lastOnServer = resume && mlflow ? ((await mlflow.lastLoggedStep('loss')) ?? Infinity) : Infinity;
+  for (const { epoch, ...metrics } of resume?.history ?? []) {
+    await folder.logMetrics(metrics, epoch);
+    if (epoch > lastOnServer) await mlflow?.logMetrics(metrics, epoch);
+  }
   const allParams = { ...flattenConfig(config), param_count: params, dataset_digest: loaded.digest, split_digest: digestOfSplit };
   await tracker.logParams(allParams);
   await tracker.logDataset({ name: 'nih-malaria-cell-images', digest: loaded.digest, source: loaded.source, splitDigest: digestOfSplit, counts });
@@ -122,8 +127,8 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
       progress: options.progress,
       resume,
       onEpochEnd: async ({ epoch, ...metrics }, state) => {
-        await tracker.logMetrics(metrics, epoch);
         await saveCheckpoint(state);
+        await tracker.logMetrics(metrics, epoch);
       },
       onInterrupt: async (state) => {
         await saveCheckpoint(state);

@@ -35,7 +35,8 @@ export function registerTrainCommand(program: Command): void {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
     // On a spot instance the two-minute notice comes through the metadata service, not as a signal.
-    const stopWatching = config.checkpointUri
+    // Only cloud runs (--require-gpu) ask it: elsewhere there is no such service to poll.
+    const stopWatching = config.requireGpu && config.checkpointUri
       ? watchSpotInterruption((action) => onSignalNamed(`spot interruption (${action})`))
       : () => undefined;
     try {

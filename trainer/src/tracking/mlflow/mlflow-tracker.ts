@@ -101,6 +101,22 @@ export class MlflowTracker implements Tracker {
     return this.run.runId;
   }
 
+  /**
+   * The last step of `metric` the server holds for this run (0 when none), or undefined when the
+   * server cannot say: a resumed run sends only the epochs its interrupted predecessor did not.
+   */
+  async lastLoggedStep(metric: string): Promise<number | undefined> {
+    const runId = this.run.runId;
+    if (!runId) return undefined;
+    try {
+      const history = await this.liveClient.getMetricHistory(runId, metric);
+      return history.reduce((last, m) => Math.max(last, Number(m.step)), 0);
+    } catch (error) {
+      this.log(`could not read the run's ${metric} history: ${describeError(error)}`);
+      return undefined;
+    }
+  }
+
   /** Logging calls the server has not received (yet). */
   get pending(): number {
     return this.queue.size;

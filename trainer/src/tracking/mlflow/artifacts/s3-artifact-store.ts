@@ -3,30 +3,13 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { UserError } from '../../../config';
-import type { ArtifactSettings } from '../env';
 import { type ArtifactStore, baseName, type DownloadedArtifact, joinArtifactPath } from './artifact-store';
 
 /** Multipart part size: large model files go up in parallel parts of this size. */
 const PART_BYTES = 8 * 1024 * 1024;
-
-export function createS3Client(settings: ArtifactSettings): S3Client {
-  const endpoint = settings.s3Endpoint;
-  return new S3Client({
-    followRegionRedirects: true,
-    ...(endpoint
-      ? {
-          endpoint,
-          forcePathStyle: true,
-          // S3-compatible servers (MinIO, s3rver) predate the SDK's default trailing checksums.
-          requestChecksumCalculation: 'WHEN_REQUIRED',
-          responseChecksumValidation: 'WHEN_REQUIRED',
-        }
-      : {}),
-  });
-}
 
 /** `s3://bucket/prefix`: written straight to S3 with the default AWS credential chain. */
 export class S3ArtifactStore implements ArtifactStore {

@@ -4,7 +4,8 @@ import type { MlflowClient } from '../client';
 import type { ArtifactStore } from './artifact-store';
 import { LocalArtifactStore } from './local-artifact-store';
 import { ProxyArtifactStore } from './proxy-artifact-store';
-import { createS3Client, S3ArtifactStore } from './s3-artifact-store';
+import { s3ClientFor } from '../../../cloud/s3-client';
+import { S3ArtifactStore } from './s3-artifact-store';
 
 /** One S3 client per endpoint: it holds the credential chain's cache and its sockets. */
 const s3Clients = new Map<string, S3Client>();
@@ -14,7 +15,7 @@ export function artifactStoreFor(rootUri: string, client: MlflowClient): Artifac
   if (rootUri.startsWith('mlflow-artifacts:')) return new ProxyArtifactStore(rootUri, client.http);
   if (rootUri.startsWith('s3://')) {
     const key = client.artifactSettings.s3Endpoint ?? 'aws';
-    const s3 = s3Clients.get(key) ?? createS3Client(client.artifactSettings);
+    const s3 = s3Clients.get(key) ?? s3ClientFor(client.artifactSettings.s3Endpoint);
     s3Clients.set(key, s3);
     return new S3ArtifactStore(rootUri, s3);
   }
