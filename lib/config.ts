@@ -34,6 +34,8 @@ export interface DeploymentConfig {
   readonly trainOnDeploy: boolean;
   /** The options of a deploy-started run (model, epochs and trainOptions merged). */
   readonly train: CloudTrainOptions;
+  /** Serve the registry's `champion` model on Fargate behind MLflow's load balancers, under /model. */
+  readonly serve: boolean;
 }
 
 // Context from `-c key=value` arrives as strings, from cdk.json as JSON values: accept both.
@@ -71,6 +73,7 @@ const ContextSchema = z.object({
   model: z.enum(TRAINER_MODELS, { error: `must be one of ${TRAINER_MODELS.join(', ')}` }).default('compact'),
   epochs: integer(1, 10000).default(10),
   trainOptions: object.default({}),
+  serve: flag.default(false),
 });
 
 /** The context keys this app reads, with their defaults, for messages and docs. */
@@ -129,6 +132,7 @@ export function loadConfig(context: Record<string, unknown>): DeploymentConfig {
     retainData: c.retainData,
     trainOnDeploy: c.trainOnDeploy,
     train,
+    serve: c.serve,
   };
 }
 

@@ -17,7 +17,7 @@ export function addMalariaStacks(app: App, config: DeploymentConfig, env?: Envir
   const training = new TrainingStack(app, names.training, {
     env,
     config,
-    description: `malaria-mlops ${config.envName}: self-stopping GPU trainer`,
+    description: `malaria-mlops ${config.envName}: self-stopping GPU trainer${config.serve ? ', champion model server' : ''}`,
     vpc: tracking.network.vpc,
     artifacts: tracking.artifacts,
     dataAccess: tracking.trainerDataAccess,

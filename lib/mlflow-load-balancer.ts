@@ -28,6 +28,12 @@ export interface MlflowLoadBalancerProps {
  */
 export class MlflowLoadBalancer extends Construct {
   public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** Admits `peers`; other services behind this load balancer admit it. */
+  public readonly securityGroup: ec2.SecurityGroup;
+  /** The listener people and machines connect to (443 with a certificate, else 80); MLflow is its default action. */
+  public readonly listener: elbv2.ApplicationListener;
+  /** The port of `listener`. */
+  public readonly port: number;
   /** `http(s)://<load balancer DNS name>` */
   public readonly url: string;
 
@@ -75,6 +81,9 @@ export class MlflowLoadBalancer extends Construct {
       deregistrationDelay: Duration.seconds(30),
       healthCheck: { path: '/health', healthyHttpCodes: '200', interval: Duration.seconds(30) },
     });
+    this.securityGroup = securityGroup;
+    this.listener = listener;
+    this.port = port;
     this.url = `${https ? 'https' : 'http'}://${this.loadBalancer.loadBalancerDnsName}`;
   }
 }

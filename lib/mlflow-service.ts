@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -7,6 +7,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { BUCKET_PREFIXES, type ArtifactBucket } from './artifact-bucket';
+import { loadBalancedServiceDefaults } from './fargate-defaults';
 import { MLFLOW_PORT, MlflowLoadBalancer } from './mlflow-load-balancer';
 import { acknowledgeUnscopableActions } from './nag-acknowledgements';
 import type { MlflowDatabase } from './mlflow-database';
@@ -46,6 +47,10 @@ export class MlflowService extends Construct {
   public readonly internalUrl: string;
   /** What people open; undefined without allowedCidrs (then a Session Manager tunnel, see docs/cloud.md). */
   public readonly publicUrl?: string;
+  /** Admits `clientSecurityGroup`; `internalUrl` points at it. */
+  public readonly internalLoadBalancer: MlflowLoadBalancer;
+  /** Admits `allowedCidrs`; undefined without them. */
+  public readonly publicLoadBalancer?: MlflowLoadBalancer;
   public readonly logGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: MlflowServiceProps) {
@@ -108,21 +113,7 @@ export class MlflowService extends Construct {
       reason: 'The plain environment holds only names and addresses; passwords come from Secrets Manager.',
     });
 
-    this.service = new ecs.FargateService(this, 'Service', {
-      cluster: this.cluster,
-      taskDefinition: task,
-      desiredCount: 1,
-      minHealthyPercent: 100,
-      maxHealthyPercent: 200,
-      // Public subnets with a public IP reach ECR and Secrets Manager without a NAT gateway; the
-      // security group still admits only the load balancers.
-      assignPublicIp: true,
-      vpcSubnets: { subnetType: ec2.SubnetType.PUBLIC },
-      circuitBreaker: { rollback: true },
-      healthCheckGracePeriod: Duration.minutes(3),
-      // ECS Exec is how people reach the UI through Session Manager when no public load balancer exists.
-      enableExecuteCommand: true,
-    });
+    this.service = new ecs.FargateService(this, 'Service', { cluster: this.cluster, taskDefinition: task, ...loadBalancedServiceDefaults() });
     acknowledgeUnscopableActions(task.taskRole, ['ssmmessages:* (ECS Exec)']);
     database.instance.connections.allowDefaultPortFrom(this.service, 'MLflow server');
 
@@ -153,6 +144,8 @@ export class MlflowService extends Construct {
     ].join(','));
 
     this.internalUrl = internalLb.url;
+    this.internalLoadBalancer = internalLb;
+    this.publicLoadBalancer = publicLb;
     if (publicLb) {
       this.publicUrl = props.domainName ? `${props.certificateArn ? 'https' : 'http'}://${props.domainName}` : publicLb.url;
     }

@@ -16,3 +16,12 @@ export const TRAINING_OUTPUTS = {
 export function trainerParameterNames(envName: string): { readonly runRequest: string; readonly outcome: string } {
   return { runRequest: `/malaria-mlops/${envName}/trainer/run-request`, outcome: `/malaria-mlops/${envName}/trainer/last-outcome` };
 }
+
+/** Outputs of the training stack with `serve=true`. */
+export const SERVING_OUTPUTS = {
+  url: 'ModelServerUrl',
+  internalUrl: 'ModelServerInternalUrl',
+  restartCommand: 'ModelServerRestartCommand',
+  service: 'ModelServerService',
+  logGroup: 'ModelServerLogGroup',
+} as const;

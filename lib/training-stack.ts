@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,7 +12,10 @@ import type { ArtifactBucket } from './artifact-bucket';
 import type { DeploymentConfig } from './config';
 import { DeployRunStarter } from './deploy-run-starter';
 import { ownLambdaLogGroups } from './lambda-log-groups';
-import { TRAINING_OUTPUTS, trainerParameterNames } from './names';
+import type { MlflowLoadBalancer } from './mlflow-load-balancer';
+import { ModelServer, type ModelServerEntrance } from './model-server';
+import { MODEL_BASE_PATH, MODEL_SERVER_PORT, registeredModelName, restartCommand } from './model-server-command';
+import { SERVING_OUTPUTS, TRAINING_OUTPUTS, trainerParameterNames } from './names';
 import { trainerArgs } from './run-options';
 import { deployRunId, encodeRunParameter } from './run-parameter';
 import { TrainerGroup } from './trainer-group';
@@ -31,16 +35,24 @@ export interface TrainingStackProps extends StackProps {
     readonly internalUrl: string;
     readonly adminSecret: secretsmanager.ISecret;
     readonly clientSecurityGroup: ec2.ISecurityGroup;
+    /** The model server (`serve`) runs here and behind these load balancers. */
+    readonly cluster: ecs.ICluster;
+    readonly internalLoadBalancer: MlflowLoadBalancer;
+    readonly publicLoadBalancer?: MlflowLoadBalancer;
+    readonly publicUrl?: string;
   };
 }
 
 /**
  * The trainer: its image, an idle Auto Scaling group of one GPU instance, the run request the
  * instance reads at boot, and its log group. Training runs start from `npm run train:cloud`, or
- * from a deploy that changes the image or the run configuration.
+ * from a deploy that changes the image or the run configuration. With `serve`, also the model
+ * server, which runs the same image (see docs/cloud.md for why it lives here).
  */
 export class TrainingStack extends Stack {
   public readonly runId: string;
+  /** Present with `serve=true`. */
+  public readonly modelServer?: ModelServer;
 
   constructor(scope: Construct, id: string, props: TrainingStackProps) {
     super(scope, id, props);
@@ -115,6 +127,39 @@ export class TrainingStack extends Stack {
     new CfnOutput(this, TRAINING_OUTPUTS.groupName, { description: 'Auto Scaling group of the trainer (desired 1 while a run is on)', value: trainer.group.autoScalingGroupName });
     new CfnOutput(this, TRAINING_OUTPUTS.runParameter, { description: 'Run request the next instance reads', value: runRequest.parameterName });
     new CfnOutput(this, TRAINING_OUTPUTS.outcomeParameter, { description: 'Outcome of the last run', value: outcome.parameterName });
+    if (config.serve) this.modelServer = this.serveChampion(image, config, mlflow);
     ownLambdaLogGroups(this);
+  }
+
+  private serveChampion(image: DockerImageAsset, config: DeploymentConfig, mlflow: TrainingStackProps['mlflow']): ModelServer {
+    const entrance = (id: string, lb: MlflowLoadBalancer): ModelServerEntrance => ({
+      id, listenerArn: lb.listener.listenerArn, securityGroupId: lb.securityGroup.securityGroupId,
+    });
+    const server = new ModelServer(this, 'ModelServer', {
+      cluster: mlflow.cluster,
+      // The trainer's own asset: one image, built and pushed once.
+      image: ecs.ContainerImage.fromDockerImageAsset(image),
+      modelName: registeredModelName(config.train),
+      mlflow: { trackingUri: mlflow.internalUrl, credentials: mlflow.adminSecret },
+      entrances: [
+        { ...entrance('Internal', mlflow.internalLoadBalancer), mlflowPort: mlflow.internalLoadBalancer.port },
+        ...(mlflow.publicLoadBalancer ? [entrance('Public', mlflow.publicLoadBalancer)] : []),
+      ],
+      logGroupName: `/malaria-mlops/${config.envName}/model-server`,
+    });
+    new CfnOutput(this, SERVING_OUTPUTS.url, {
+      description: 'Where people send scoring requests (POST <url>/invocations)',
+      value: mlflow.publicUrl
+        ? `${mlflow.publicUrl}${MODEL_BASE_PATH}`
+        : `http://localhost:${MODEL_SERVER_PORT}${MODEL_BASE_PATH} through a Session Manager tunnel (no allowedCidrs): see docs/cloud.md`,
+    });
+    new CfnOutput(this, SERVING_OUTPUTS.internalUrl, { description: 'The model server inside the VPC (MLflow clients reach it)', value: `${mlflow.internalUrl}${MODEL_BASE_PATH}` });
+    new CfnOutput(this, SERVING_OUTPUTS.restartCommand, {
+      description: 'Restarts the model server, which then serves the current champion',
+      value: restartCommand(mlflow.cluster.clusterName, server.service.serviceName),
+    });
+    new CfnOutput(this, SERVING_OUTPUTS.service, { description: 'ECS service of the model server (for the tunnel)', value: server.service.serviceName });
+    new CfnOutput(this, SERVING_OUTPUTS.logGroup, { description: 'Model server logs', value: server.logGroup.logGroupName });
+    return server;
   }
 }

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       retainData: false,
       trainOnDeploy: true,
       train: { model: 'compact', epochs: 10 },
+      serve: false,
     });
   });
 
@@ -39,10 +40,10 @@ describe('loadConfig', () => {
     const config = loadConfig({
       env: 'alice', spot: 'true', retainData: 'true', trainOnDeploy: 'false', maxRuntimeMinutes: '90', epochs: '25',
       model: 'cnn-2', allowedCidrs: '203.0.113.7/32, 198.51.100.0/24', trainOptions: '{"batchSize":32,"augment":true}',
-      instanceType: 'g5.2xlarge',
+      instanceType: 'g5.2xlarge', serve: 'true',
     });
     expect(config).toMatchObject({
-      envName: 'alice', spot: true, retainData: true, trainOnDeploy: false, maxRuntimeMinutes: 90, instanceType: 'g5.2xlarge',
+      envName: 'alice', spot: true, serve: true, retainData: true, trainOnDeploy: false, maxRuntimeMinutes: 90, instanceType: 'g5.2xlarge',
       allowedCidrs: ['203.0.113.7/32', '198.51.100.0/24'],
       train: { model: 'cnn-2', epochs: 25, batchSize: 32, augment: true },
     });
@@ -57,6 +58,7 @@ describe('loadConfig', () => {
     ['zero epochs', { epochs: 0 }, /epochs = 0: must be a whole number from 1 to 10000/],
     ['negative epochs from -c', { epochs: '-3' }, /epochs = "-3": must be a whole number from 1 to 10000/],
     ['a non-boolean flag', { spot: 'yes' }, /spot = "yes": must be true or false/],
+    ['a non-boolean serve', { serve: 'on' }, /serve = "on": must be true or false/],
     ['an environment name unfit for stack names', { env: 'Alice_1' }, /env = "Alice_1": must be 1-20 lower-case letters, digits or dashes/],
     ['a misspelt key', { epoch: 5 }, /epoch = 5: unknown key; accepted keys: env, allowedCidrs, .*trainOptions/],
     ['a watchdog under 15 minutes', { maxRuntimeMinutes: 5 }, /maxRuntimeMinutes = 5: must be a whole number from 15 to 2880/],

@@ -3,11 +3,14 @@ import { buildApp, type BuiltApp } from './build-app';
 
 expect.addSnapshotSerializer(assetSnapshotSerializer);
 
-// One snapshot per stack of the default configuration: a diff here is a change to what
-// `cdk deploy` would do, to be read before it is accepted (npx jest test/lib -u).
+// One snapshot per stack of the default configuration, and the training stack with the model
+// server: a diff here is a change to what `cdk deploy` would do, to be read before it is accepted
+// (npx jest test/lib -u).
 let built: BuiltApp;
+let serving: BuiltApp;
 beforeAll(() => {
   built = buildApp();
+  serving = buildApp({ serve: true });
 });
 
 test('tracking stack', () => {
@@ -16,6 +19,10 @@ test('tracking stack', () => {
 
 test('training stack', () => {
   expect(built.training.toJSON()).toMatchSnapshot();
+});
+
+test('training stack with serve=true', () => {
+  expect(serving.training.toJSON()).toMatchSnapshot();
 });
 
 test('the serializer masks asset hashes and the deploy run id, nothing else', () => {

@@ -4,12 +4,12 @@ import { buildApp } from './build-app';
 
 const CONFIGURATIONS: Array<[string, Record<string, unknown>]> = [
   ['the defaults', {}],
-  ['public HTTPS access, data kept', {
-    allowedCidrs: ['203.0.113.0/24'], retainData: true, domainName: 'mlflow.example.com',
+  ['public HTTPS access, data kept, the model served', {
+    allowedCidrs: ['203.0.113.0/24'], retainData: true, serve: true, domainName: 'mlflow.example.com',
     certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555',
   }],
   ['the whole internet on HTTP', { allowedCidrs: ['0.0.0.0/0'] }],
-  ['spot, no run on deploy, another environment', { env: 'alice', spot: true, trainOnDeploy: false }],
+  ['spot, no run on deploy, the model served, another environment', { env: 'alice', spot: true, trainOnDeploy: false, serve: true }],
 ];
 
 describe('cdk-nag AwsSolutions', () => {
