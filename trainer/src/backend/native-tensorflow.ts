@@ -48,5 +48,8 @@ export async function loadNativeTensorFlow(name: NativeBackend): Promise<string>
   if (tf.findBackendFactory('tensorflow') == null || !(await tf.setBackend('tensorflow'))) {
     throw new UserError(`${pkg} loaded, but no 'tensorflow' backend is registered with @tensorflow/tfjs`);
   }
-  return `native TensorFlow (${pkg} ${version}${name === 'tensorflow-gpu' ? ', CUDA' : ''})`;
+  if (name === 'tensorflow') return `native TensorFlow on the CPU (${pkg} ${version})`;
+  // tfjs-node-gpu runs on the CPU when TensorFlow finds no usable GPU; say which happened.
+  const onGpu = (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
+  return `native TensorFlow ${onGpu ? 'on the GPU (CUDA)' : 'with no GPU found, on the CPU'} (${pkg} ${version})`;
 }

@@ -16,8 +16,43 @@ export function maxPoolGrad(args: KernelArgs<'dy' | 'input' | 'output', tf.MaxPo
   const g = backend.typedArrayFromHeap(dy) as Float32Array;
   const out = backend.typedArrayFromHeap(dx) as Float32Array;
   out.fill(0);
-  routeToFirstMax(x, g, out, info);
+  if (info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2
+    && info.padInfo.top === 0 && info.padInfo.left === 0) {
+    routeTwoByTwo(x, g, out, info);
+  } else {
+    routeToFirstMax(x, g, out, info);
+  }
   return dx;
+}
+
+/** The common 2x2, stride-2 pool: straight-line compares, in window order (top-left first). */
+function routeTwoByTwo(x: Float32Array, dy: Float32Array, dx: Float32Array, info: tf.backend_util.Conv2DInfo): void {
+  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+  const row = inWidth * c;
+  let grad = 0;
+  for (let b = 0; b < batchSize; b++) {
+    for (let oy = 0; oy < outHeight; oy++) {
+      const y = 2 * oy;
+      const bottom = y + 1 < inHeight;
+      for (let ox = 0; ox < outWidth; ox++) {
+        const xx = 2 * ox;
+        const right = xx + 1 < inWidth;
+        const p00 = ((b * inHeight + y) * inWidth + xx) * c;
+        for (let ch = 0; ch < c; ch++, grad++) {
+          let at = p00 + ch;
+          let best = x[at];
+          if (right && x[at + c] > best) { at = p00 + ch + c; best = x[at]; }
+          if (bottom) {
+            const q = p00 + ch + row;
+            if (x[q] > best) { at = q; best = x[q]; }
+            if (right && x[q + c] > best) { at = q + c; best = x[at]; }
+          }
+          // A NaN or -Infinity top-left pixel that nothing beat: the cpu kernel routes nothing.
+          if (best > -Infinity) dx[at] += dy[grad];
+        }
+      }
+    }
+  }
 }
 
 function routeToFirstMax(x: Float32Array, dy: Float32Array, dx: Float32Array, info: tf.backend_util.Conv2DInfo): void {

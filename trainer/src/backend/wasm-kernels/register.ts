@@ -2,9 +2,10 @@ import * as tf from '@tensorflow/tfjs';
 import { xnnpackMatMul } from './batch-mat-mul';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
+import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
 import { maxPoolGradConfig } from './max-pool-grad';
+import { pooledReduction } from './pooled-reduction';
 import { zeroCopySlice } from './slice';
-import { leadingAxesSum } from './sum';
 
 type Wrapper = (original: tf.KernelFunc) => (args: never) => tf.TensorInfo;
 
@@ -12,6 +13,8 @@ type Wrapper = (original: tf.KernelFunc) => (args: never) => tf.TensorInfo;
 const REPLACEMENTS: tf.KernelConfig[] = [
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
+  depthwiseBackpropFilterConfig,
+  depthwiseBackpropInputConfig,
   maxPoolGradConfig,
 ];
 
@@ -19,7 +22,8 @@ const REPLACEMENTS: tf.KernelConfig[] = [
 const WRAPPED: Array<[string, Wrapper]> = [
   [tf.BatchMatMul, xnnpackMatMul as Wrapper],
   [tf.Slice, zeroCopySlice as Wrapper],
-  [tf.Sum, leadingAxesSum as Wrapper],
+  [tf.Sum, pooledReduction('sum') as Wrapper],
+  [tf.Mean, pooledReduction('mean') as Wrapper],
 ];
 
 const ours = new WeakSet<tf.KernelFunc>();

@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../../trainer/src/backend/select-backend';
+import { layerGradients, relativeError } from './layer-gradients';
+
+/**
+ * Training on wasm must compute the same gradients as TF.js's reference cpu kernels, for every
+ * layer our models use: same weights, same input, same loss, compared tensor by tensor.
+ */
+const TOLERANCE = 1e-4;
+
+type Layer = tf.layers.Layer;
+
+/** A model of one layer (plus what it needs around it), on an input of `shape` (without batch). */
+function single(shape: number[], layers: () => Layer[]): () => tf.LayersModel {
+  return () => {
+    const model = tf.sequential();
+    model.add(tf.layers.inputLayer({ inputShape: shape }));
+    for (const layer of layers()) model.add(layer);
+    return model;
+  };
+}
+
+const conv = (config: Partial<Parameters<typeof tf.layers.conv2d>[0]>) => tf.layers.conv2d({ filters: 4, kernelSize: 3, ...config });
+
+function residual(): tf.LayersModel {
+  const input = tf.input({ shape: [7, 7, 4] });
+  const branch = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same' }).apply(input) as tf.SymbolicTensor;
+  const sum = tf.layers.add().apply([input, branch]) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: tf.layers.reLU().apply(sum) as tf.SymbolicTensor });
+}
+
+function concatenated(): tf.LayersModel {
+  const input = tf.input({ shape: [6, 6, 3] });
+  const a = tf.layers.conv2d({ filters: 2, kernelSize: 1 }).apply(input) as tf.SymbolicTensor;
+  const b = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same' }).apply(input) as tf.SymbolicTensor;
+  const both = tf.layers.concatenate().apply([a, b]) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: tf.layers.conv2d({ filters: 2, kernelSize: 3 }).apply(both) as tf.SymbolicTensor });
+}
+
+const CASES: Array<[string, () => tf.LayersModel, number[], ('smooth' | 'ties')?]> = [
+  ['Conv2D 3x3 stride 1 valid', single([9, 8, 3], () => [conv({})]), [2, 9, 8, 3]],
+  ['Conv2D 3x3 stride 1 same', single([9, 8, 3], () => [conv({ padding: 'same' })]), [2, 9, 8, 3]],
+  ['Conv2D 3x3 stride 2 same, odd size', single([9, 9, 3], () => [conv({ strides: 2, padding: 'same' })]), [2, 9, 9, 3]],
+  ['Conv2D 3x3 stride 2 valid, even size', single([10, 8, 3], () => [conv({ strides: 2 })]), [2, 10, 8, 3]],
+  ['Conv2D 5x5 stride 2 same, no bias', single([8, 8, 2], () => [conv({ kernelSize: 5, strides: 2, padding: 'same', useBias: false })]), [2, 8, 8, 2]],
+  ['Conv2D 1x1 stride 2', single([7, 7, 3], () => [conv({ kernelSize: 1, strides: 2 })]), [2, 7, 7, 3]],
+  ['Conv2D after Conv2D (input gradient inside the network)', single([8, 8, 2], () => [conv({ padding: 'same' }), conv({ strides: 2 })]), [2, 8, 8, 2]],
+  ['DepthwiseConv2D stride 1 same', single([8, 8, 3], () => [tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same' })]), [2, 8, 8, 3]],
+  ['DepthwiseConv2D stride 2 valid, multiplier 2', single([9, 9, 3], () => [tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, depthMultiplier: 2 })]), [2, 9, 9, 3]],
+  ['DepthwiseConv2D stride 2 same, even size', single([8, 8, 2], () => [tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, padding: 'same' })]), [2, 8, 8, 2]],
+  ['SeparableConv2D stride 1 same', single([8, 8, 3], () => [tf.layers.separableConv2d({ filters: 4, kernelSize: 3, padding: 'same' })]), [2, 8, 8, 3]],
+  ['SeparableConv2D stride 2 valid', single([9, 9, 3], () => [tf.layers.separableConv2d({ filters: 4, kernelSize: 3, strides: 2 })]), [2, 9, 9, 3]],
+  ['MaxPooling2D 2x2 valid, odd size', single([7, 7, 3], () => [tf.layers.maxPooling2d({ poolSize: 2 })]), [2, 7, 7, 3]],
+  ['MaxPooling2D 2x2 same, odd size', single([7, 7, 3], () => [tf.layers.maxPooling2d({ poolSize: 2, padding: 'same' })]), [2, 7, 7, 3]],
+  ['MaxPooling2D 3x3 stride 2 (overlapping)', single([9, 9, 2], () => [tf.layers.maxPooling2d({ poolSize: 3, strides: 2 })]), [2, 9, 9, 2]],
+  ['MaxPooling2D 2x2 on tied values (first maximum wins)', single([8, 8, 3], () => [tf.layers.maxPooling2d({ poolSize: 2 })]), [2, 8, 8, 3], 'ties'],
+  ['MaxPooling2D 3x3 stride 2 on tied values', single([9, 9, 2], () => [tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' })]), [2, 9, 9, 2], 'ties'],
+  ['MaxPooling2D after ReLU (ties at zero)', single([8, 8, 3], () => [conv({ padding: 'same', activation: 'relu' }), tf.layers.maxPooling2d({ poolSize: 2 })]), [2, 8, 8, 3]],
+  ['AveragePooling2D 2x2 valid', single([8, 7, 3], () => [tf.layers.averagePooling2d({ poolSize: 2 })]), [2, 8, 7, 3]],
+  ['AveragePooling2D 3x3 stride 2 same', single([9, 9, 3], () => [tf.layers.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same' })]), [2, 9, 9, 3]],
+  ['GlobalAveragePooling2D', single([5, 6, 4], () => [conv({ padding: 'same' }), tf.layers.globalAveragePooling2d({})]), [3, 5, 6, 4]],
+  ['GlobalMaxPooling2D', single([5, 6, 4], () => [conv({ padding: 'same' }), tf.layers.globalMaxPooling2d({})]), [3, 5, 6, 4]],
+  ['BatchNormalization (training)', single([6, 6, 3], () => [conv({ padding: 'same', useBias: false }), tf.layers.batchNormalization()]), [4, 6, 6, 3]],
+  ['Flatten + Dense + sigmoid', single([4, 4, 3], () => [tf.layers.flatten(), tf.layers.dense({ units: 5, activation: 'sigmoid' })]), [3, 4, 4, 3]],
+  ['Dense relu6 + Dense', single([12], () => [tf.layers.dense({ units: 8, activation: 'relu6' }), tf.layers.dense({ units: 2 })]), [5, 12]],
+  ['Dropout (seeded) + Dense', single([12], () => [tf.layers.dropout({ rate: 0.5, seed: 3 }), tf.layers.dense({ units: 3 })]), [5, 12]],
+  ['ELU layer', single([6, 6, 3], () => [conv({ padding: 'same' }), tf.layers.elu()]), [2, 6, 6, 3]],
+  ['ReLU layer', single([6, 6, 3], () => [conv({ padding: 'same' }), tf.layers.reLU()]), [2, 6, 6, 3]],
+  ['Add (residual block)', residual, [2, 7, 7, 4]],
+  ['Concatenate', concatenated, [2, 6, 6, 3]],
+];
+
+beforeAll(async () => {
+  await selectBackend('wasm', { threads: 1 });
+});
+
+// `input` has a default: jest takes a declared parameter beyond a row's length for a done callback.
+test.each(CASES)('%s: wasm gradients equal the cpu reference', async (_name, build, inputShape, input = 'smooth') => {
+  const reference = await layerGradients('cpu', build, inputShape, input);
+  const wasm = await layerGradients('wasm', build, inputShape, input);
+  expect(Math.abs(wasm.loss - reference.loss)).toBeLessThanOrEqual(TOLERANCE * Math.max(1, Math.abs(reference.loss)));
+  expect(wasm.tensors.map((t) => t.name)).toEqual(reference.tensors.map((t) => t.name));
+  for (const [i, { name, values }] of reference.tensors.entries()) {
+    // Every gradient must carry signal, or the comparison proves nothing.
+    expect({ name, nonZero: values.some((v) => v !== 0) }).toEqual({ name, nonZero: true });
+    const error = relativeError(wasm.tensors[i].values, values);
+    expect({ name, error, withinTolerance: error <= TOLERANCE }).toMatchObject({ name, withinTolerance: true });
+  }
+});
