@@ -1,0 +1,136 @@
+/**
+ * Training images/s of the reference CNN (Conv 16/32/64 + Dense 64, 171k parameters, 64x64 input,
+ * batch 32: the model the backend figures in issue 2 were measured with) on each backend this
+ * machine has: native TensorFlow if installed, wasm on one thread and on one per core, and the
+ * plain cpu backend (capped: it is slow). Reports the best and the median of several rounds, and
+ * CPU milliseconds per image, which other work on the machine disturbs less than wall time.
+ * Run alone with `npx tsx bench/train-speed.ts [--out file.json]`, or through `npm run bench`.
+ */
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg } from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { nativeInstalled } from '../trainer/src/backend/native-tensorflow';
+import { type BackendName, selectBackend } from '../trainer/src/backend/select-backend';
+
+export interface TrainSpeedOptions {
+  /** @default 64 */
+  readonly imageSize?: number;
+  /** @default 32 */
+  readonly batchSize?: number;
+  /** Measured rounds per backend. @default 5 */
+  readonly rounds?: number;
+  /** Training steps per round. @default 10 */
+  readonly steps?: number;
+  /** The plain cpu backend needs about a minute per batch of 32: it gets one step of 8 images, no warm-up. @default true */
+  readonly includeCpu?: boolean;
+}
+
+interface Run {
+  readonly backend: BackendName;
+  readonly threads?: number;
+  readonly batchSize: number;
+  readonly warmUpSteps: number;
+  readonly rounds: number;
+  readonly steps: number;
+}
+
+/** The reference architecture: 3x3 valid convolutions, 2x2 max-pools, ReLU, sigmoid output. */
+export function referenceCnn(imageSize: number): tf.Sequential {
+  const model = tf.sequential();
+  model.add(tf.layers.conv2d({ inputShape: [imageSize, imageSize, 3], filters: 16, kernelSize: 3, activation: 'relu' }));
+  model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  model.add(tf.layers.conv2d({ filters: 32, kernelSize: 3, activation: 'relu' }));
+  model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  model.add(tf.layers.conv2d({ filters: 64, kernelSize: 3, activation: 'relu' }));
+  model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
+  model.add(tf.layers.flatten());
+  model.add(tf.layers.dense({ units: 64, activation: 'relu' }));
+  model.add(tf.layers.dense({ units: 1, activation: 'sigmoid' }));
+  model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+  return model;
+}
+
+export async function benchTrainSpeed(opts: TrainSpeedOptions = {}): Promise<object> {
+  const imageSize = opts.imageSize ?? 64;
+  const batchSize = opts.batchSize ?? 32;
+  const rounds = opts.rounds ?? 5;
+  const steps = opts.steps ?? 10;
+  const cores = availableParallelism();
+  const full = { batchSize, warmUpSteps: 3, rounds, steps };
+  const runs: Run[] = [
+    ...(['tensorflow-gpu', 'tensorflow'] as const).filter((name) => nativeInstalled(name)).map((backend) => ({ backend, ...full })),
+    { backend: 'wasm', threads: 1, ...full },
+    ...(cores > 1 ? [{ backend: 'wasm' as const, threads: cores, ...full }] : []),
+    ...(opts.includeCpu ?? true ? [{ backend: 'cpu' as const, batchSize: 8, warmUpSteps: 0, rounds: 1, steps: 1 }] : []),
+  ];
+  const loadBefore = loadavg()[0];
+  const results = [];
+  for (const run of runs) results.push(await measure(run, imageSize));
+  return {
+    benchmark: 'train-speed',
+    machine: { cpu: cpus()[0]?.model, cores, node: process.version },
+    // Wall-time figures depend on what else runs: a load average near the core count means shared cores.
+    loadAverage1m: { before: round2(loadBefore), after: round2(loadavg()[0]) },
+    model: { name: 'reference-cnn', parameters: referenceCnn(imageSize).countParams(), imageSize },
+    results,
+  };
+}
+
+async function measure(run: Run, imageSize: number): Promise<object> {
+  const { batchSize } = run;
+  const info = await selectBackend(run.backend, { threads: run.threads });
+  const model = referenceCnn(imageSize);
+  const x = tf.randomUniform([batchSize, imageSize, imageSize, 3], 0, 1, 'float32', 1);
+  const y = tf.round(tf.randomUniform([batchSize, 1], 0, 1, 'float32', 2));
+  // Warm-up: kernels set up, XNNPACK operators created, memory grown.
+  for (let i = 0; i < run.warmUpSteps; i++) await model.trainOnBatch(x, y);
+  const perSecond: number[] = [];
+  const cpuMsPerImage: number[] = [];
+  for (let r = 0; r < run.rounds; r++) {
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    for (let s = 0; s < run.steps; s++) await model.trainOnBatch(x, y);
+    const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    const images = run.steps * batchSize;
+    perSecond.push(images / seconds);
+    cpuMsPerImage.push((used.user + used.system) / 1000 / images);
+  }
+  tf.dispose([x, y]);
+  model.dispose();
+  return {
+    backend: info.name,
+    threads: info.threads,
+    detail: info.detail,
+    batchSize,
+    rounds: run.rounds,
+    stepsPerRound: run.steps,
+    trainImagesPerSecond: { best: round1(Math.max(...perSecond)), median: round1(median(perSecond)) },
+    cpuMsPerImage: { best: round2(Math.min(...cpuMsPerImage)), median: round2(median(cpuMsPerImage)) },
+  };
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const round2 = (x: number) => Math.round(x * 100) / 100;
+
+if (require.main === module) {
+  const outIndex = process.argv.indexOf('--out');
+  benchTrainSpeed({ includeCpu: !process.argv.includes('--no-cpu') })
+    .then(async (result) => {
+      const json = `${JSON.stringify(result, null, 2)}\n`;
+      if (outIndex > 0) await writeFile(process.argv[outIndex + 1], json);
+      process.stdout.write(json);
+      // The wasm backend's pthread workers would keep the process alive.
+      process.exit(0);
+    })
+    .catch((err: unknown) => {
+      process.stderr.write(`${String((err as Error).stack ?? err)}\n`);
+      process.exit(1);
+    });
+}
