@@ -15,7 +15,9 @@ export function xnnpackMatMul(
     const { backend, inputs } = args;
     const { transposeA, transposeB } = args.attrs;
     const single = isSingleMatrix(inputs.a) && isSingleMatrix(inputs.b);
-    if (!single || (!transposeA && !transposeB)) return original(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+    // Below this many multiply-adds the scalar loop beats creating an XNNPACK operator.
+    const small = tf.util.sizeFromShape(inputs.a.shape) * inputs.b.shape[inputs.b.shape.length - (transposeB ? 2 : 1)] < 65_536;
+    if (!single || small || (!transposeA && !transposeB)) return original(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
     const a = transposeA ? transpose(backend, inputs.a, swapLastTwo(inputs.a.shape.length)) : inputs.a;
     const b = transposeB ? transpose(backend, inputs.b, swapLastTwo(inputs.b.shape.length)) : inputs.b;
     const out = original({

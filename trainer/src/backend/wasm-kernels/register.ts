@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { aliasIdentityConfig, aliasSameTypeCast } from './alias';
 import { xnnpackMatMul } from './batch-mat-mul';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
@@ -9,8 +10,9 @@ import { zeroCopySlice } from './slice';
 
 type Wrapper = (original: tf.KernelFunc) => (args: never) => tf.TensorInfo;
 
-/** Kernels wasm lacks, or has only as scalar loops: replaced outright. */
+/** Kernels wasm lacks, or has only as scalar loops or needless copies: replaced outright. */
 const REPLACEMENTS: tf.KernelConfig[] = [
+  aliasIdentityConfig,
   conv2dBackpropFilterConfig,
   conv2dBackpropInputConfig,
   depthwiseBackpropFilterConfig,
@@ -21,6 +23,7 @@ const REPLACEMENTS: tf.KernelConfig[] = [
 /** Kernels kept, with a faster route for some inputs. */
 const WRAPPED: Array<[string, Wrapper]> = [
   [tf.BatchMatMul, xnnpackMatMul as Wrapper],
+  [tf.Cast, aliasSameTypeCast as Wrapper],
   [tf.Slice, zeroCopySlice as Wrapper],
   [tf.Sum, pooledReduction('sum') as Wrapper],
   [tf.Mean, pooledReduction('mean') as Wrapper],
