@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { call, KernelArgs, padOrCrop, releaseExcept, transpose } from './kernel-calls';
+import { call, cropForConv, KernelArgs, releaseExcept, transpose } from './kernel-calls';
 
 /**
  * dW[kh,kw,ci,co] = sum over b,oh,ow of x[b, oh*s+kh-pt, ow*s+kw-pl, ci] * dy[b,oh,ow,co].
@@ -14,14 +14,14 @@ export function conv2dBackpropFilter(args: KernelArgs<'x' | 'dy', tf.Conv2DBackp
     x.shape as [number, number, number, number], filterShape, strides, 1, pad, dimRoundingMode);
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow } = info;
   const { top, left } = info.padInfo;
-  // Rows/cols the forward pass read: pad (or crop) x so that exactly those remain.
+  // Rows/cols the forward pass read: crop x, or let the convolution pad it, so exactly those remain.
   const needH = (oh - 1) * sh + kh;
   const needW = (ow - 1) * sw + kw;
-  const xc = padOrCrop(backend, x, [[0, 0], [top, needH - info.inHeight - top], [left, needW - info.inWidth - left], [0, 0]]);
+  const { input: xc, pad: margins } = cropForConv(backend, x, [[0, 0], [top, needH - info.inHeight - top], [left, needW - info.inWidth - left], [0, 0]]);
   const xt = transpose(backend, xc, [3, 1, 2, 0]);
   const dyt = transpose(backend, dy, [1, 2, 0, 3]);
   const dw = call(backend, tf.Conv2D, { x: xt, filter: dyt }, {
-    strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: [sh, sw],
+    strides: 1, pad: [[0, 0], margins[1], margins[2], [0, 0]], dataFormat: 'NHWC', dilations: [sh, sw],
   });
   const out = transpose(backend, dw, [1, 2, 0, 3]);
   releaseExcept(backend, [x], xc, xt, dyt, dw);

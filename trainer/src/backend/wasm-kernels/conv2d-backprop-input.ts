@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { call, KernelArgs, padOrCrop, release, releaseExcept, reshape, transpose } from './kernel-calls';
+import { call, cropForConv, KernelArgs, Margins, release, releaseExcept, reshape, transpose } from './kernel-calls';
 
 /**
  * TF.js's wasm Conv2DBackpropInput is a scalar loop (5x slower than the whole forward pass). The
@@ -14,22 +14,25 @@ export function conv2dBackpropInput(args: KernelArgs<'dy' | 'filter', tf.Conv2DB
   if (dataFormat === 'NCHW') throw new Error('wasm Conv2DBackpropInput supports NHWC only');
   const info = tf.backend_util.computeConv2DInfo(
     inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
-  const dyFull = spreadForInputGradient(backend, dy, info);
+  const spread = spreadForInputGradient(backend, dy, info);
   const reversed = call(backend, tf.Reverse, { x: filter }, { dims: [0, 1] });
   const rotated = transpose(backend, reversed, [0, 1, 3, 2]);
-  const dx = call(backend, tf.Conv2D, { x: dyFull, filter: rotated }, {
-    strides: 1, pad: 'valid', dataFormat: 'NHWC', dilations: 1,
+  const dx = call(backend, tf.Conv2D, { x: spread.input, filter: rotated }, {
+    strides: 1, pad: spread.pad, dataFormat: 'NHWC', dilations: 1,
   });
-  releaseExcept(backend, [dy], dyFull, reversed, rotated);
+  releaseExcept(backend, [dy], spread.input, reversed, rotated);
   return dx;
 }
 
 /**
  * dy laid out on the input's grid for a stride-1 "full" correlation: zeros between pixels for
- * strides above 1, then padded (or cropped) so that a valid convolution with the kernel
- * yields exactly the input's height and width. Shared by the depthwise input gradient.
+ * strides above 1, cropped where needed, and the zero padding (for the convolution to apply)
+ * that makes a stride-1 convolution with the kernel yield exactly the input's height and width.
+ * Shared by the depthwise input gradient.
  */
-export function spreadForInputGradient(backend: BackendWasm, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
+export function spreadForInputGradient(
+  backend: BackendWasm, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo,
+): { input: tf.TensorInfo; pad: Margins } {
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, inHeight, inWidth } = info;
   const [b, oh, ow, c] = dy.shape;
   let spread = dy;
@@ -43,10 +46,10 @@ export function spreadForInputGradient(backend: BackendWasm, dy: tf.TensorInfo, 
   }
   const top = kh - 1 - info.padInfo.top;
   const left = kw - 1 - info.padInfo.left;
-  const full = padOrCrop(backend, spread, [
+  const placed = cropForConv(backend, spread, [
     [0, 0], [top, inHeight + kh - 1 - spread.shape[1] - top], [left, inWidth + kw - 1 - spread.shape[2] - left], [0, 0]]);
-  if (spread !== dy && full !== spread) release(backend, spread);
-  return full;
+  if (spread !== dy && placed.input !== spread) release(backend, spread);
+  return placed;
 }
 
 export const conv2dBackpropInputConfig: tf.KernelConfig = {

@@ -28,8 +28,8 @@ export function depthwiseBackpropInput(args: KernelArgs<'dy' | 'filter', tf.Dept
   const spread = spreadForInputGradient(backend, dy, info);
   const reversed = call(backend, tf.Reverse, { x: filter }, { dims: [0, 1] });
   const rotated = reshape(backend, reversed, [kh, kw, channels * multiplier, 1]);
-  const perOutput = call(backend, tf.DepthwiseConv2dNative, { x: spread, filter: rotated }, {
-    strides: 1, pad: 'valid', dilations: 1,
+  const perOutput = call(backend, tf.DepthwiseConv2dNative, { x: spread.input, filter: rotated }, {
+    strides: 1, pad: spread.pad, dilations: 1,
   });
   let dx = perOutput;
   if (multiplier > 1) {
@@ -37,7 +37,7 @@ export function depthwiseBackpropInput(args: KernelArgs<'dy' | 'filter', tf.Dept
     dx = call(backend, tf.Sum, { x: grouped }, { axis: [4], keepDims: false });
     release(backend, grouped, perOutput);
   }
-  releaseExcept(backend, [dy], spread, reversed, rotated);
+  releaseExcept(backend, [dy], spread.input, reversed, rotated);
   return dx;
 }
 

@@ -32,20 +32,29 @@ export function reshape(backend: BackendWasm, x: tf.TensorInfo, shape: number[])
   return call(backend, tf.Reshape, { x }, { shape });
 }
 
+/** Per-axis [before, after] amounts: positive pads with zeros, negative crops. */
+export type Margins = Array<[number, number]>;
+
 /**
- * Pads with zeros; negative amounts crop. Returns x itself when there is nothing to do, so the
- * caller releases the result only when it is not x.
+ * Applies the negative margins (a crop) and returns the positive ones, for a convolution to pad
+ * with zeros itself (explicit padding) instead of copying into a padded tensor. Returns x itself
+ * when nothing is cropped, so the caller releases the result only when it is not x.
  */
-export function padOrCrop(backend: BackendWasm, x: tf.TensorInfo, amounts: Array<[number, number]>): tf.TensorInfo {
-  const padded = amounts.some(([a, b]) => a > 0 || b > 0)
-    ? call(backend, tf.PadV2, { x }, { paddings: amounts.map(([a, b]) => [Math.max(a, 0), Math.max(b, 0)]), constantValue: 0 })
-    : x;
-  if (!amounts.some(([a, b]) => a < 0 || b < 0)) return padded;
-  const begin = amounts.map(([a]) => Math.max(-a, 0));
-  const size = padded.shape.map((d, i) => d - begin[i] - Math.max(-amounts[i][1], 0));
-  const cropped = call(backend, tf.Slice, { x: padded }, { begin, size });
-  if (padded !== x) release(backend, padded);
-  return cropped;
+export function cropForConv(backend: BackendWasm, x: tf.TensorInfo, margins: Margins): { input: tf.TensorInfo; pad: Margins } {
+  const pad = margins.map(([a, b]): [number, number] => [Math.max(a, 0), Math.max(b, 0)]);
+  if (!margins.some(([a, b]) => a < 0 || b < 0)) return { input: x, pad };
+  const begin = margins.map(([a]) => Math.max(-a, 0));
+  const size = x.shape.map((d, i) => d - begin[i] - Math.max(-margins[i][1], 0));
+  return { input: call(backend, tf.Slice, { x }, { begin, size }), pad };
+}
+
+/** Pads with zeros and crops, into a new tensor (or x itself when there is nothing to do). */
+export function padOrCrop(backend: BackendWasm, x: tf.TensorInfo, margins: Margins): tf.TensorInfo {
+  const { input, pad } = cropForConv(backend, x, margins);
+  if (!pad.some(([a, b]) => a > 0 || b > 0)) return input;
+  const padded = call(backend, tf.PadV2, { x: input }, { paddings: pad, constantValue: 0 });
+  if (input !== x) release(backend, input);
+  return padded;
 }
 
 /** Releases intermediates, skipping any that are the kernel's own inputs. */
