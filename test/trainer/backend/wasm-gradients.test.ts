@@ -87,3 +87,28 @@ test.each(CASES)('%s: wasm gradients equal the cpu reference', async (_name, bui
     expect({ name, error, withinTolerance: error <= TOLERANCE }).toMatchObject({ name, withinTolerance: true });
   }
 });
+
+describe('on two wasm threads (max-pool gradients split across helper threads)', () => {
+  // Batches large enough to be split: helper threads take inputs of 2^18 values or more.
+  const pooling: Array<[string, () => tf.LayersModel, number[], 'smooth' | 'ties']> = [
+    ['MaxPooling2D 2x2', single([30, 30, 8], () => [tf.layers.maxPooling2d({ poolSize: 2 })]), [64, 30, 30, 8], 'smooth'],
+    ['MaxPooling2D 2x2 on tied values', single([30, 30, 8], () => [tf.layers.maxPooling2d({ poolSize: 2 })]), [64, 30, 30, 8], 'ties'],
+    ['MaxPooling2D 3x3 stride 2 same on tied values', single([23, 23, 8], () => [tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' })]), [64, 23, 23, 8], 'ties'],
+  ];
+
+  beforeAll(async () => {
+    await selectBackend('wasm', { threads: 2 });
+  });
+  afterAll(async () => {
+    await selectBackend('wasm', { threads: 1 });
+  });
+
+  test.each(pooling)('%s: wasm gradients equal the cpu reference', async (_name, build, inputShape, input) => {
+    const reference = await layerGradients('cpu', build, inputShape, input);
+    const wasm = await layerGradients('wasm', build, inputShape, input);
+    for (const [i, { name, values }] of reference.tensors.entries()) {
+      const error = relativeError(wasm.tensors[i].values, values);
+      expect({ name, error, withinTolerance: error <= TOLERANCE }).toMatchObject({ name, withinTolerance: true });
+    }
+  });
+});

@@ -1,5 +1,26 @@
 import * as tf from '@tensorflow/tfjs';
+import { HeapSpan, HeapWorkers } from './heap-workers';
 import { KernelArgs } from './kernel-calls';
+
+/** Window geometry in plain numbers, so that helper threads can receive it. */
+interface PoolGeometry {
+  readonly inHeight: number;
+  readonly inWidth: number;
+  readonly channels: number;
+  readonly outHeight: number;
+  readonly outWidth: number;
+  readonly filterHeight: number;
+  readonly filterWidth: number;
+  readonly strideHeight: number;
+  readonly strideWidth: number;
+  readonly top: number;
+  readonly left: number;
+}
+
+// Below this many input values a helper thread costs more than it saves.
+const PARALLEL_MIN_VALUES = 1 << 18;
+
+const helpers = new HeapWorkers([routeImages, routeTwoByTwo, routeToFirstMax], 'routeImages');
 
 /**
  * TF.js's wasm MaxPoolGrad rescans every window for every input pixel (a third of a training
@@ -11,26 +32,44 @@ export function maxPoolGrad(args: KernelArgs<'dy' | 'input' | 'output', tf.MaxPo
   const { filterSize, strides, pad, dimRoundingMode } = args.attrs;
   const info = tf.backend_util.computePool2DInfo(
     input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const geometry: PoolGeometry = {
+    inHeight: info.inHeight, inWidth: info.inWidth, channels: info.inChannels, outHeight: info.outHeight, outWidth: info.outWidth,
+    filterHeight: info.filterHeight, filterWidth: info.filterWidth, strideHeight: info.strideHeight, strideWidth: info.strideWidth,
+    top: info.padInfo.top, left: info.padInfo.left,
+  };
   const dx = backend.makeOutput(input.shape, 'float32');
   const x = backend.typedArrayFromHeap(input) as Float32Array;
   const g = backend.typedArrayFromHeap(dy) as Float32Array;
   const out = backend.typedArrayFromHeap(dx) as Float32Array;
-  out.fill(0);
-  if (info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2
-    && info.padInfo.top === 0 && info.padInfo.left === 0) {
-    routeTwoByTwo(x, g, out, info);
-  } else {
-    routeToFirstMax(x, g, out, info);
+  // Images are independent: with a threaded heap, split the batch across the wasm threads.
+  const parts = Math.min(info.batchSize, backend.wasm.tfjs.getThreadsCount());
+  if (!(x.buffer instanceof SharedArrayBuffer) || parts < 2 || x.length < PARALLEL_MIN_VALUES) {
+    routeImages(x, g, out, geometry, 0, info.batchSize);
+    return dx;
   }
+  const bounds = Array.from({ length: parts + 1 }, (_, i) => Math.round((i * info.batchSize) / parts));
+  const spans = [x, g, out].map((a): HeapSpan => [a.byteOffset, a.length]);
+  const jobs = bounds.slice(0, -1).map((b0, i) => ({ spans, args: [geometry, b0, bounds[i + 1]] }));
+  helpers.run(x.buffer, jobs, () => routeImages(x, g, out, geometry, 0, bounds[1]));
   return dx;
 }
 
+/** Routes the gradients of images [b0, b1) (zeroing their dx first). */
+function routeImages(x: Float32Array, dy: Float32Array, dx: Float32Array, g: PoolGeometry, b0: number, b1: number): void {
+  const image = g.inHeight * g.inWidth * g.channels;
+  dx.fill(0, b0 * image, b1 * image);
+  if (g.filterHeight === 2 && g.filterWidth === 2 && g.strideHeight === 2 && g.strideWidth === 2 && g.top === 0 && g.left === 0) {
+    routeTwoByTwo(x, dy, dx, g, b0, b1);
+  } else {
+    routeToFirstMax(x, dy, dx, g, b0, b1);
+  }
+}
 /** The common 2x2, stride-2 pool: straight-line compares, in window order (top-left first). */
-function routeTwoByTwo(x: Float32Array, dy: Float32Array, dx: Float32Array, info: tf.backend_util.Conv2DInfo): void {
-  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth } = info;
+function routeTwoByTwo(x: Float32Array, dy: Float32Array, dx: Float32Array, g: PoolGeometry, b0: number, b1: number): void {
+  const { inHeight, inWidth, channels: c, outHeight, outWidth } = g;
   const row = inWidth * c;
-  let grad = 0;
-  for (let b = 0; b < batchSize; b++) {
+  let grad = b0 * outHeight * outWidth * c;
+  for (let b = b0; b < b1; b++) {
     for (let oy = 0; oy < outHeight; oy++) {
       const y = 2 * oy;
       const bottom = y + 1 < inHeight;
@@ -55,14 +94,11 @@ function routeTwoByTwo(x: Float32Array, dy: Float32Array, dx: Float32Array, info
   }
 }
 
-function routeToFirstMax(x: Float32Array, dy: Float32Array, dx: Float32Array, info: tf.backend_util.Conv2DInfo): void {
-  const { batchSize, inHeight, inWidth, inChannels: c, outHeight, outWidth, strideHeight, strideWidth } = info;
-  const { filterHeight, filterWidth } = info;
-  const top = info.padInfo.top;
-  const left = info.padInfo.left;
+function routeToFirstMax(x: Float32Array, dy: Float32Array, dx: Float32Array, g: PoolGeometry, b0: number, b1: number): void {
+  const { inHeight, inWidth, channels: c, outHeight, outWidth, strideHeight, strideWidth, filterHeight, filterWidth, top, left } = g;
   const best = new Float32Array(c);
   const where = new Int32Array(c);
-  for (let b = 0; b < batchSize; b++) {
+  for (let b = b0; b < b1; b++) {
     const image = b * inHeight * inWidth * c;
     for (let oy = 0; oy < outHeight; oy++) {
       const y0 = oy * strideHeight - top;
