@@ -15,13 +15,17 @@ const WAIT_MS = 60_000;
 /**
  * Runs a pure JavaScript function on parts of the threaded wasm heap (a SharedArrayBuffer) on
  * helper threads while this thread does the first part: for the kernels we write in JavaScript,
- * which would otherwise leave the cores XNNPACK uses idle. The function travels as source
- * text, so it must use nothing but its arguments and globals.
+ * which would otherwise leave the cores XNNPACK uses idle. The functions travel as source text,
+ * so they must use nothing but their arguments, each other and globals. The entry is inlined as
+ * an expression, not called by name: a bundler may rename declarations.
  */
 export class HeapWorkers {
   private readonly workers: Worker[] = [];
 
-  constructor(private readonly functions: ReadonlyArray<(...args: never[]) => void>, private readonly entry: string) {}
+  constructor(
+    private readonly entry: (...args: never[]) => void,
+    private readonly helpers: ReadonlyArray<(...args: never[]) => void> = [],
+  ) {}
 
   /** Part 0 runs here, part i on helper i; returns when all are done. */
   run(heap: SharedArrayBuffer, jobs: readonly HeapJob[], here: () => void): void {
@@ -29,20 +33,25 @@ export class HeapWorkers {
     const status = new Int32Array(new SharedArrayBuffer(8));
     status[0] = jobs.length - 1;
     jobs.slice(1).forEach((job, i) => this.workers[i].postMessage({ heap, status, ...job }));
-    here();
-    for (let left = Atomics.load(status, 0); left > 0; left = Atomics.load(status, 0)) {
-      if (Atomics.wait(status, 0, left, WAIT_MS) === 'timed-out') throw new Error(`${this.entry}: a helper thread did not finish`);
+    try {
+      here();
+    } finally {
+      // Wait even when this thread's part failed: the helpers are still writing to the heap.
+      for (let left = Atomics.load(status, 0); left > 0; left = Atomics.load(status, 0)) {
+        if (Atomics.wait(status, 0, left, WAIT_MS) === 'timed-out') throw new Error(`${this.entry.name}: a helper thread did not finish`);
+      }
     }
-    if (status[1] !== 0) throw new Error(`${this.entry} failed on a helper thread`);
+    if (status[1] !== 0) throw new Error(`${this.entry.name} failed on a helper thread`);
   }
 
   private start(): Worker {
     const source = `
       const { parentPort } = require('node:worker_threads');
-      ${this.functions.map((f) => f.toString()).join('\n')}
+      ${this.helpers.map((f) => f.toString()).join('\n')}
+      const entry = (${this.entry.toString()});
       parentPort.on('message', ({ heap, status, spans, args }) => {
         try {
-          ${this.entry}(...spans.map(([offset, length]) => new Float32Array(heap, offset, length)), ...args);
+          entry(...spans.map(([offset, length]) => new Float32Array(heap, offset, length)), ...args);
         } catch (error) {
           Atomics.store(status, 1, 1);
         }

@@ -20,7 +20,7 @@ interface PoolGeometry {
 // Below this many input values a helper thread costs more than it saves.
 const PARALLEL_MIN_VALUES = 1 << 18;
 
-const helpers = new HeapWorkers([routeImages, routeTwoByTwo, routeToFirstMax], 'routeImages');
+const helpers = new HeapWorkers(routeImages, [routeTwoByTwo, routeToFirstMax]);
 
 /**
  * TF.js's wasm MaxPoolGrad rescans every window for every input pixel (a third of a training
