@@ -54,19 +54,22 @@ export async function useWasmBackend(opts: WasmBackendOptions = {}): Promise<Was
   let setup: WasmSetup | undefined;
   if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm');
   tf.registerBackend('wasm', async () => {
+    // Emscripten never settles its promise when our instantiation fails: race it with the failure.
+    let failed: (error: unknown) => void = () => undefined;
+    const failure = new Promise<never>((_, reject) => { failed = reject; });
     const instantiateWasm = (imports: WebAssembly.Imports, receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => {
       // XNNPACK sizes its pool as min(requested, logical cores / 2): report twice what we want.
       (imports.env as Record<string, unknown>).emscripten_num_logical_cores = () => 2 * threads;
-      WebAssembly.instantiate(fs.readFileSync(binary), imports).then((r) => receive(r.instance, r.module));
+      WebAssembly.instantiate(fs.readFileSync(binary), imports).then((r) => receive(r.instance, r.module), failed);
       return {};
     };
-    const module = useThreads
-      ? await threadedFactory({
+    const module = await Promise.race([failure, useThreads
+      ? threadedFactory({
         instantiateWasm,
         locateFile: (file: string) => (file.endsWith('.worker.js') ? threadScripts().worker : file),
         mainScriptUrlOrBlob: threadScripts().main,
       })
-      : await singleFactory({ instantiateWasm });
+      : singleFactory({ instantiateWasm })]);
     // Emscripten's cwrap (its type lives in @types/emscripten, which we do not install).
     const { cwrap } = module as unknown as { cwrap: (name: string, ret: string | null, args: string[]) => any };
     module.tfjs = {
