@@ -11,6 +11,7 @@ import { availableParallelism, cpus, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { nativeInstalled } from '../trainer/src/backend/native-tensorflow';
 import { type BackendName, selectBackend } from '../trainer/src/backend/select-backend';
+import { buildModel, MODEL_NAMES } from '../trainer/src/models/registry';
 
 export interface TrainSpeedOptions {
   /** @default 64 */
@@ -23,6 +24,8 @@ export interface TrainSpeedOptions {
   readonly steps?: number;
   /** The plain cpu backend needs about a minute per batch of 32: it gets one step of 8 images, no warm-up. @default true */
   readonly includeCpu?: boolean;
+  /** Also time every registered model on the fastest backend here, at this input size. @default 100 */
+  readonly modelImageSize?: number | false;
 }
 
 interface Run {
@@ -65,7 +68,9 @@ export async function benchTrainSpeed(opts: TrainSpeedOptions = {}): Promise<obj
   ];
   const loadBefore = loadavg()[0];
   const results = [];
-  for (const run of runs) results.push(await measure(run, imageSize));
+  for (const run of runs) results.push(await measure(run, imageSize, () => referenceCnn(imageSize)));
+  const modelSize = opts.modelImageSize ?? 100;
+  const models = modelSize === false ? undefined : await measureModels(modelSize, batchSize);
   return {
     benchmark: 'train-speed',
     machine: { cpu: cpus()[0]?.model, cores, node: process.version },
@@ -73,13 +78,37 @@ export async function benchTrainSpeed(opts: TrainSpeedOptions = {}): Promise<obj
     loadAverage1m: { before: round2(loadBefore), after: round2(loadavg()[0]) },
     model: { name: 'reference-cnn', parameters: referenceCnn(imageSize).countParams(), imageSize },
     results,
+    models,
   };
 }
 
-async function measure(run: Run, imageSize: number): Promise<object> {
+/**
+ * Every registered model on the backend `auto` picks, at the training input size. Big models are
+ * slow on a CPU, so each gets a time budget rather than a step count (and vgg16 a smaller batch).
+ */
+async function measureModels(imageSize: number, batchSize: number): Promise<object> {
+  const info = await selectBackend('auto');
+  const rows: Record<string, object> = {};
+  for (const name of MODEL_NAMES) {
+    const batch = name === 'vgg16' ? Math.min(8, batchSize) : batchSize;
+    let parameters = 0;
+    const build = () => {
+      const model = buildModel(name, { inputSize: imageSize, seed: 1 });
+      model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+      parameters = model.countParams();
+      return model;
+    };
+    const measured = await measure({ backend: info.name, threads: info.threads, batchSize: batch, warmUpSteps: 1, rounds: 1, steps: 0 }, imageSize, build, 4);
+    rows[name] = { parameters, ...measured };
+  }
+  return { backend: info.name, threads: info.threads, imageSize, models: rows };
+}
+
+/** `steps` per round, or, with `budgetSeconds`, as many steps (at least 2) as fit in the budget. */
+async function measure(run: Run, imageSize: number, build: () => tf.LayersModel, budgetSeconds?: number): Promise<object> {
   const { batchSize } = run;
   const info = await selectBackend(run.backend, { threads: run.threads });
-  const model = referenceCnn(imageSize);
+  const model = build();
   const x = tf.randomUniform([batchSize, imageSize, imageSize, 3], 0, 1, 'float32', 1);
   const y = tf.round(tf.randomUniform([batchSize, 1], 0, 1, 'float32', 2));
   // Warm-up: kernels set up, XNNPACK operators created, memory grown.
@@ -89,10 +118,15 @@ async function measure(run: Run, imageSize: number): Promise<object> {
   for (let r = 0; r < run.rounds; r++) {
     const cpu = process.cpuUsage();
     const started = performance.now();
-    for (let s = 0; s < run.steps; s++) await model.trainOnBatch(x, y);
-    const seconds = (performance.now() - started) / 1000;
+    let steps = 0;
+    const elapsed = () => (performance.now() - started) / 1000;
+    while (budgetSeconds === undefined ? steps < run.steps : steps < 2 || elapsed() < budgetSeconds) {
+      await model.trainOnBatch(x, y);
+      steps++;
+    }
+    const seconds = elapsed();
     const used = process.cpuUsage(cpu);
-    const images = run.steps * batchSize;
+    const images = steps * batchSize;
     perSecond.push(images / seconds);
     cpuMsPerImage.push((used.user + used.system) / 1000 / images);
   }
@@ -104,7 +138,7 @@ async function measure(run: Run, imageSize: number): Promise<object> {
     detail: info.detail,
     batchSize,
     rounds: run.rounds,
-    stepsPerRound: run.steps,
+    stepsPerRound: budgetSeconds === undefined ? run.steps : `as many as fit in ${budgetSeconds} s`,
     trainImagesPerSecond: { best: round1(Math.max(...perSecond)), median: round1(median(perSecond)) },
     cpuMsPerImage: { best: round2(Math.min(...cpuMsPerImage)), median: round2(median(cpuMsPerImage)) },
   };
