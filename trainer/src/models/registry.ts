@@ -39,7 +39,7 @@ const MODELS: Readonly<Record<string, RegisteredModel>> = {
   },
   micro: {
     build: buildMicro,
-    summary: 'ours, tiny: 4 narrow conv + batch norm stages, avg+max pooling; for quick demos on CPU',
+    summary: 'ours, tiny: 4 narrow conv stages (batch norm from the 2nd), avg+max pooling; for quick demos on CPU',
     minInputSize: 8,
   },
 };
