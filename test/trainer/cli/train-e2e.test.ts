@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formatNumber } from '../../../trainer/src/evaluate/html';
 import { runCli } from '../../support/run-cli';
 
 const readJson = async (file: string) => JSON.parse(await readFile(file, 'utf8'));
@@ -35,7 +36,7 @@ test('a short training on synthetic cells reaches 0.9 test accuracy and leaves a
   }
   const report = await readFile(join(runDir, 'report.html'), 'utf8');
   expect(report).toContain('FINISHED');
-  expect(report).toContain(metrics.test_accuracy.toFixed(3));
+  expect(report).toContain(`<td>Accuracy</td><td>${formatNumber(metrics.test_accuracy)}</td>`);
 
   // Another run can reuse exactly the same split.
   const again = await runCli(['train', ...common, '--epochs', '1', '--split-from', runDir]);
