@@ -61,6 +61,9 @@ const CASES: Array<[string, () => tf.LayersModel, number[], ('smooth' | 'ties')?
   ['GlobalAveragePooling2D', single([5, 6, 4], () => [conv({ padding: 'same' }), tf.layers.globalAveragePooling2d({})]), [3, 5, 6, 4]],
   ['GlobalMaxPooling2D', single([5, 6, 4], () => [conv({ padding: 'same' }), tf.layers.globalMaxPooling2d({})]), [3, 5, 6, 4]],
   ['BatchNormalization (training)', single([6, 6, 3], () => [conv({ padding: 'same', useBias: false }), tf.layers.batchNormalization()]), [4, 6, 6, 3]],
+  ['BatchNormalization after DepthwiseConv2D, then ReLU', single([8, 8, 3], () => [
+    tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same', useBias: false }), tf.layers.batchNormalization(), tf.layers.reLU(),
+  ]), [3, 8, 8, 3]],
   ['Flatten + Dense + sigmoid', single([4, 4, 3], () => [tf.layers.flatten(), tf.layers.dense({ units: 5, activation: 'sigmoid' })]), [3, 4, 4, 3]],
   ['Dense relu6 + Dense', single([12], () => [tf.layers.dense({ units: 8, activation: 'relu6' }), tf.layers.dense({ units: 2 })]), [5, 12]],
   ['Dropout (seeded) + Dense', single([12], () => [tf.layers.dropout({ rate: 0.5, seed: 3 }), tf.layers.dense({ units: 3 })]), [5, 12]],
@@ -88,12 +91,13 @@ test.each(CASES)('%s: wasm gradients equal the cpu reference', async (_name, bui
   }
 });
 
-describe('on two wasm threads (max-pool gradients split across helper threads)', () => {
+describe('on two wasm threads (max-pool gradients split across helper threads, batch norm on threaded XNNPACK)', () => {
   // Batches large enough to be split: helper threads take inputs of 2^18 values or more.
   const pooling: Array<[string, () => tf.LayersModel, number[], 'smooth' | 'ties']> = [
     ['MaxPooling2D 2x2', single([30, 30, 8], () => [tf.layers.maxPooling2d({ poolSize: 2 })]), [64, 30, 30, 8], 'smooth'],
     ['MaxPooling2D 2x2 on tied values', single([30, 30, 8], () => [tf.layers.maxPooling2d({ poolSize: 2 })]), [64, 30, 30, 8], 'ties'],
     ['MaxPooling2D 3x3 stride 2 same on tied values', single([23, 23, 8], () => [tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' })]), [64, 23, 23, 8], 'ties'],
+    ['BatchNormalization (training)', single([30, 30, 8], () => [tf.layers.batchNormalization()]), [64, 30, 30, 8], 'smooth'],
   ];
 
   beforeAll(async () => {

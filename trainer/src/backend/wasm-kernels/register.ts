@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { aliasIdentityConfig, aliasSameTypeCast } from './alias';
 import { xnnpackMatMul } from './batch-mat-mul';
+import { broadcastByTile } from './broadcast-by-tile';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { pooledReduction } from './pooled-reduction';
 import { zeroCopySlice } from './slice';
+import { copyTile } from './tile';
 
 type Wrapper = (original: tf.KernelFunc) => (args: never) => tf.TensorInfo;
 
@@ -27,6 +29,11 @@ const WRAPPED: Array<[string, Wrapper]> = [
   [tf.Slice, zeroCopySlice as Wrapper],
   [tf.Sum, pooledReduction('sum') as Wrapper],
   [tf.Mean, pooledReduction('mean') as Wrapper],
+  [tf.Tile, copyTile as Wrapper],
+  ...[
+    tf.Equal, tf.NotEqual, tf.Greater, tf.GreaterEqual, tf.Less, tf.LessEqual,
+    tf.LogicalAnd, tf.LogicalOr, tf.LogicalXor, tf.Maximum, tf.Minimum, tf.Pow, tf.FloorDiv,
+  ].map((name): [string, Wrapper] => [name, broadcastByTile as Wrapper]),
 ];
 
 const ours = new WeakSet<tf.KernelFunc>();
