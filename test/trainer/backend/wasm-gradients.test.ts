@@ -44,6 +44,7 @@ const CASES: Array<[string, () => tf.LayersModel, number[], ('smooth' | 'ties')?
   ['Conv2D 3x3 stride 2 valid, even size', single([10, 8, 3], () => [conv({ strides: 2 })]), [2, 10, 8, 3]],
   ['Conv2D 5x5 stride 2 same, no bias', single([8, 8, 2], () => [conv({ kernelSize: 5, strides: 2, padding: 'same', useBias: false })]), [2, 8, 8, 2]],
   ['Conv2D 1x1 stride 2', single([7, 7, 3], () => [conv({ kernelSize: 1, strides: 2 })]), [2, 7, 7, 3]],
+  ['Conv2D 1x1 stride 1, large enough for XNNPACK matmul', single([8, 8, 32], () => [conv({ kernelSize: 1, filters: 16 })]), [4, 8, 8, 32]],
   ['Conv2D after Conv2D (input gradient inside the network)', single([8, 8, 2], () => [conv({ padding: 'same' }), conv({ strides: 2 })]), [2, 8, 8, 2]],
   ['DepthwiseConv2D stride 1 same', single([8, 8, 3], () => [tf.layers.depthwiseConv2d({ kernelSize: 3, padding: 'same' })]), [2, 8, 8, 3]],
   ['DepthwiseConv2D stride 2 valid, multiplier 2', single([9, 9, 3], () => [tf.layers.depthwiseConv2d({ kernelSize: 3, strides: 2, depthMultiplier: 2 })]), [2, 9, 9, 3]],
