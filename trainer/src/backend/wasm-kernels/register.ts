@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { aliasIdentityConfig, aliasSameTypeCast } from './alias';
 import { xnnpackMatMul } from './batch-mat-mul';
+import { registerBatchNormGradient } from './batch-norm-gradient';
 import { broadcastByTile } from './broadcast-by-tile';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
@@ -44,6 +45,7 @@ const ours = new WeakSet<tf.KernelFunc>();
  * every kernel's setup runs.
  */
 export function registerWasmTrainingKernels(): void {
+  registerBatchNormGradient();
   for (const config of REPLACEMENTS) install(config);
   for (const [name, wrap] of WRAPPED) {
     const current = tf.getKernel(name, 'wasm');
