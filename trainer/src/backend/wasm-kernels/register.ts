@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { aliasIdentityConfig, aliasSameTypeCast } from './alias';
 import { xnnpackMatMul } from './batch-mat-mul';
+import { xnnpackBatchNorm } from './batch-norm';
 import { registerBatchNormGradient } from './batch-norm-gradient';
 import { broadcastByTile } from './broadcast-by-tile';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
@@ -31,6 +32,7 @@ const WRAPPED: Array<[string, Wrapper]> = [
   [tf.Sum, pooledReduction('sum') as Wrapper],
   [tf.Mean, pooledReduction('mean') as Wrapper],
   [tf.Tile, copyTile as Wrapper],
+  [tf.FusedBatchNorm, xnnpackBatchNorm as Wrapper],
   ...[
     tf.Equal, tf.NotEqual, tf.Greater, tf.GreaterEqual, tf.Less, tf.LessEqual,
     tf.LogicalAnd, tf.LogicalOr, tf.LogicalXor, tf.Maximum, tf.Minimum, tf.Pow, tf.FloorDiv,
