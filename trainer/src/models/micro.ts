@@ -10,8 +10,8 @@ import type { ModelOptions } from './model-options';
  * - Batch norm from the second conv on: without it the model barely learns in the demo's 8 epochs
  *   (val accuracy ~0.5 after 4), with it on conv3-4 only ~0.94 after 6; with conv2-4, >= 0.92 by
  *   epoch 4 and 0.99 by 8 (synthetic, 64 px, 2 seeds).
- * - None on conv1: there it would normalise half of all activations, and batch-norm training is
- *   the slowest part of a step on wasm (its gradient tiles full-size tensors): 4x slower with it.
+ * - None on conv1: there it would normalise half of all activations, the costliest place for it
+ *   (measured before the wasm batch-norm kernels: 4x slower with it).
  * - Full convolutions only: at these widths they cost little and run faster on CPU than separable ones.
  */
 export function buildMicro({ inputSize, seed }: ModelOptions): tf.LayersModel {
