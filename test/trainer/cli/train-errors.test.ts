@@ -33,6 +33,12 @@ test('a missing data folder says what --data accepts', async () => {
   expectCleanError(result, `--data ${join(dir, 'nowhere')}: no such file or folder`, 'synthetic[:N]');
 });
 
+test('a malformed MLflow variable is refused before any data is read', async () => {
+  const result = await runCli(['train', '--data', join(dir, 'nowhere'), '--model', 'micro'], { env: { MLFLOW_TRACKING_URI: 'ftp://mlflow' } });
+  expectCleanError(result, 'MLFLOW_TRACKING_URI', 'http:// or https://');
+  expect(result.stderr).not.toContain('--data');
+});
+
 test('a forced backend that is not installed names the package to install', async () => {
   const result = await runCli(['train', '--backend', 'tensorflow']);
   expectCleanError(result, '@tensorflow/tfjs-node');

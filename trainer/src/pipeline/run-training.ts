@@ -8,18 +8,18 @@ import { collectCloudTags, describeBackend, requireGpu } from '../cloud/gpu';
 import { captureTrainingState, restoreTrainingState } from '../cloud/training-state';
 import { UserError, type TrainConfig } from '../config';
 import { mulberry32 } from '../data/random';
-import { applySplit, makeSplit, readSplit, saveSplit, SPLIT_FILE, splitDigest } from '../data/split';
+import { saveSplit, SPLIT_FILE } from '../data/split';
 import { saveModel } from '../models/model-files';
 import { defaultPreprocessing } from '../models/preprocessing';
 import { FanOutTracker } from '../tracking/fan-out-tracker';
-import { createMlflowTrackerFromEnv, MlflowOutboxError } from '../tracking/mlflow';
+import { createMlflowTrackerFromEnv, MlflowOutboxError, parseMlflowEnv } from '../tracking/mlflow';
 import { RunFolderTracker } from '../tracking/run-folder';
 import type { ParamValue, RunStatus } from '../tracking/tracker';
 import { fit, type FitState } from '../train/fit';
 import type { TrainingProgress } from '../train/progress';
 import { evaluateOnTest, writeRunReport, type Evaluation } from './finish-run';
 import { prepareModel } from './prepare-model';
-import { loadTrainingImages } from './training-images';
+import { loadSplitImages } from './training-images';
 
 export interface RunTrainingOptions {
   readonly progress: TrainingProgress;
@@ -50,20 +50,13 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
   const backend = await selectBackend(config.backend, { threads: config.threads });
   log(`backend: ${backend.name} (${backend.detail})`);
   const cloudTags = config.requireGpu ? await gpuTags(backend.tfBackend, options.env) : {};
-  // Built before the images are read, so a bad --model or --weights fails in seconds, not minutes.
+  // Checked before the images are read, so a bad --model, --weights or MLflow variable fails in
+  // seconds, not minutes.
+  parseMlflowEnv(options.env);
   const model = await prepareModel(config, log);
   const params = model.countParams();
 
-  const loaded = await loadTrainingImages(config, log);
-  log(`images: ${loaded.images.labels.length} at ${config.imageSize} px from ${loaded.source}`
-    + ` (skipped ${loaded.skipped.notPng} non-PNG files, ${loaded.skipped.unreadable.length} unreadable PNGs)`);
-  const split = config.splitFrom
-    ? readSplit(config.splitFrom)
-    : makeSplit(loaded.images.files, loaded.images.labels, { mode: config.split, seed: config.seed, fractions: config.splitFractions });
-  const parts = applySplit(loaded.images, split);
-  const counts = { train: parts.train.labels.length, validation: parts.validation.labels.length, test: parts.test.labels.length };
-  const digestOfSplit = splitDigest(split);
-  log(`split by ${split.mode}: ${counts.train} train, ${counts.validation} validation, ${counts.test} test images`);
+  const { parts, split, splitDigest: digestOfSplit, counts, ...data } = await loadSplitImages(config, log);
 
   const store = config.checkpointUri ? createCheckpointStore(config.checkpointUri) : undefined;
   const checkpoint = await store?.load();
@@ -86,7 +79,7 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
   await tracker.startRun({
     runName,
     runDir,
-    description: `Trains ${config.model} (${params.toLocaleString('en-US')} parameters) on ${loaded.source} at `
+    description: `Trains ${config.model} (${params.toLocaleString('en-US')} parameters) on ${data.source} at `
       + `${config.imageSize}x${config.imageSize} px, split by ${split.mode} into ${counts.train}/${counts.validation}/${counts.test} `
       + `train/validation/test images, for up to ${config.epochs} epochs with Adam (learning rate ${config.learningRate}, `
       + `batch ${config.batchSize}) on the ${backend.name} backend.`,
@@ -100,9 +93,9 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
     await folder.logMetrics(metrics, epoch);
     if (epoch > lastOnServer) await mlflow?.logMetrics(metrics, epoch);
   }
-  const allParams = { ...flattenConfig(config), param_count: params, dataset_digest: loaded.digest, split_digest: digestOfSplit };
+  const allParams = { ...flattenConfig(config), param_count: params, dataset_digest: data.digest, split_digest: digestOfSplit };
   await tracker.logParams(allParams);
-  await tracker.logDataset({ name: 'nih-malaria-cell-images', digest: loaded.digest, source: loaded.source, splitDigest: digestOfSplit, counts });
+  await tracker.logDataset({ name: 'nih-malaria-cell-images', digest: data.digest, source: data.source, splitDigest: digestOfSplit, counts });
 
   const preprocessing = defaultPreprocessing(config.model, config.imageSize);
   const meta: ResumeMeta = { runName, splitDigest: digestOfSplit };
@@ -151,7 +144,7 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
     const report = await writeRunReport(runDir, history, {
       runName, model: config.model, status, backend: `${backend.name} (${backend.detail})`, startTime: started.toISOString(),
       durationSeconds: (Date.now() - started.getTime()) / 1000,
-      data: { source: loaded.source, splitMode: split.mode, counts }, params: allParams,
+      data: { source: data.source, splitMode: split.mode, counts }, params: allParams,
     }, evaluation);
     log(`report: ${report}`);
     const unsynced = await endRun(tracker, { status, testMetrics: evaluation?.record, modelDir }, log);
@@ -162,7 +155,7 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
     await writeRunReport(runDir, history, {
       runName, model: config.model, status: 'FAILED', backend: backend.name, startTime: started.toISOString(),
       durationSeconds: (Date.now() - started.getTime()) / 1000,
-      data: { source: loaded.source, splitMode: split.mode, counts }, params: allParams, error: message,
+      data: { source: data.source, splitMode: split.mode, counts }, params: allParams, error: message,
     }).catch(() => undefined);
     await endRun(tracker, { status: 'FAILED', error: message }, log);
     throw error;

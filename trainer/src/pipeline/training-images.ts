@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { NIH_DATASET, type TrainConfig } from '../config';
 import { cachedDatasetZip, loadCachedImages, saveCachedImages } from '../cloud/dataset-cache';
 import { loadImages, resolveDataSource, type LoadedImages } from '../data/load-dataset';
+import { applySplit, makeSplit, readSplit, splitDigest } from '../data/split';
+import type { LabeledImages, Split, SplitName } from '../data/types';
 
 /** Bump when decoding changes, so decoded-image caches written by older trainers are ignored. */
 const DECODER_VERSION = 'napi-rs-image-1';
@@ -31,4 +33,31 @@ export async function loadTrainingImages(config: TrainConfig, log: (line: string
   await saveCachedImages(prefix, config.imageSize, loaded.images, { source: cacheKey }).catch((error: Error) =>
     log(`warning: could not store decoded images in ${prefix}: ${error.message}`));
   return loaded;
+}
+
+export interface SplitImages {
+  readonly parts: Record<SplitName, LabeledImages>;
+  readonly split: Split;
+  readonly splitDigest: string;
+  readonly counts: { train: number; validation: number; test: number };
+  /** LoadedImages.digest and .source: what the run records about its data. */
+  readonly digest: string;
+  readonly source: string;
+}
+
+/**
+ * The run's images, split (or split as an earlier run did, with `--split-from`). Only the split
+ * copies outlive this call, so the full set's pixels can be freed before training starts.
+ */
+export async function loadSplitImages(config: TrainConfig, log: (line: string) => void): Promise<SplitImages> {
+  const loaded = await loadTrainingImages(config, log);
+  log(`images: ${loaded.images.labels.length} at ${config.imageSize} px from ${loaded.source}`
+    + ` (skipped ${loaded.skipped.notPng} non-PNG files, ${loaded.skipped.unreadable.length} unreadable PNGs)`);
+  const split = config.splitFrom
+    ? readSplit(config.splitFrom)
+    : makeSplit(loaded.images.files, loaded.images.labels, { mode: config.split, seed: config.seed, fractions: config.splitFractions });
+  const parts = applySplit(loaded.images, split);
+  const counts = { train: parts.train.labels.length, validation: parts.validation.labels.length, test: parts.test.labels.length };
+  log(`split by ${split.mode}: ${counts.train} train, ${counts.validation} validation, ${counts.test} test images`);
+  return { parts, split, splitDigest: splitDigest(split), counts, digest: loaded.digest, source: loaded.source };
 }
