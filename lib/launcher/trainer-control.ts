@@ -34,8 +34,16 @@ export interface GroupState {
 export async function findTrainerStack(clients: AwsClients, envName: string): Promise<TrainerStack> {
   const stackName = stackNames(envName).training;
   const response = await clients.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName })).catch((error: unknown) => {
-    if ((error as { name?: string }).name === 'ValidationError') {
+    const { name, message } = error as { name?: string; message?: string };
+    if (name === 'ValidationError') {
       throw new UserError(`stack ${stackName} does not exist in this account and region: deploy it first (npx cdk deploy --all -c env=${envName})`);
+    }
+    // The SDK's own words for a missing region or missing credentials read like a crash.
+    if (message === 'Region is missing') {
+      throw new UserError('no AWS region: pass --region <region>, or set AWS_REGION or a region in your AWS profile');
+    }
+    if (name === 'CredentialsProviderError') {
+      throw new UserError(`no AWS credentials (${message}): run \`aws configure\`, or set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`);
     }
     throw error;
   });

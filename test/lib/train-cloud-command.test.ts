@@ -7,6 +7,8 @@ import { UserError } from '../../trainer/src/config';
 
 interface Fake {
   stackExists?: boolean;
+  /** What the SDK throws before it can call AWS at all. */
+  sdkError?: Error;
   desired?: number;
   instances?: Array<{ InstanceId: string; LifecycleState: string }>;
   runRequest?: string;
@@ -27,6 +29,7 @@ function launcher(fake: Fake = {}) {
   const answer = async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
     calls.push(`${command.constructor.name} ${JSON.stringify(command.input)}`);
     if (command instanceof DescribeStacksCommand) {
+      if (fake.sdkError) throw fake.sdkError;
       if (fake.stackExists === false) throw Object.assign(new Error('Stack with id MalariaTraining-dev does not exist'), { name: 'ValidationError' });
       return { Stacks: [{ Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }] };
     }
@@ -94,6 +97,15 @@ describe('npm run train:cloud', () => {
   test('an environment that was never deployed is named with the command that deploys it', async () => {
     const { run } = launcher({ stackExists: false });
     await expect(run('--env', 'bob')).rejects.toThrow('stack MalariaTraining-bob does not exist in this account and region: deploy it first (npx cdk deploy --all -c env=bob)');
+  });
+
+  test.each([
+    [new Error('Region is missing'), 'no AWS region: pass --region <region>'],
+    [Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }), 'no AWS credentials'],
+  ])('an SDK that cannot reach AWS (%s) gives a clear error', async (sdkError, message) => {
+    const { run } = launcher({ sdkError });
+    await expect(run()).rejects.toThrow(UserError);
+    await expect(launcher({ sdkError }).run()).rejects.toThrow(message);
   });
 
   test('--stop sets the desired capacity to 0', async () => {
