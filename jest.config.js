@@ -8,5 +8,6 @@ module.exports = {
   testTimeout: 120000,
   // One worker per core; each TF.js test holds its own backend.
   maxWorkers: 2,
+  setupFiles: ['<rootDir>/test/support/quiet-tfjs-banner.js'],
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
