@@ -103,7 +103,7 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
     if (!store) return;
     await store.save(await captureTrainingState(model, state, { runId: mlflow?.runId, meta: { ...meta } }));
   };
-  let status: RunStatus = 'FAILED';
+  // Kept up to date so that a failed run's report still shows the epochs it finished.
   let history: FitState['history'] = resume?.history ?? [];
   let evaluation: Evaluation | undefined;
   try {
@@ -120,6 +120,7 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
       progress: options.progress,
       resume,
       onEpochEnd: async ({ epoch, ...metrics }, state) => {
+        history = [...state.history];
         await saveCheckpoint(state);
         await tracker.logMetrics(metrics, epoch);
       },
@@ -129,7 +130,7 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
       },
     });
     history = result.history;
-    status = result.outcome === 'interrupted' ? 'KILLED' : 'FINISHED';
+    const status: RunStatus = result.outcome === 'interrupted' ? 'KILLED' : 'FINISHED';
     if (result.outcome === 'early-stopped') log(`stopped early: no better validation loss for ${config.patience} epochs; keeping epoch ${result.bestEpoch}`);
     const modelDir = join(runDir, 'model');
     await saveModel(model, modelDir, preprocessing);
@@ -150,7 +151,6 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
     const unsynced = await endRun(tracker, { status, testMetrics: evaluation?.record, modelDir }, log);
     return { runDir, status, testMetrics: evaluation?.record, unsynced };
   } catch (error) {
-    if (error instanceof MlflowOutboxError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     await writeRunReport(runDir, history, {
       runName, model: config.model, status: 'FAILED', backend: backend.name, startTime: started.toISOString(),
