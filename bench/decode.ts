@@ -1,9 +1,9 @@
 /**
  * Decode-and-resize throughput on synthetic ~130 px cell PNGs (the NIH crops are 40 to 394 px, most
  * near 130): one image at a time, several at once, and the whole loader reading a zip and a folder.
- * Run alone with `npx tsx bench/decode.ts [--out file.json]`, or through `npm run bench`.
+ * Run alone with `npm run bench -- decode`, or with the others through `npm run bench`.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NIH_DATASET } from '../trainer/src/config';
@@ -86,18 +86,4 @@ export async function benchDecode(opts: DecodeBenchOptions = {}): Promise<object
 
 function seconds(since: number): number {
   return (performance.now() - since) / 1000;
-}
-
-if (require.main === module) {
-  const outIndex = process.argv.indexOf('--out');
-  benchDecode()
-    .then(async (result) => {
-      const json = `${JSON.stringify(result, null, 2)}\n`;
-      if (outIndex > 0) await writeFile(process.argv[outIndex + 1], json);
-      process.stdout.write(json);
-    })
-    .catch((err: unknown) => {
-      process.stderr.write(`${String((err as Error).stack ?? err)}\n`);
-      process.exitCode = 1;
-    });
 }

@@ -7,14 +7,17 @@ import { benchSynth } from './synth';
 import { benchTrainSpeed } from './train-speed';
 
 /**
- * `npm run bench`: every benchmark on this machine, one after another (they must not share the
- * cores), written to bench/results/latest.json with the machine they ran on.
+ * `npm run bench [decode|train|serve|synth...] [--no-cpu]`: the benchmarks named (all by default) on
+ * this machine, one after another (they must not share the cores), written to
+ * bench/results/latest.json (or latest-<names>.json) with the machine they ran on.
  */
 async function main(): Promise<void> {
-  const only = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const only = args.filter((arg) => !arg.startsWith('--'));
   const suites: Record<string, () => Promise<object> | object> = {
     decode: () => benchDecode(),
-    train: () => benchTrainSpeed(),
+    // --no-cpu skips TF.js's plain-JS backend, which needs about a minute per batch.
+    train: () => benchTrainSpeed({ includeCpu: !args.includes('--no-cpu') }),
     serve: () => benchServe(),
     synth: () => benchSynth(),
   };

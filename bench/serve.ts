@@ -105,11 +105,3 @@ export async function benchServe(): Promise<object> {
     model.dispose();
   }
 }
-
-if (require.main === module) {
-  // The wasm backend's worker threads would keep the process alive after the last request.
-  benchServe().then((result) => {
-    console.log(JSON.stringify(result, null, 2));
-    process.exit(0);
-  });
-}

@@ -4,9 +4,8 @@
  * machine has: native TensorFlow if installed, wasm on one thread and on one per core, and the
  * plain cpu backend (capped: it is slow). Reports the best and the median of several rounds, and
  * CPU milliseconds per image, which other work on the machine disturbs less than wall time.
- * Run alone with `npx tsx bench/train-speed.ts [--out file.json]`, or through `npm run bench`.
+ * Run alone with `npm run bench -- train [--no-cpu]`, or with the others through `npm run bench`.
  */
-import { writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { nativeInstalled } from '../trainer/src/backend/native-tensorflow';
@@ -152,19 +151,3 @@ function median(values: number[]): number {
 
 const round1 = (x: number) => Math.round(x * 10) / 10;
 const round2 = (x: number) => Math.round(x * 100) / 100;
-
-if (require.main === module) {
-  const outIndex = process.argv.indexOf('--out');
-  benchTrainSpeed({ includeCpu: !process.argv.includes('--no-cpu') })
-    .then(async (result) => {
-      const json = `${JSON.stringify(result, null, 2)}\n`;
-      if (outIndex > 0) await writeFile(process.argv[outIndex + 1], json);
-      process.stdout.write(json);
-      // The wasm backend's pthread workers would keep the process alive.
-      process.exit(0);
-    })
-    .catch((err: unknown) => {
-      process.stderr.write(`${String((err as Error).stack ?? err)}\n`);
-      process.exit(1);
-    });
-}

@@ -43,9 +43,8 @@ export function registerServeCommand(program: Command): Command {
       await server.close();
       throw error;
     }
+    // Stopped cleanly; the CLI entry then exits (the wasm worker threads would keep the process alive).
     await stopped;
-    // Stopped cleanly; exit now, since the wasm backend's worker threads would keep the process alive.
-    process.exit(0);
   });
   return command;
 }
