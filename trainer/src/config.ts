@@ -65,15 +65,19 @@ export class UserError extends Error {
   }
 }
 
-/** Validates options and names every bad key with its accepted values. */
-export function parseTrainConfig(input: unknown): TrainConfig {
-  const result = TrainConfigSchema.safeParse(input);
+/** Validates options against `schema`, naming every bad key (as its flag) with what it accepts. */
+export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what = 'options'): z.infer<S> {
+  const result = schema.safeParse(input);
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
     const key = issue.path.length ? issue.path.join('.') : '(options)';
     return `  --${kebab(String(key))}: ${issue.message}`;
   });
-  throw new UserError(`invalid options:\n${lines.join('\n')}`);
+  throw new UserError(`invalid ${what}:\n${lines.join('\n')}`);
+}
+
+export function parseTrainConfig(input: unknown): TrainConfig {
+  return parseOptions(TrainConfigSchema, input);
 }
 
 export function kebab(key: string): string {

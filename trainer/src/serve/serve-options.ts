@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { BACKENDS, kebab, UserError } from '../config';
+import { BACKENDS, parseOptions } from '../config';
 
 /** Every `serve` option, with its default; the CLI flags go through `parseServeOptions` once. */
 export const ServeOptionsSchema = z
@@ -27,8 +27,5 @@ export type ServeOptionsInput = z.input<typeof ServeOptionsSchema>;
 
 /** Validates `serve` flags, naming each bad flag and what it accepts. */
 export function parseServeOptions(input: unknown): ServeOptions {
-  const result = ServeOptionsSchema.safeParse(input);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `  --${kebab(String(issue.path[0] ?? 'options'))}: ${issue.message}`);
-  throw new UserError(`invalid serve options:\n${lines.join('\n')}`);
+  return parseOptions(ServeOptionsSchema, input, 'serve options');
 }
