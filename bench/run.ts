@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   const only = args.filter((arg) => !arg.startsWith('--'));
   const suites: Record<string, () => Promise<object> | object> = {
     decode: () => benchDecode(),
-    // --no-cpu skips TF.js's plain-JS backend, which needs about a minute per batch.
+    // --no-cpu skips TF.js's plain-JS backend: about 10 s for its one step of 8 images.
     train: () => benchTrainSpeed({ includeCpu: !args.includes('--no-cpu') }),
     serve: () => benchServe(),
     synth: () => benchSynth(),
