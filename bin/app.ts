@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
-import { UserError } from '../trainer/src/config';
+import { UserError } from '../trainer/src/user-error';
 import { loadConfig } from '../lib/config';
 import { addMalariaStacks } from '../lib/malaria-app';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UserError } from '../trainer/src/config';
+import { UserError } from '../trainer/src/user-error';
 import { parseCloudTrainOptions, TRAINER_MODELS, type CloudTrainOptions } from './run-options';
 
 /**

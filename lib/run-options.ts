@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { kebab, TrainConfigSchema, UserError } from '../trainer/src/config';
+import { kebab, TrainConfigSchema } from '../trainer/src/config';
+import { UserError } from '../trainer/src/user-error';
 
 /**
  * The model names `--model` accepts (trainer/src/models/registry.ts). The registry itself loads

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { UserError } from '../trainer/src/config';
+import { UserError } from '../trainer/src/user-error';
 
 /**
  * What the next trainer instance runs: a run id (the checkpoint prefix, so a replacement instance

@@ -1,4 +1,5 @@
-import { parseTrainConfig, UserError } from '../trainer/src/config';
+import { parseTrainConfig } from '../trainer/src/config';
+import { UserError } from '../trainer/src/user-error';
 
 describe('parseTrainConfig', () => {
   test('fills every default', () => {

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
-import { kebab, UserError } from '../../trainer/src/config';
+import { kebab } from '../../trainer/src/config';
+import { UserError } from '../../trainer/src/user-error';
 import { addSchemaOptions, typedOptions } from '../../trainer/src/cli/schema-options';
 import { CloudTrainOptionsSchema, parseCloudTrainOptions, trainerArgs } from '../run-options';
 import { newRunId, RUN_ID_PATTERN, type RunRequest } from '../run-parameter';

@@ -1,7 +1,7 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { UserError } from '../../trainer/src/config';
+import { UserError } from '../../trainer/src/user-error';
 import { stackNames, TRAINING_OUTPUTS } from '../names';
 import { decodeRunParameter, encodeRunParameter, type RunRequest } from '../run-parameter';
 

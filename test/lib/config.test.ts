@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { cidrProblem, CONFIG_KEYS, loadConfig } from '../../lib/config';
-import { UserError } from '../../trainer/src/config';
+import { UserError } from '../../trainer/src/user-error';
 
 const cdkJsonContext = JSON.parse(readFileSync(path.join(__dirname, '../../cdk.json'), 'utf8')).context as Record<string, unknown>;
 

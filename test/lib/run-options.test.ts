@@ -1,5 +1,6 @@
 import { MODEL_NAMES } from '../../trainer/src/models/registry';
-import { TrainConfigSchema, UserError } from '../../trainer/src/config';
+import { TrainConfigSchema } from '../../trainer/src/config';
+import { UserError } from '../../trainer/src/user-error';
 import { CloudTrainOptionsSchema, LOCAL_ONLY_OPTIONS, parseCloudTrainOptions, TRAINER_MODELS, trainerArgs } from '../../lib/run-options';
 
 const flag = (key: string) => `--${key}`;

@@ -1,5 +1,5 @@
 import { decodeRunParameter, deployRunId, encodeRunParameter, newRunId, RUN_ID_PATTERN } from '../../lib/run-parameter';
-import { UserError } from '../../trainer/src/config';
+import { UserError } from '../../trainer/src/user-error';
 
 describe('run parameter', () => {
   test('round-trips the run id and the arguments, one per line', () => {

@@ -3,7 +3,7 @@ import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { createAwsClients } from '../../lib/launcher/trainer-control';
 import { trainCloudCommand } from '../../lib/launcher/train-cloud-command';
-import { UserError } from '../../trainer/src/config';
+import { UserError } from '../../trainer/src/user-error';
 
 interface Fake {
   stackExists?: boolean;

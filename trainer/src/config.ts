@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UserError } from './user-error';
 
 /** Where the NIH malaria thin-smear data set is published, and what it must hash to. */
 export const NIH_DATASET = {
@@ -56,14 +57,6 @@ export const TrainConfigSchema = z
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
-
-/** Raised for input a user can fix; the CLI prints its message alone, without a stack trace. */
-export class UserError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UserError';
-  }
-}
 
 /** Validates options against `schema`, naming every bad key (as its flag) with what it accepts. */
 export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what = 'options'): z.infer<S> {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { nativeInstalled } from '../../../trainer/src/backend/native-tensorflow';
 import { selectBackend } from '../../../trainer/src/backend/select-backend';
 

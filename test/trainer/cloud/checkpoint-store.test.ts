@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { createCheckpointStore, MANIFEST_NAME, type CheckpointState } from '../../../trainer/src/cloud/checkpoint-store';
 import type { EpochRecord } from '../../../trainer/src/train/history';
 import { startFakeS3, type FakeS3 } from './fake-s3';

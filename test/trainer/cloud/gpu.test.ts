@@ -1,4 +1,4 @@
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { cloudRunTags, collectCloudTags, describeBackend, gpuInfo, requireGpu, type CommandRunner } from '../../../trainer/src/cloud/gpu';
 import { startFakeImds, type FakeImds } from './fake-imds';
 

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { createCheckpointStore } from '../../../trainer/src/cloud/checkpoint-store';
 import { captureTrainingState, restoreTrainingState } from '../../../trainer/src/cloud/training-state';
 import type { EpochRecord } from '../../../trainer/src/train/history';

@@ -1,4 +1,4 @@
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { locateDataset } from '../../../trainer/src/data/dataset-layout';
 
 describe('locateDataset', () => {

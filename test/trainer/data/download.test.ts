@@ -5,7 +5,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { defaultCacheDir } from '../../../trainer/src/data/cache-dir';
 import { fetchToCache } from '../../../trainer/src/data/download';
 import { loadImages, resolveDataSource } from '../../../trainer/src/data/load-dataset';

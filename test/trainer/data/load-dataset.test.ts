@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { type DataSource, type LoadOptions, loadImages, resolveDataSource } from '../../../trainer/src/data/load-dataset';
 import {
   type ColorTypeName,

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { mulberry32, randomInt } from '../../../trainer/src/data/random';
 import {
   SPLIT_NAMES,

@@ -1,4 +1,4 @@
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { computeMetrics, rocAuc, rocCurve, toMetricRecord } from '../../../trainer/src/evaluate/metrics';
 
 // Worked by hand. Predictions at 0.5 (a score equal to the threshold counts as positive):

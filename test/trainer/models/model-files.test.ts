@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tf from '@tensorflow/tfjs';
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { loadModel, saveModel } from '../../../trainer/src/models/model-files';
 import { defaultPreprocessing } from '../../../trainer/src/models/preprocessing';
 import { buildModel } from '../../../trainer/src/models/registry';

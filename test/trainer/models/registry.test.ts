@@ -1,5 +1,5 @@
 import tf from '@tensorflow/tfjs';
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { buildModel, listModels, MODEL_NAMES } from '../../../trainer/src/models/registry';
 import { VGG16_CONV_LAYERS } from '../../../trainer/src/models/vgg16';
 

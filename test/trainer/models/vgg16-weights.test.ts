@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tf from '@tensorflow/tfjs';
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { buildModel } from '../../../trainer/src/models/registry';
 import { freezeBase, VGG16_CONV_LAYERS } from '../../../trainer/src/models/vgg16';
 import { loadVgg16Weights } from '../../../trainer/src/models/vgg16-weights';

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../../../trainer/src/config';
+import { UserError } from '../../../trainer/src/user-error';
 import { saveModel } from '../../../trainer/src/models/model-files';
 import { loadServedModel } from '../../../trainer/src/serve/load-served-model';
 import { artifactStoreFor } from '../../../trainer/src/tracking/mlflow/artifacts/store-for-uri';

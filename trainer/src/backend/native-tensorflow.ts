@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 
 /** The native TensorFlow bindings: optional, installed in the container image, never here. */
 export const NATIVE_PACKAGES = {

@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 
 /**
  * The one place errors become output and an exit code. A user's mistake is one clear line

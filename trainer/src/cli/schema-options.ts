@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import type { z } from 'zod';
-import { kebab, UserError } from '../config';
+import { kebab } from '../config';
+import { UserError } from '../user-error';
 
 /**
  * Turns the fields of a zod object schema into commander options, so that the schema stays the

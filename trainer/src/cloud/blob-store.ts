@@ -6,7 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import { createS3Client } from './s3-client';
 import { describeLocation, parseStorageLocation, s3Key, type StorageLocation } from './storage-location';
 

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import type { EpochRecord } from '../train/history';
 import { createBlobStore, type BlobStore } from './blob-store';
 

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import { instanceIdentity, type InstanceIdentity, type MetadataOptions } from './instance-metadata';
 
 /** Runs a program and resolves with its standard output; rejects when it cannot run or fails. */

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 
 /** Where a cache or checkpoint prefix lives: an S3 prefix, or a folder for laptop runs. */
 export type StorageLocation =

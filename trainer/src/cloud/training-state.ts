@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import type { FitState } from '../train/fit';
 import type { CheckpointState, SerializedTensor } from './checkpoint-store';
 

@@ -1,4 +1,4 @@
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import { CLASS_NAMES } from './types';
 
 export interface DatasetImage {

@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import { defaultCacheDir } from './cache-dir';
 import { type ProgressCallback, startProgress } from './progress';
 

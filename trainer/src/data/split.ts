@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import { type Random, mulberry32, shuffleInPlace } from './random';
 import type { LabeledImages, Split, SplitName } from './types';
 

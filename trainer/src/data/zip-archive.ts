@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { crc32, inflateRawSync } from 'node:zlib';
 import yauzl from 'yauzl';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import type { Archive } from './archive';
 
 /** Zips up to this size are read into memory whole (the NIH zip is 353 MB); larger ones are read from disk. */

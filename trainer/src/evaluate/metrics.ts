@@ -1,4 +1,4 @@
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 
 /** Counts of the binary confusion matrix; positive = Parasitized (label 1). */
 export interface Confusion {

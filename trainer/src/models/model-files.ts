@@ -2,7 +2,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import type { Preprocessing } from './preprocessing';
 
 export const MODEL_FILES = { topology: 'model.json', weights: 'weights.bin', preprocessing: 'preprocessing.json' } as const;

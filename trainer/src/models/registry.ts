@@ -1,5 +1,5 @@
 import tf from '@tensorflow/tfjs';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import { buildCnn } from './cnn';
 import { buildCompact } from './compact';
 import { buildMicro } from './micro';

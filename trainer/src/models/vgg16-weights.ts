@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import tf from '@tensorflow/tfjs';
 import type { Dataset, File as H5File, Group } from 'h5wasm';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import { loadH5wasm, type H5 } from './h5wasm-loader';
 import { VGG16_CONV_LAYERS } from './vgg16';
 

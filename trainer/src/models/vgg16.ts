@@ -1,5 +1,5 @@
 import tf from '@tensorflow/tfjs';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import { convRelu, denseHead, imageInput, maxPool } from './blocks';
 import { seededInitializers } from './initializers';
 import type { ModelOptions } from './model-options';

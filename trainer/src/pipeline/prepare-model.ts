@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { UserError, type TrainConfig } from '../config';
+import { type TrainConfig } from '../config';
+import { UserError } from '../user-error';
 import { buildModel } from '../models/registry';
 import { freezeBase } from '../models/vgg16';
 import { loadVgg16Weights } from '../models/vgg16-weights';

@@ -1,7 +1,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 import { loadModel } from '../models/model-files';
 import type { MlflowClient } from '../tracking/mlflow/client';
 import { downloadArtifacts } from '../tracking/mlflow/artifacts/download';

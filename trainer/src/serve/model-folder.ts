@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 
 /** A model on disk: the folder with model.json, and the run folder around it when there is one. */
 export interface ModelFolder {

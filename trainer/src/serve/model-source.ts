@@ -1,4 +1,4 @@
-import { UserError } from '../config';
+import { UserError } from '../user-error';
 
 /** Where `--model` points: a folder on disk, or an MLflow URI the tracking client resolves. */
 export type ModelSource =

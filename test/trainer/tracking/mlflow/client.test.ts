@@ -1,4 +1,4 @@
-import { UserError } from '../../../../trainer/src/config';
+import { UserError } from '../../../../trainer/src/user-error';
 import { MlflowClient } from '../../../../trainer/src/tracking/mlflow/client';
 import { MlflowApiError, MlflowAuthError, MlflowUnavailableError } from '../../../../trainer/src/tracking/mlflow/errors';
 import { type FakeMlflow, fastConnection, startFakeMlflow } from '../../../support/fake-mlflow';

@@ -1,4 +1,4 @@
-import { UserError } from '../../../../trainer/src/config';
+import { UserError } from '../../../../trainer/src/user-error';
 import { parseArtifactEnv, parseMlflowEnv } from '../../../../trainer/src/tracking/mlflow/env';
 
 describe('parseMlflowEnv', () => {

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { UserError } from '../../../../trainer/src/config';
+import { UserError } from '../../../../trainer/src/user-error';
 import { createMlflowTrackerFromEnv } from '../../../../trainer/src/tracking/mlflow/create-tracker';
 import { MlflowAuthError } from '../../../../trainer/src/tracking/mlflow/errors';
 import { LOGGED_MODELS_TAG } from '../../../../trainer/src/tracking/mlflow/op-sender';

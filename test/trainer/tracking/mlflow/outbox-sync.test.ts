@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { registerSyncCommand, syncRunFolders } from '../../../../trainer/src/cli/commands/sync';
-import { UserError } from '../../../../trainer/src/config';
+import { UserError } from '../../../../trainer/src/user-error';
 import { MlflowOutboxError } from '../../../../trainer/src/tracking/mlflow/mlflow-tracker';
 import { readOutbox } from '../../../../trainer/src/tracking/mlflow/outbox';
 import { type FakeMlflow, startFakeMlflow } from '../../../support/fake-mlflow';

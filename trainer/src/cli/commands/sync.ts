@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UserError } from '../../config';
+import { UserError } from '../../user-error';
 import { type Progress, startProgress } from '../../data/progress';
 import type { UploadProgress } from '../../tracking/mlflow/artifacts/upload-directory';
 import { createMlflowClient } from '../../tracking/mlflow/create-tracker';

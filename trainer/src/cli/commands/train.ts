@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { parseTrainConfig, TrainConfigSchema, UserError } from '../../config';
+import { parseTrainConfig, TrainConfigSchema } from '../../config';
+import { UserError } from '../../user-error';
 import { listModels } from '../../models/registry';
 import { selectBackend } from '../../backend/select-backend';
 import { watchSpotInterruption } from '../../cloud/instance-metadata';

@@ -1,4 +1,4 @@
-import { UserError } from '../../config';
+import { UserError } from '../../user-error';
 
 /** The server's limits on one `runs/log-batch` call and on keys and values (errors.md). */
 export const LOG_BATCH_LIMITS = {

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { UserError } from '../../config';
+import { UserError } from '../../user-error';
 import { type BatchItems, splitBatch, validateBatch } from './batch';
 import type { ArtifactSettings, MlflowConnection } from './env';
 import { MlflowApiError, MlflowResponseError } from './errors';

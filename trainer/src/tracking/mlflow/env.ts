@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UserError } from '../../config';
+import { UserError } from '../../user-error';
 
 /**
  * The environment variables of MLflow's own Python client, with its defaults, parsed in one

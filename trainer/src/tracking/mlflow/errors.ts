@@ -1,4 +1,4 @@
-import { UserError } from '../../config';
+import { UserError } from '../../user-error';
 
 /**
  * The server answered with a client error (4xx other than auth): resending it will not help.

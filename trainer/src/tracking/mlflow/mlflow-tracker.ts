@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { UserError } from '../../config';
+import { UserError } from '../../user-error';
 import type { DatasetInput, ParamValue, RunEnd, RunStart, Tracker } from '../tracker';
 import type { UploadProgress } from './artifacts/upload-directory';
 import { greaterIsBetterFor } from './champion';

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { UserError } from '../../config';
+import { UserError } from '../../user-error';
 import type { Preprocessing } from '../../models/preprocessing';
 import { uploadDirectory, type UploadProgress } from './artifacts/upload-directory';
 import { artifactStoreFor } from './artifacts/store-for-uri';

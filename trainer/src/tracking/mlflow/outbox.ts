@@ -1,7 +1,7 @@
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
-import { UserError } from '../../config';
+import { UserError } from '../../user-error';
 import { toMlflowJson } from './http';
 import { double } from './schemas';
 

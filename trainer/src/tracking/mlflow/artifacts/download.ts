@@ -1,4 +1,4 @@
-import { UserError } from '../../../config';
+import { UserError } from '../../../user-error';
 import type { MlflowClient } from '../client';
 import { joinArtifactPath } from './artifact-store';
 import { artifactStoreFor } from './store-for-uri';

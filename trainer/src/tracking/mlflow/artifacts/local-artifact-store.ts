@@ -1,7 +1,7 @@
 import { cp, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UserError } from '../../../config';
+import { UserError } from '../../../user-error';
 import type { ArtifactStore, DownloadedArtifact } from './artifact-store';
 import { listLocalFiles } from './local-files';
 

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../../../config';
+import { UserError } from '../../../user-error';
 import { MlflowApiError, MlflowResponseError } from '../errors';
 import type { HttpTransport } from '../http';
 import { Responses } from '../schemas';

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { UserError } from '../../../config';
+import { UserError } from '../../../user-error';
 import { type ArtifactStore, baseName, type DownloadedArtifact, joinArtifactPath } from './artifact-store';
 
 /** Multipart part size: large model files go up in parallel parts of this size. */

@@ -1,5 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
-import { UserError } from '../../../config';
+import { UserError } from '../../../user-error';
 import type { MlflowClient } from '../client';
 import type { ArtifactStore } from './artifact-store';
 import { LocalArtifactStore } from './local-artifact-store';
