@@ -1,13 +1,25 @@
 /** @type {import('jest').Config} */
-module.exports = {
+const shared = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
-  testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
+  setupFiles: ['<rootDir>/test/support/quiet-tfjs-banner.js'],
+};
+
+module.exports = {
   // Tests train real (small) models and spawn CLIs; on 2 cores that takes longer than jest's 5 s default.
   testTimeout: 120000,
   // One worker per core; each TF.js test holds its own backend.
   maxWorkers: 2,
-  setupFiles: ['<rootDir>/test/support/quiet-tfjs-banner.js'],
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  projects: [
+    { ...shared, displayName: 'unit', testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['\\.e2e\\.test\\.ts$'] },
+    {
+      ...shared,
+      displayName: 'e2e',
+      testMatch: ['**/*.e2e.test.ts'],
+      runner: '<rootDir>/test/support/serial-runner.js',
+      setupFilesAfterEnv: ['<rootDir>/test/support/kill-clis-after-each.ts'],
+    },
+  ],
 };

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 
 export interface CliResult {
@@ -7,35 +7,71 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+export interface CliOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  /** Sees stderr as it arrives (all of it so far), so a test can act mid-run (send a signal). */
+  readonly onStderr?: (text: string, child: ChildProcess) => void;
+  /**
+   * The child is killed after this long. Keep it below the test's own timeout, so a run that hangs
+   * fails its test instead of outliving it and slowing the suites after it. @default 100 s
+   */
+  readonly timeoutMs?: number;
+}
+
+export interface RunningCli {
+  readonly child: ChildProcess;
+  /** stdout and stderr so far, interleaved as they arrived. */
+  output(): string;
+  readonly done: Promise<CliResult>;
+}
+
 const ROOT = join(__dirname, '..', '..');
 const ENTRY = join(ROOT, 'trainer', 'src', 'cli', 'main.ts');
+export const DEFAULT_CLI_TIMEOUT_MS = 100_000;
+
+const running = new Set<ChildProcess>();
 
 /**
- * Runs the trainer CLI as a user would (`npm run train -- ...` is `node --import tsx trainer/src/cli/main.ts train ...`).
- * `onStderr` sees output as it arrives, so a test can act mid-run (send a signal).
+ * Starts the trainer CLI as a user would (`npm run train -- ...` is `node --import tsx
+ * trainer/src/cli/main.ts train ...`: no wrapper process, so signals reach the command itself).
  */
-export function runCli(
-  args: readonly string[],
-  options: { env?: NodeJS.ProcessEnv; onStderr?: (text: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {},
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, MLFLOW_TRACKING_URI: '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 240_000);
-    child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      options.onStderr?.(stderr, child);
-    });
+export function startCli(args: readonly string[], options: CliOptions = {}): RunningCli {
+  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, MLFLOW_TRACKING_URI: '', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.add(child);
+  let stdout = '';
+  let stderr = '';
+  let both = '';
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? DEFAULT_CLI_TIMEOUT_MS);
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    both += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    both += chunk.toString();
+    options.onStderr?.(stderr, child);
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
+      running.delete(child);
       resolve({ code, stdout, stderr });
     });
   });
+  return { child, output: () => both, done };
+}
+
+export function runCli(args: readonly string[], options: CliOptions = {}): Promise<CliResult> {
+  return startCli(args, options).done;
+}
+
+/** Kills every CLI a test started and left running (registered after each test of the e2e suites). */
+export function killRunningClis(): void {
+  for (const child of running) child.kill('SIGKILL');
+  running.clear();
 }

@@ -51,10 +51,10 @@ describe('fillBatch', () => {
     const images = imagesOf(4, 1);
     const x = new Float32Array(48);
     const y = new Float32Array(1);
-    fillBatch(images, [0], 0, 1, 1 / 255, x, y, createAugmentation(4, sequence(3), 0));
+    fillBatch(images, [0], 0, 1, 1 / 255, x, y, createAugmentation(squareSymmetries(4), sequence(3), 0));
     const sortedIn = Array.from(images.pixels, (v) => v / 255).sort();
     expect(Array.from(x).sort().map((v) => v.toFixed(5))).toEqual(sortedIn.map((v) => v.toFixed(5)));
-    fillBatch(images, [0], 0, 1, 1 / 255, x, y, createAugmentation(4, sequence(4), 0.5));
+    fillBatch(images, [0], 0, 1, 1 / 255, x, y, createAugmentation(squareSymmetries(4), sequence(4), 0.5));
     expect(Math.max(...x)).toBeLessThanOrEqual(1);
   });
 });

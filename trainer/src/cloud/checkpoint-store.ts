@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { UserError } from '../user-error';
+import type { PartialEpoch } from '../train/fit';
 import type { EpochRecord } from '../train/history';
 import { createBlobStore, type BlobStore } from './blob-store';
 
@@ -26,6 +27,8 @@ export interface CheckpointState {
   readonly optimizer: readonly SerializedTensor[];
   /** Best epoch so far on validation loss, with its weights, for early stopping's restore. */
   readonly best?: { readonly epoch: number; readonly valLoss: number; readonly weights: readonly SerializedTensor[] };
+  /** Where an epoch stopped partway, so a restart continues at the next step (fit's PartialEpoch). */
+  readonly partial?: PartialEpoch;
   /** Whatever else the loop needs to continue identically (JSON): random state, run folder, option digest. */
   readonly meta?: Readonly<Record<string, unknown>>;
 }
@@ -65,6 +68,7 @@ export function createCheckpointStore(uri: string, options: { s3?: S3Client; fla
         runId: state.runId,
         history: state.history.map((record) => ({ ...record })),
         best: state.best && { epoch: state.best.epoch, valLoss: state.best.valLoss },
+        partial: state.partial && { ...state.partial },
         meta: state.meta && { ...state.meta },
         data: { file: dataFile, bytes: bytes.length, sha256: sha256(bytes) },
         tensors,
@@ -90,6 +94,7 @@ export function createCheckpointStore(uri: string, options: { s3?: S3Client; fla
         weights: decode(manifest.tensors.weights),
         optimizer: decode(manifest.tensors.optimizer),
         best: manifest.best && { ...manifest.best, weights: decode(manifest.tensors.best) },
+        partial: manifest.partial,
         meta: manifest.meta,
       };
     },
@@ -126,6 +131,14 @@ const ManifestSchema = z.object({
   runId: z.string().optional(),
   history: z.array(EpochRecordSchema),
   best: z.object({ epoch: z.number().int().positive(), valLoss: jsonNumber }).optional(),
+  partial: z.object({
+    epoch: z.number().int().positive(),
+    steps: z.number().int().positive(),
+    lossSum: jsonNumber,
+    correctSum: z.number(),
+    seen: z.number().int().positive(),
+    seconds: z.number().nonnegative(),
+  }).optional(),
   meta: z.record(z.string(), z.unknown()).optional(),
   data: z.object({ file: z.string().regex(/^[\w.-]+$/), bytes: z.number().int().nonnegative(), sha256: z.string() }),
   tensors: z.object({ weights: z.array(TensorEntrySchema), optimizer: z.array(TensorEntrySchema), best: z.array(TensorEntrySchema) }),

@@ -11,7 +11,7 @@ export interface CheckpointExtras {
 
 /**
  * Reads a compiled model's weights and its optimizer's state, with the loop's state, into a
- * checkpoint. Call it from fit's `onEpochEnd`, before training goes on changing the weights.
+ * checkpoint. Call it from fit's `onEpochEnd` or `onInterrupt`, before training goes on changing the weights.
  */
 export async function captureTrainingState(model: tf.LayersModel, state: FitState, extras: CheckpointExtras = {}): Promise<CheckpointState> {
   const variables = model.weights;
@@ -22,7 +22,7 @@ export async function captureTrainingState(model: tf.LayersModel, state: FitStat
     valLoss: state.best.valLoss,
     weights: await Promise.all(state.best.weights.map((t, i) => serialize(variables[i]?.name ?? `best_${i}`, t))),
   };
-  return { epoch: state.history.at(-1)?.epoch ?? 0, history: [...state.history], weights, optimizer, best, ...extras };
+  return { epoch: state.history.at(-1)?.epoch ?? 0, history: [...state.history], weights, optimizer, best, partial: state.partial, ...extras };
 }
 
 /**
@@ -50,6 +50,7 @@ export async function restoreTrainingState(model: tf.LayersModel, checkpoint: Ch
   return {
     history: checkpoint.history,
     best: checkpoint.best && { epoch: checkpoint.best.epoch, valLoss: checkpoint.best.valLoss, weights: checkpoint.best.weights.map(toTensor) },
+    partial: checkpoint.partial,
   };
 }
 

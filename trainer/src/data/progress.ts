@@ -40,11 +40,34 @@ export function startProgress(opts: ProgressOptions): Progress {
   return stream.isTTY ? barProgress(opts, stream) : logProgress(opts, stream);
 }
 
+/** Terminal width assumed when the stream does not say (80 columns, the classic window). */
+const DEFAULT_COLUMNS = 80;
+
+/**
+ * Cells left for a bar on a line that also holds `widestText` (the line without the bar, at its
+ * widest), so the whole line fits the terminal (or 80 columns) and never wraps into a mess.
+ */
+export function barSizeFor(stream: NodeJS.WriteStream, widestText: string): number {
+  const columns = Math.min(stream.columns || DEFAULT_COLUMNS, 200);
+  return Math.max(3, columns - 1 - widestText.length);
+}
+
+/** 75 -> `1m15s`, as a person reads an ETA. */
+export function formatEta(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
 function barProgress(opts: ProgressOptions, stream: NodeJS.WriteStream): Progress {
   const rate = opts.unit === 'bytes' ? '{speed}/s' : '{speed} images/s';
+  const widest = opts.unit === 'bytes' ? '100% 999.9 MB/999.9 MB 999.99 GB/s ETA 59m59s' : '100% 999,999/999,999 99,999 images/s ETA 59m59s';
   const bar = new SingleBar({
     stream,
-    format: `${opts.label} [{bar}] {percentage}% | {value}/{total} | ${rate} | ETA {eta_formatted}`,
+    format: `${opts.label} [{bar}] {percentage}% {value}/{total} ${rate} ETA {eta_formatted}`,
+    barsize: barSizeFor(stream, `${opts.label} [] ${widest}`),
     formatValue: (value, _options, type) => (type === 'value' || type === 'total' ? amount(value, opts.unit) : String(value)),
     hideCursor: true,
     etaBuffer: 50,

@@ -40,3 +40,18 @@ export function shuffleInPlace<T>(items: T[], random: Random): T[] {
   }
   return items;
 }
+
+/**
+ * A seed for one part of a seeded process (e.g. seed, epoch, step), so that part can be redone
+ * alone (a resumed epoch) without replaying the random draws of everything before it.
+ */
+export function deriveSeed(...keys: readonly number[]): number {
+  let h = 0x811c9dc5;
+  for (const key of keys) {
+    h = imul(h ^ (key >>> 0), 0x01000193);
+    h ^= h >>> 15;
+    h = imul(h, 0x2c1b3c6d);
+    h ^= h >>> 12;
+  }
+  return h >>> 0;
+}

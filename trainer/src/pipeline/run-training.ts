@@ -1,34 +1,18 @@
-import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import { selectBackend } from '../backend/select-backend';
-import { createCheckpointStore, type CheckpointState, type CheckpointStore } from '../cloud/checkpoint-store';
-import { collectCloudTags, describeBackend, requireGpu } from '../cloud/gpu';
-import { captureTrainingState, restoreTrainingState } from '../cloud/training-state';
-import { type TrainConfig } from '../config';
-import { UserError } from '../user-error';
-import { mulberry32 } from '../data/random';
+import { join } from 'node:path';
+import { captureTrainingState } from '../cloud/training-state';
+import type { TrainConfig } from '../config';
 import { saveSplit, SPLIT_FILE } from '../data/split';
 import { saveModel } from '../models/model-files';
 import { defaultPreprocessing } from '../models/preprocessing';
-import { FanOutTracker } from '../tracking/fan-out-tracker';
-import { createMlflowTrackerFromEnv, MlflowOutboxError, parseMlflowEnv } from '../tracking/mlflow';
-import { RunFolderTracker } from '../tracking/run-folder';
-import type { ParamValue, RunStatus } from '../tracking/tracker';
-import { fit, type FitState } from '../train/fit';
-import type { TrainingProgress } from '../train/progress';
+import { MlflowOutboxError } from '../tracking/mlflow';
+import type { RunTracking } from '../tracking/run-tracking';
+import type { ParamValue, RunEnd, RunStatus } from '../tracking/tracker';
+import { fit, type FitResult, type FitState } from '../train/fit';
+import type { EpochRecord } from '../train/history';
 import { evaluateOnTest, writeRunReport, type Evaluation } from './finish-run';
-import { prepareModel } from './prepare-model';
-import { loadSplitImages } from './training-images';
+import { setUpRun, type RunDeps, type StartedRun } from './set-up-run';
 
-export interface RunTrainingOptions {
-  readonly progress: TrainingProgress;
-  /** Aborting stops training after the current step; the run is then recorded as KILLED. */
-  readonly signal?: AbortSignal;
-  readonly env: NodeJS.ProcessEnv;
-  readonly log?: (line: string) => void;
-}
+export type { RunDeps } from './set-up-run';
 
 export interface RunOutcome {
   readonly runDir: string;
@@ -38,135 +22,132 @@ export interface RunOutcome {
   readonly unsynced?: string;
 }
 
-/** Run name and tracking run of an interrupted run, kept in its checkpoints. */
-interface ResumeMeta {
-  readonly runName: string;
-  readonly splitDigest: string;
+/**
+ * One training run: set up (model, images, resume point, run record), train (with checkpoints),
+ * finish (model, test metrics, report, run record). A failure after the run started is recorded
+ * as FAILED, with its report, and rethrown as it was.
+ */
+export async function runTraining(config: TrainConfig, deps: RunDeps): Promise<RunOutcome> {
+  const run = await setUpRun(config, deps);
+  const forgetForcedExit = deps.stop?.onForcedExit(() => run.tracking.endAtOnce('stopped at once by a second interrupt'));
+  const progress: TrainingProgressRecord = { history: run.resume?.history ?? [] };
+  try {
+    await recordInputs(run);
+    const result = await train(run, deps, progress);
+    return await finish(run, result, deps);
+  } catch (error) {
+    await recordFailure(run, progress.history, error, deps.log);
+    throw error;
+  } finally {
+    forgetForcedExit?.();
+  }
 }
 
-/** config -> backend -> images -> split -> model -> fit -> test metrics, plots, report, model -> run record. */
-export async function runTraining(config: TrainConfig, options: RunTrainingOptions): Promise<RunOutcome> {
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const started = new Date();
-  const backend = await selectBackend(config.backend, { threads: config.threads });
-  log(`backend: ${backend.name} (${backend.detail})`);
-  const cloudTags = config.requireGpu ? await gpuTags(backend.tfBackend, options.env) : {};
-  // Checked before the images are read, so a bad --model, --weights or MLflow variable fails in
-  // seconds, not minutes.
-  parseMlflowEnv(options.env);
-  const model = await prepareModel(config, log);
-  const params = model.countParams();
+/** The epochs finished so far, kept up to date so that a failed run's report still shows them. */
+interface TrainingProgressRecord {
+  history: readonly EpochRecord[];
+}
 
-  const { parts, split, splitDigest: digestOfSplit, counts, ...data } = await loadSplitImages(config, log);
-
-  const store = config.checkpointUri ? createCheckpointStore(config.checkpointUri) : undefined;
-  const checkpoint = await store?.load();
-  const resumeMeta = checkpoint && resumeMetaOf(checkpoint, digestOfSplit, store as CheckpointStore);
-  const resume = checkpoint && (await restoreTrainingState(model, checkpoint, (store as CheckpointStore).description));
-  if (checkpoint) log(`resuming after epoch ${checkpoint.epoch} from ${store?.description}`);
-
-  const runName = resumeMeta?.runName ?? `${timestamp(started)}-${config.model}`;
-  const runDir = resumeMeta ? resolve(config.out, runName) : uniqueDir(resolve(config.out, runName));
-  if (resumeMeta) await rm(join(runDir, 'metrics.jsonl'), { force: true });
-  const folder = new RunFolderTracker(runDir);
-  const mlflow = createMlflowTrackerFromEnv(options.env, {
-    registerModel: config.registerModel,
-    championMetric: config.championMetric,
-    resumeRunId: checkpoint?.runId,
+async function recordInputs(run: StartedRun): Promise<void> {
+  const { tracking, images } = run;
+  saveSplit(join(run.runDir, SPLIT_FILE), images.split);
+  await tracking.logResumedEpochs(run.resume?.history ?? []);
+  await tracking.logParams(allParams(run));
+  await tracking.logDataset({
+    name: 'nih-malaria-cell-images', digest: images.digest, source: images.source, splitDigest: images.splitDigest, counts: images.counts,
   });
-  const tracker = new FanOutTracker(mlflow ? [folder, mlflow] : [folder]);
-  if (mlflow) log(`tracking: MLflow at ${options.env.MLFLOW_TRACKING_URI}`);
+}
 
-  await tracker.startRun({
-    runName,
-    runDir,
-    description: `Trains ${config.model} (${params.toLocaleString('en-US')} parameters) on ${data.source} at `
-      + `${config.imageSize}x${config.imageSize} px, split by ${split.mode} into ${counts.train}/${counts.validation}/${counts.test} `
-      + `train/validation/test images, for up to ${config.epochs} epochs with Adam (learning rate ${config.learningRate}, `
-      + `batch ${config.batchSize}) on the ${backend.name} backend.`,
-    tags: { model: config.model, backend: backend.name, ...cloudTags },
-  });
-  saveSplit(join(runDir, SPLIT_FILE), split);
-  // Checkpoints are written before an epoch's metrics are sent, so the server may lack the last
-  // epochs of an interrupted run (never hold one twice): send only those, and all to the new folder.
-  const lastOnServer = resume && mlflow ? ((await mlflow.lastLoggedStep('loss')) ?? Infinity) : Infinity;
-  for (const { epoch, ...metrics } of resume?.history ?? []) {
-    await folder.logMetrics(metrics, epoch);
-    if (epoch > lastOnServer) await mlflow?.logMetrics(metrics, epoch);
-  }
-  const allParams = { ...flattenConfig(config), param_count: params, dataset_digest: data.digest, split_digest: digestOfSplit };
-  await tracker.logParams(allParams);
-  await tracker.logDataset({ name: 'nih-malaria-cell-images', digest: data.digest, source: data.source, splitDigest: digestOfSplit, counts });
-
-  const preprocessing = defaultPreprocessing(config.model, config.imageSize);
-  const meta: ResumeMeta = { runName, splitDigest: digestOfSplit };
+async function train(run: StartedRun, deps: RunDeps, record: TrainingProgressRecord): Promise<FitResult> {
+  const { config, model, tracking } = run;
+  const store = deps.checkpoints;
   const saveCheckpoint = async (state: FitState) => {
     if (!store) return;
-    await store.save(await captureTrainingState(model, state, { runId: mlflow?.runId, meta: { ...meta } }));
+    await store.save(await captureTrainingState(model, state, { runId: tracking.server?.runId, meta: { ...run.checkpointMeta } }));
   };
-  // Kept up to date so that a failed run's report still shows the epochs it finished.
-  let history: FitState['history'] = resume?.history ?? [];
+  return fit(model, run.images.parts.train, run.images.parts.validation, {
+    epochs: config.epochs,
+    batchSize: config.batchSize,
+    patience: config.patience,
+    augment: config.augment,
+    learningRate: config.learningRate,
+    scale: defaultPreprocessing(config.model, config.imageSize).scale,
+    seed: config.seed,
+    signal: deps.stop?.signal,
+    progress: deps.progress,
+    resume: run.resume,
+    onEpochEnd: async ({ epoch, ...metrics }, state) => {
+      record.history = [...state.history];
+      // Before the metrics are sent: a restart then resends what the server lacks, never twice.
+      await saveCheckpoint(state);
+      await tracking.logMetrics(metrics, epoch);
+    },
+    onInterrupt: async (state) => {
+      await saveCheckpoint(state);
+      if (store) deps.log(`checkpoint written to ${store.description}`);
+    },
+  });
+}
+
+async function finish(run: StartedRun, result: FitResult, deps: RunDeps): Promise<RunOutcome> {
+  const { config, model, runDir, images } = run;
+  const log = deps.log;
+  const status: RunStatus = result.outcome === 'interrupted' ? 'KILLED' : 'FINISHED';
+  if (result.outcome === 'early-stopped') log(`stopped early: no better validation loss for ${config.patience} epochs; keeping epoch ${result.bestEpoch}`);
+  const preprocessing = defaultPreprocessing(config.model, config.imageSize);
+  const modelDir = join(runDir, 'model');
+  await saveModel(model, modelDir, preprocessing);
   let evaluation: Evaluation | undefined;
-  try {
-    const result = await fit(model, parts.train, parts.validation, {
-      epochs: config.epochs,
-      batchSize: config.batchSize,
-      patience: config.patience,
-      augment: config.augment,
-      learningRate: config.learningRate,
-      scale: preprocessing.scale,
-      // Seeded per starting epoch, so a resumed run does not replay the shuffles it already did.
-      random: mulberry32(config.seed + (checkpoint?.epoch ?? 0)),
-      signal: options.signal,
-      progress: options.progress,
-      resume,
-      onEpochEnd: async ({ epoch, ...metrics }, state) => {
-        history = [...state.history];
-        await saveCheckpoint(state);
-        await tracker.logMetrics(metrics, epoch);
-      },
-      onInterrupt: async (state) => {
-        await saveCheckpoint(state);
-        if (store) log(`checkpoint written to ${store.description}`);
-      },
-    });
-    history = result.history;
-    const status: RunStatus = result.outcome === 'interrupted' ? 'KILLED' : 'FINISHED';
-    if (result.outcome === 'early-stopped') log(`stopped early: no better validation loss for ${config.patience} epochs; keeping epoch ${result.bestEpoch}`);
-    const modelDir = join(runDir, 'model');
-    await saveModel(model, modelDir, preprocessing);
-    if (status === 'FINISHED') {
-      evaluation = await evaluateOnTest(model, parts.test, config.batchSize, preprocessing.scale, preprocessing.threshold, runDir);
-      const m = evaluation.metrics;
-      log(`test: accuracy ${m.accuracy.toFixed(4)}  AUC ${m.auc.toFixed(4)}  F1 ${m.f1.toFixed(4)}  `
-        + `sensitivity ${m.recall.toFixed(4)}  specificity ${m.specificity.toFixed(4)}`);
-    } else {
-      log('interrupted: the best model so far is saved and the run is recorded as KILLED');
-    }
-    const report = await writeRunReport(runDir, history, {
-      runName, model: config.model, status, backend: `${backend.name} (${backend.detail})`, startTime: started.toISOString(),
-      durationSeconds: (Date.now() - started.getTime()) / 1000,
-      data: { source: data.source, splitMode: split.mode, counts }, params: allParams,
-    }, evaluation);
-    log(`report: ${report}`);
-    const unsynced = await endRun(tracker, { status, testMetrics: evaluation?.record, modelDir }, log);
-    return { runDir, status, testMetrics: evaluation?.record, unsynced };
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    await writeRunReport(runDir, history, {
-      runName, model: config.model, status: 'FAILED', backend: backend.name, startTime: started.toISOString(),
-      durationSeconds: (Date.now() - started.getTime()) / 1000,
-      data: { source: data.source, splitMode: split.mode, counts }, params: allParams, error: message,
-    }).catch(() => undefined);
-    await endRun(tracker, { status: 'FAILED', error: message }, log);
-    throw error;
+  if (status === 'FINISHED') {
+    evaluation = await evaluateOnTest(model, images.parts.test, config.batchSize, preprocessing.scale, preprocessing.threshold, runDir);
+    const m = evaluation.metrics;
+    log(`test: accuracy ${m.accuracy.toFixed(4)}  AUC ${m.auc.toFixed(4)}  F1 ${m.f1.toFixed(4)}  `
+      + `sensitivity ${m.recall.toFixed(4)}  specificity ${m.specificity.toFixed(4)}`);
+  } else {
+    log('interrupted: the best model so far is saved and the run is recorded as KILLED');
   }
+  const report = await writeRunReport(runDir, result.history, reportData(run, status), evaluation);
+  log(`report: ${report}`);
+  const unsynced = await endRun(run.tracking, { status, testMetrics: evaluation?.record, modelDir }, log);
+  return { runDir, status, testMetrics: evaluation?.record, unsynced };
+}
+
+/**
+ * The run ended in an error: its report and record say FAILED. Neither may hide the error that
+ * ended the training, so their own failures are only logged.
+ */
+async function recordFailure(run: StartedRun, history: readonly EpochRecord[], error: unknown, log: (line: string) => void): Promise<void> {
+  const message = error instanceof Error ? error.message : String(error);
+  try {
+    await writeRunReport(run.runDir, history, { ...reportData(run, 'FAILED'), error: message });
+  } catch (reportError) {
+    log(`warning: could not write the report of the failed run: ${(reportError as Error).message}`);
+  }
+  try {
+    await endRun(run.tracking, { status: 'FAILED', error: message }, log);
+  } catch (endError) {
+    log(`warning: could not record the run as FAILED: ${(endError as Error).message}`);
+  }
+}
+
+function reportData(run: StartedRun, status: RunStatus) {
+  const { config, images } = run;
+  return {
+    runName: run.runName,
+    model: config.model,
+    status,
+    backend: `${run.backend.name} (${run.backend.detail})`,
+    startTime: run.startedAt.toISOString(),
+    durationSeconds: (Date.now() - run.startedAt.getTime()) / 1000,
+    data: { source: images.source, splitMode: images.split.mode, counts: images.counts },
+    params: allParams(run),
+  };
 }
 
 /** Ends the run everywhere; what MLflow did not take stays in the run folder and is reported, not thrown. */
-async function endRun(tracker: FanOutTracker, end: Parameters<FanOutTracker['endRun']>[0], log: (line: string) => void): Promise<string | undefined> {
+async function endRun(tracking: RunTracking, end: RunEnd, log: (line: string) => void): Promise<string | undefined> {
   try {
-    await tracker.endRun(end);
+    await tracking.endRun(end);
     return undefined;
   } catch (error) {
     if (!(error instanceof MlflowOutboxError)) throw error;
@@ -175,42 +156,12 @@ async function endRun(tracker: FanOutTracker, end: Parameters<FanOutTracker['end
   }
 }
 
-async function gpuTags(tfBackend: string, env: NodeJS.ProcessEnv): Promise<Record<string, string>> {
-  const active = describeBackend(tfBackend, tf.backend());
-  await requireGpu(active);
-  return collectCloudTags(active, { env });
-}
-
-function resumeMetaOf(checkpoint: CheckpointState, digestOfSplit: string, store: CheckpointStore): ResumeMeta {
-  const meta = checkpoint.meta as Partial<ResumeMeta> | undefined;
-  if (!meta?.runName || !meta.splitDigest) {
-    throw new UserError(`the checkpoint in ${store.description} was not written by this trainer; give a new --checkpoint-uri`);
-  }
-  if (meta.splitDigest !== digestOfSplit) {
-    throw new UserError(`the checkpoint in ${store.description} was trained on another data split; `
-      + 'resume with the same --data, --seed and --split options, or give a new --checkpoint-uri');
-  }
-  return { runName: meta.runName, splitDigest: meta.splitDigest };
-}
-
-/** Every option as an MLflow param: lists joined, unset options left out. */
-function flattenConfig(config: TrainConfig): Record<string, ParamValue> {
+/** Every option as an MLflow param (lists joined, unset options left out), with what the run measured of itself. */
+function allParams(run: StartedRun): Record<string, ParamValue> {
   const params: Record<string, ParamValue> = {};
-  for (const [key, value] of Object.entries(config)) {
+  for (const [key, value] of Object.entries(run.config)) {
     if (value === undefined) continue;
     params[key] = Array.isArray(value) ? value.join(',') : (value as ParamValue);
   }
-  return params;
+  return { ...params, param_count: run.paramCount, dataset_digest: run.images.digest, split_digest: run.images.splitDigest };
 }
-
-function timestamp(date: Date): string {
-  const iso = date.toISOString();
-  return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}`;
-}
-
-function uniqueDir(dir: string): string {
-  let candidate = dir;
-  for (let n = 2; existsSync(candidate); n++) candidate = `${dir}-${n}`;
-  return candidate;
-}
-

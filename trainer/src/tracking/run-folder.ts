@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatasetInput, ParamValue, RunEnd, RunStart, RunStatus, Tracker } from './tracker';
@@ -59,13 +60,20 @@ export class RunFolderTracker implements Tracker {
     await this.writeRecord();
   }
 
+  /** Ends the record synchronously, for a process about to exit at once; a run not started yet has none to end. */
+  endRunSync(end: Pick<RunEnd, 'status' | 'error'>): void {
+    if (!this.record || this.record.status !== 'RUNNING') return;
+    this.record = { ...this.record, status: end.status, endTime: new Date().toISOString(), error: end.error };
+    writeFileSync(join(this.runDir, 'run.json'), jsonText(this.record));
+  }
+
   private started(): RunRecord {
     if (!this.record) throw new Error('the run folder was used before startRun');
     return this.record;
   }
 
   private writeRecord(): Promise<void> {
-    return writeJson(join(this.runDir, 'run.json'), this.record);
+    return writeFile(join(this.runDir, 'run.json'), jsonText(this.started()));
   }
 }
 
@@ -79,5 +87,9 @@ async function readJson<T>(file: string, fallback: T): Promise<T> {
 }
 
 function writeJson(file: string, value: unknown): Promise<void> {
-  return writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+  return writeFile(file, jsonText(value));
+}
+
+function jsonText(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
 }

@@ -1,4 +1,4 @@
-import { shuffleInPlace, type Random } from '../data/random';
+import { deriveSeed, mulberry32, shuffleInPlace, type Random } from '../data/random';
 import type { LabeledImages } from '../data/types';
 
 // Bound once: jest's sandbox makes every global `Math` lookup in a per-pixel loop very slow.
@@ -46,8 +46,17 @@ export interface Augmentation {
   readonly brightness: number;
 }
 
-export function createAugmentation(size: number, random: Random, brightness = 0.1): Augmentation {
-  return { random, symmetries: squareSymmetries(size), brightness };
+export function createAugmentation(symmetries: readonly Int32Array[], random: Random, brightness = 0.1): Augmentation {
+  return { random, symmetries, brightness };
+}
+
+/** The order an epoch visits the training images in, and the augmentation draws of its steps: functions of (seed, epoch, step) alone. */
+export function epochOrder(n: number, seed: number, epoch: number): number[] {
+  return shuffledOrder(n, mulberry32(deriveSeed(seed, epoch)));
+}
+
+export function stepRandom(seed: number, epoch: number, step: number): Random {
+  return mulberry32(deriveSeed(seed, epoch, step + 1));
 }
 
 /**

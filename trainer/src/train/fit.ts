@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LabeledImages } from '../data/types';
-import type { Random } from '../data/random';
-import { accuracyAt, binaryCrossEntropy, createAugmentation, fillBatch, shuffledOrder } from './batches';
+import { accuracyAt, binaryCrossEntropy, createAugmentation, epochOrder, fillBatch, squareSymmetries, stepRandom } from './batches';
 import type { EpochRecord } from './history';
 import { predictProbabilities } from './predict';
 import { silentProgress, type TrainingProgress } from './progress';
+import { yieldToEventLoop } from './yield-to-event-loop';
 
 export interface BestWeights {
   readonly epoch: number;
@@ -12,10 +12,24 @@ export interface BestWeights {
   readonly weights: tf.Tensor[];
 }
 
+/** An epoch stopped partway: the steps it trained and their running sums, so it can be finished later. */
+export interface PartialEpoch {
+  readonly epoch: number;
+  /** Steps of the epoch already trained (the next one to run, 0-based). */
+  readonly steps: number;
+  readonly lossSum: number;
+  readonly correctSum: number;
+  readonly seen: number;
+  /** Seconds spent training those steps. */
+  readonly seconds: number;
+}
+
 /** Everything needed to continue training later: what a checkpoint holds. */
 export interface FitState {
   readonly history: readonly EpochRecord[];
   readonly best?: BestWeights;
+  /** Present when training stopped in the middle of an epoch. */
+  readonly partial?: PartialEpoch;
 }
 
 export interface FitOptions {
@@ -26,11 +40,15 @@ export interface FitOptions {
   readonly augment: boolean;
   readonly learningRate: number;
   readonly scale: number;
-  readonly random: Random;
+  /**
+   * Each epoch's order and each step's augmentation are drawn from (seed, epoch, step) alone, so a
+   * run resumed at any step trains exactly the images the uninterrupted run would have.
+   */
+  readonly seed: number;
   /** Aborting stops training after the current step; the best weights are still restored. */
   readonly signal?: AbortSignal;
   readonly progress?: TrainingProgress;
-  /** State of an interrupted run to continue from (its epochs are not repeated). */
+  /** State of an interrupted run to continue from (its epochs and steps are not repeated). */
   readonly resume?: FitState;
   /** Called after each epoch with the record and the state to checkpoint. */
   readonly onEpochEnd?: (record: EpochRecord, state: FitState) => Promise<void>;
@@ -50,7 +68,7 @@ export interface FitResult {
 /**
  * Trains with Adam (compiled by the caller) on uint8 images converted batch by batch, evaluates
  * on the validation set after every epoch, stops early on validation loss and restores the best
- * weights, and stops cleanly when `signal` aborts.
+ * weights, and stops cleanly after the current step when `signal` aborts.
  */
 export async function fit(
   model: tf.LayersModel,
@@ -66,19 +84,21 @@ export async function fit(
   const stride = train.size * train.size * 3;
   const x = new Float32Array(options.batchSize * stride);
   const y = new Float32Array(options.batchSize);
-  const augmentation = options.augment ? createAugmentation(train.size, options.random) : undefined;
+  const symmetries = options.augment ? squareSymmetries(train.size) : undefined;
   let outcome: FitOutcome = 'completed';
+  let partial: PartialEpoch | undefined;
 
   for (let epoch = history.length + 1; epoch <= options.epochs; epoch++) {
-    const order = shuffledOrder(n, options.random);
-    const started = performance.now();
-    let lossSum = 0;
-    let correctSum = 0;
-    let seen = 0;
-    progress.epochStart(epoch, options.epochs, steps);
-    for (let step = 0; step < steps; step++) {
+    const order = epochOrder(n, options.seed, epoch);
+    const carried = options.resume?.partial?.epoch === epoch ? options.resume.partial : undefined;
+    let { steps: done, lossSum, correctSum, seen } = carried ?? { steps: 0, lossSum: 0, correctSum: 0, seen: 0 };
+    const started = performance.now() - (carried?.seconds ?? 0) * 1000;
+    progress.epochStart(epoch, options.epochs, steps, done);
+    for (; done < steps; done++) {
+      await yieldToEventLoop();
       if (options.signal?.aborted) break;
-      const count = fillBatch(train, order, step * options.batchSize, Math.min(n, (step + 1) * options.batchSize), options.scale, x, y, augmentation);
+      const augmentation = symmetries && createAugmentation(symmetries, stepRandom(options.seed, epoch, done));
+      const count = fillBatch(train, order, done * options.batchSize, Math.min(n, (done + 1) * options.batchSize), options.scale, x, y, augmentation);
       const xs = tf.tensor4d(x.subarray(0, count * stride), [count, train.size, train.size, 3]);
       const ys = tf.tensor2d(y.subarray(0, count), [count, 1]);
       const [loss, accuracy] = (await model.trainOnBatch(xs, ys)) as number[];
@@ -86,18 +106,19 @@ export async function fit(
       lossSum += loss * count;
       correctSum += accuracy * count;
       seen += count;
-      progress.step(step + 1, {
+      progress.step(done + 1, {
         loss: lossSum / seen,
         accuracy: correctSum / seen,
         imagesPerSecond: seen / ((performance.now() - started) / 1000),
       });
     }
-    if (seen < n) {
-      progress.epochEnd(`epoch ${epoch}/${options.epochs} interrupted after ${seen} of ${n} images`);
+    const trainSeconds = (performance.now() - started) / 1000;
+    if (done < steps) {
+      progress.epochEnd(`epoch ${epoch}/${options.epochs} interrupted after step ${done} of ${steps} (${seen} of ${n} images)`);
+      if (done > 0) partial = { epoch, steps: done, lossSum, correctSum, seen, seconds: trainSeconds };
       outcome = 'interrupted';
       break;
     }
-    const trainSeconds = (performance.now() - started) / 1000;
     const probabilities = await predictProbabilities(model, validation, options.batchSize, options.scale);
     const record: EpochRecord = {
       epoch,
@@ -122,7 +143,7 @@ export async function fit(
       break;
     }
   }
-  if (outcome === 'interrupted') await options.onInterrupt?.({ history, best });
+  if (outcome === 'interrupted') await options.onInterrupt?.({ history, best, partial });
   if (best) model.setWeights(best.weights);
   return { history, outcome, bestEpoch: best?.epoch };
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LabeledImages } from '../data/types';
 import { fillBatch } from './batches';
+import { yieldToEventLoop } from './yield-to-event-loop';
 
 /**
  * P(positive) for every image, fed to the model one pre-built batch at a time: the images stay
@@ -19,6 +20,7 @@ export async function predictProbabilities(
   const y = new Float32Array(batchSize);
   const order = Array.from({ length: n }, (_, i) => i);
   for (let start = 0; start < n; start += batchSize) {
+    await yieldToEventLoop();
     const count = fillBatch(images, order, start, Math.min(n, start + batchSize), scale, x, y);
     const input = tf.tensor4d(x.subarray(0, count * stride), [count, images.size, images.size, 3]);
     const output = model.predict(input) as tf.Tensor;

@@ -5,7 +5,10 @@ import { UserError } from '../../user-error';
 import { listModels } from '../../models/registry';
 import { selectBackend } from '../../backend/select-backend';
 import { watchSpotInterruption } from '../../cloud/instance-metadata';
+import { createCheckpointStore } from '../../cloud/checkpoint-store';
 import { runTraining } from '../../pipeline/run-training';
+import { trackingFromEnv } from '../../tracking/run-tracking';
+import { StopRequests } from '../../train/stop-requests';
 import { terminalProgress } from '../../train/progress';
 import { addSchemaOptions, typedOptions } from '../schema-options';
 
@@ -26,22 +29,29 @@ export function registerTrainCommand(program: Command): void {
       printModelTable(config.imageSize);
       return;
     }
-    const stop = new AbortController();
-    const onSignalNamed = (what: string) => {
-      if (stop.signal.aborted) process.exit(130);
-      process.stderr.write(`\n${what}: stopping after this step and saving the best model so far (again to quit at once)\n`);
-      stop.abort();
+    // The command's edge: the backend, tracking and checkpoints are chosen here, then handed in.
+    const openTracking = trackingFromEnv(process.env, config);
+    const backend = await selectBackend(config.backend, { threads: config.threads });
+    const checkpoints = config.checkpointUri ? createCheckpointStore(config.checkpointUri) : undefined;
+    const stop = new StopRequests(() => process.exit(130));
+    const requestStop = (what: string) => {
+      process.stderr.write(stop.signal.aborted
+        ? `\n${what}: quitting at once (second stop request)\n`
+        : `\n${what}: stopping after this step and saving the best model so far (again to quit at once)\n`);
+      stop.request();
     };
-    const onSignal = (signal: NodeJS.Signals) => onSignalNamed(signal);
+    const onSignal = (signal: NodeJS.Signals) => requestStop(signal);
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
-    // On a spot instance the two-minute notice comes through the metadata service, not as a signal.
-    // Only cloud runs (--require-gpu) ask it: elsewhere there is no such service to poll.
-    const stopWatching = config.requireGpu && config.checkpointUri
-      ? watchSpotInterruption((action) => onSignalNamed(`spot interruption (${action})`))
+    // On a spot instance the two-minute notice comes through the metadata service, not as a signal;
+    // off EC2 the first poll finds no service and polling ends.
+    const stopWatching = checkpoints
+      ? watchSpotInterruption((action) => requestStop(`spot interruption (${action})`))
       : () => undefined;
     try {
-      const outcome = await runTraining(config, { progress: terminalProgress(), signal: stop.signal, env: process.env });
+      const outcome = await runTraining(config, {
+        backend, progress: terminalProgress(), stop, env: process.env, log: logLine, checkpoints, openTracking,
+      });
       // The last line is the run folder, so scripts can `dir=$(npm run -s train ...)`.
       process.stdout.write(`${outcome.runDir}\n`);
       if (outcome.status === 'KILLED') process.exitCode = 130;
@@ -52,6 +62,10 @@ export function registerTrainCommand(program: Command): void {
       process.off('SIGTERM', onSignal);
     }
   });
+}
+
+function logLine(line: string): void {
+  process.stderr.write(`${line}\n`);
 }
 
 async function readConfigFile(file: string): Promise<Record<string, unknown>> {

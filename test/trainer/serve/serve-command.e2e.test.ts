@@ -1,14 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerServeCommand } from '../../../trainer/src/cli/commands/serve';
 import { saveModel } from '../../../trainer/src/models/model-files';
+import { startCli } from '../../support/run-cli';
 import { DARK, png, trainTinyModel } from './tiny-model';
 
-const ROOT = resolve(__dirname, '../../..');
 let runDir: string;
 
 beforeAll(async () => {
@@ -19,17 +19,9 @@ beforeAll(async () => {
 
 afterAll(() => rm(runDir, { recursive: true, force: true }));
 
-/** `npm run serve -- ...`, without npm in between so signals reach the server itself. */
+/** `npm run serve -- ...`: node --import tsx, no wrapper process, so signals reach the server itself. */
 function serve(...args: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['trainer/src/cli/main.ts', 'serve', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, MLFLOW_TRACKING_URI: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { child, output: () => text };
+  return startCli(['serve', ...args]);
 }
 
 async function waitFor(output: () => string, pattern: RegExp, child: ChildProcess): Promise<RegExpExecArray> {
