@@ -3,11 +3,12 @@ import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchDecode } from './decode';
 import { benchServe } from './serve';
+import { benchStepYield } from './step-yield';
 import { benchSynth } from './synth';
 import { benchTrainSpeed } from './train-speed';
 
 /**
- * `npm run bench [decode|train|serve|synth...] [--no-cpu]`: the benchmarks named (all by default) on
+ * `npm run bench [decode|train|yield|serve|synth...] [--no-cpu]`: the benchmarks named (all by default) on
  * this machine, one after another (they must not share the cores), written to
  * bench/results/latest.json (or latest-<names>.json) with the machine they ran on.
  */
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
     decode: () => benchDecode(),
     // --no-cpu skips TF.js's plain-JS backend: about 10 s for its one step of 8 images.
     train: () => benchTrainSpeed({ includeCpu: !args.includes('--no-cpu') }),
+    yield: () => benchStepYield(),
     serve: () => benchServe(),
     synth: () => benchSynth(),
   };
