@@ -76,3 +76,8 @@ export function parseTrainConfig(input: unknown): TrainConfig {
 export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 }
+
+/** `batch-size` -> `batchSize`: option files may spell keys as flags. */
+export function camel(key: string): string {
+  return key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
