@@ -33,6 +33,9 @@ export const TrainConfigSchema = z
       .default([0.8, 0.1, 0.1]).describe('train, validation, test fractions')
       .refine((f) => Math.abs(f[0] + f[1] + f[2] - 1) < 1e-6, 'fractions must add up to 1'),
     splitFrom: z.string().optional().describe('reuse the split.json of an earlier run (file or run folder)'),
+    cv: z.number().int().min(2).max(20).optional()
+      .describe('K-fold cross-validation by patient: K models, each tested on patients the others trained on; mean and sd of every metric'),
+    cvFold: z.number().int().positive().optional().describe('train only this fold (1..K) of --cv (sweeps run the folds side by side)'),
     patience: z.number().int().nonnegative().default(3)
       .describe('epochs without validation-loss improvement before stopping (0 = never stop early)'),
     augment: z.boolean().default(false).describe('random flips, 90-degree rotations and brightness changes'),
@@ -53,7 +56,18 @@ export const TrainConfigSchema = z
     checkpointUri: z.string().optional()
       .describe('s3:// prefix or folder for per-epoch checkpoints; a restarted run resumes from it'),
   })
-  .strict();
+  .strict()
+  .superRefine((config, context) => {
+    if (config.cvFold !== undefined && config.cv === undefined) {
+      context.addIssue({ code: 'custom', path: ['cvFold'], message: 'needs --cv K (the number of folds)' });
+    }
+    if (config.cvFold !== undefined && config.cv !== undefined && config.cvFold > config.cv) {
+      context.addIssue({ code: 'custom', path: ['cvFold'], message: `must be between 1 and --cv (${config.cv})` });
+    }
+    if (config.cv !== undefined && config.splitFrom !== undefined) {
+      context.addIssue({ code: 'custom', path: ['cv'], message: 'makes its own folds; drop --split-from' });
+    }
+  });
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;

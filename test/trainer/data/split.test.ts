@@ -6,6 +6,7 @@ import { mulberry32, randomInt } from '../../../trainer/src/data/random';
 import {
   SPLIT_NAMES,
   applySplit,
+  makeFoldSplit,
   makeSplit,
   patientOf,
   readSplit,
@@ -169,4 +170,58 @@ test('mulberry32 repeats its sequence for a seed and spreads values over [0, 1)'
   expect(Math.max(...values)).toBeLessThan(1);
   expect(Math.abs(values.reduce((s, v) => s + v, 0) / values.length - 0.5)).toBeLessThan(0.01);
   expect(mulberry32(10)()).not.toBe(values[0]);
+});
+
+describe('makeFoldSplit: patient-grouped, class-stratified K-fold cross-validation', () => {
+  const folds = [1, 2, 3, 4, 5].map((fold) => makeFoldSplit(DATA.files, DATA.labels, { ...OPTS, folds: 5, fold }));
+
+  test('over the K folds every image is tested exactly once', () => {
+    const tested = folds.flatMap((split) => split.test);
+    expect(tested).toHaveLength(DATA.files.length);
+    expect(new Set(tested).size).toBe(DATA.files.length);
+    expect(folds.map((split) => split.fold)).toEqual([1, 2, 3, 4, 5].map((fold) => ({ folds: 5, fold })));
+  });
+
+  test('within a fold no patient is in two parts, and every image is in one', () => {
+    for (const split of folds) {
+      const owner = new Map<string, SplitName>();
+      const shared: string[] = [];
+      for (const name of SPLIT_NAMES) {
+        for (const file of split[name]) {
+          const patient = patientOf(file);
+          if ((owner.get(patient) ?? name) !== name) shared.push(patient);
+          owner.set(patient, name);
+        }
+      }
+      expect(shared).toEqual([]);
+      expect(split.train.length + split.validation.length + split.test.length).toBe(DATA.files.length);
+    }
+  });
+
+  test('each test fold holds about a fifth of the images, with the data set\'s class balance; validation is a ninth of the rest', () => {
+    const whole = positiveShare(DATA.files);
+    for (const split of folds) {
+      expect(Math.abs(split.test.length / DATA.files.length - 0.2)).toBeLessThan(0.03);
+      expect(Math.abs(positiveShare(split.test) - whole)).toBeLessThan(0.03);
+      const rest = split.train.length + split.validation.length;
+      expect(Math.abs(split.validation.length / rest - 1 / 9)).toBeLessThan(0.03);
+    }
+  });
+
+  test('the same seed gives the same folds; another seed other folds', () => {
+    expect(makeFoldSplit(DATA.files, DATA.labels, { ...OPTS, folds: 5, fold: 2 })).toEqual(folds[1]);
+    expect(makeFoldSplit(DATA.files, DATA.labels, { ...OPTS, seed: 43, folds: 5, fold: 2 }).test).not.toEqual(folds[1].test);
+  });
+
+  test('cell by cell, folds are stratified too', () => {
+    const cells = [1, 2, 3].map((fold) => makeFoldSplit(DATA.files, DATA.labels, { ...OPTS, mode: 'cell', folds: 3, fold }));
+    expect(new Set(cells.flatMap((split) => split.test)).size).toBe(DATA.files.length);
+    for (const split of cells) expect(Math.abs(positiveShare(split.test) - positiveShare(DATA.files))).toBeLessThan(0.01);
+  });
+
+  test('too few patients for K folds is a clear error', () => {
+    const few = nihLike(7, 1);
+    expect(() => makeFoldSplit(few.files, few.labels, { ...OPTS, folds: 5, fold: 1 }))
+      .toThrow(new UserError('--cv 5: 7 patients are too few for 5 folds with a validation set each; use fewer folds or more data'));
+  });
 });

@@ -3,7 +3,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { UserError } from '../user-error';
-import { type Random, mulberry32, shuffleInPlace } from './random';
+import { type Random, deriveSeed, mulberry32, shuffleInPlace } from './random';
 import type { LabeledImages, Split, SplitName } from './types';
 
 export const SPLIT_NAMES: readonly SplitName[] = ['train', 'validation', 'test'];
@@ -35,18 +35,59 @@ export function patientOf(file: string): string {
  */
 export function makeSplit(files: readonly string[], labels: ArrayLike<number>, opts: SplitOptions): Split {
   if (files.length !== labels.length) throw new RangeError(`${files.length} files but ${labels.length} labels`);
-  const random = mulberry32(opts.seed);
   const groups = opts.mode === 'patient' ? patientGroups(files) : files.map((_, i) => [i]);
-  const assignment = opts.mode === 'patient'
-    ? assignGroups(groups, labels, opts.fractions, random)
-    : cutEachClass(files, labels, opts.fractions, random);
+  const assignment = assignUnits(groups, labels, opts.fractions, mulberry32(opts.seed));
+  return toSplit(files, groups, assignment, opts, (s) => {
+    const unit = opts.mode === 'patient' ? `${groups.length} patients` : `${files.length} images`;
+    return `the ${SPLIT_NAMES[s]} split is empty: ${unit} cannot be split ${opts.fractions.join('/')}; use more data${opts.mode === 'patient' ? ' or --split cell' : ''}`;
+  });
+}
+
+export interface FoldOptions extends SplitOptions {
+  /** Number of folds, K >= 2. */
+  readonly folds: number;
+  /** Which fold is the test set, 1..K. */
+  readonly fold: number;
+}
+
+/**
+ * Fold `fold` of a K-fold cross-validation, grouped by patient (or cell by cell) and stratified by
+ * class like makeSplit: the data is cut into K folds (the same K for every fold index, for a seed),
+ * fold `fold` is the test set, and the other K-1 are split into train and validation in the ratio
+ * of the train and validation fractions. Over the K folds every image is tested exactly once.
+ */
+export function makeFoldSplit(files: readonly string[], labels: ArrayLike<number>, opts: FoldOptions): Split {
+  if (files.length !== labels.length) throw new RangeError(`${files.length} files but ${labels.length} labels`);
+  const groups = opts.mode === 'patient' ? patientGroups(files) : files.map((_, i) => [i]);
+  const unit = opts.mode === 'patient' ? 'patients' : 'images';
+  if (groups.length < opts.folds * 2) {
+    throw new UserError(`--cv ${opts.folds}: ${groups.length} ${unit} are too few for ${opts.folds} folds with a validation set each; use fewer folds or more data`);
+  }
+  const foldOf = assignUnits(groups, labels, Array.from({ length: opts.folds }, () => 1 / opts.folds), mulberry32(opts.seed));
+  const rest = groups.map((_, g) => g).filter((g) => foldOf[g] !== opts.fold - 1);
+  const [train, validation] = opts.fractions;
+  const inner = assignUnits(rest.map((g) => groups[g]), labels, [train / (train + validation), validation / (train + validation)],
+    mulberry32(deriveSeed(opts.seed, opts.fold)));
+  const assignment: number[] = foldOf.map((f) => (f === opts.fold - 1 ? 2 : 0));
+  rest.forEach((g, k) => (assignment[g] = inner[k]));
+  return {
+    ...toSplit(files, groups, assignment, opts, (s) => `--cv ${opts.folds}: fold ${opts.fold} has an empty ${SPLIT_NAMES[s]} set; use fewer folds or more data`),
+    fold: { folds: opts.folds, fold: opts.fold },
+  };
+}
+
+/** Which part (index into `fractions`) each group goes to, stratified by class. */
+function assignUnits(groups: readonly number[][], labels: ArrayLike<number>, fractions: readonly number[], random: Random): number[] {
+  return groups.every((members) => members.length === 1)
+    ? cutEachClass(groups.map(([i]) => i), labels, fractions, random)
+    : assignGroups(groups, labels, fractions, random);
+}
+
+function toSplit(files: readonly string[], groups: readonly number[][], assignment: readonly number[], opts: SplitOptions, empty: (part: number) => string): Split {
   const parts: [string[], string[], string[]] = [[], [], []];
   groups.forEach((members, g) => members.forEach((i) => parts[assignment[g]].push(files[i])));
   for (const [s, part] of parts.entries()) {
-    if (part.length === 0) {
-      const unit = opts.mode === 'patient' ? `${groups.length} patients` : `${files.length} images`;
-      throw new UserError(`the ${SPLIT_NAMES[s]} split is empty: ${unit} cannot be split ${opts.fractions.join('/')}; use more data${opts.mode === 'patient' ? ' or --split cell' : ''}`);
-    }
+    if (part.length === 0) throw new UserError(empty(s));
     part.sort();
   }
   return { mode: opts.mode, seed: opts.seed, fractions: [...opts.fractions], train: parts[0], validation: parts[1], test: parts[2] };
@@ -107,14 +148,19 @@ function assignGroups(groups: readonly number[][], labels: ArrayLike<number>, fr
   return best;
 }
 
-/** Cell mode: shuffle each class and cut it at the fractions, so every split keeps the class balance. */
-function cutEachClass(files: readonly string[], labels: ArrayLike<number>, fractions: readonly number[], random: Random): number[] {
-  const assignment = new Array<number>(files.length);
+/** Cell by cell: shuffle each class and cut it at the fractions, so every part keeps the class balance. */
+function cutEachClass(members: readonly number[], labels: ArrayLike<number>, fractions: readonly number[], random: Random): number[] {
+  const assignment = new Array<number>(members.length);
   for (const label of [0, 1]) {
-    const members = shuffleInPlace(files.map((_, i) => i).filter((i) => (labels[i] ? 1 : 0) === label), random);
-    const trainEnd = Math.round(fractions[0] * members.length);
-    const validationEnd = trainEnd + Math.round(fractions[1] * members.length);
-    members.forEach((i, k) => (assignment[i] = k < trainEnd ? 0 : k < validationEnd ? 1 : 2));
+    const ofClass = shuffleInPlace(members.map((_, k) => k).filter((k) => (labels[members[k]] ? 1 : 0) === label), random);
+    let end = 0;
+    let share = 0;
+    fractions.forEach((fraction, part) => {
+      const start = end;
+      share += fraction;
+      end = part === fractions.length - 1 ? ofClass.length : Math.round(share * ofClass.length);
+      for (let k = start; k < end; k++) assignment[ofClass[k]] = part;
+    });
   }
   return assignment;
 }
@@ -132,6 +178,7 @@ const SplitFileSchema = z.object({
   train: z.array(z.string()),
   validation: z.array(z.string()),
   test: z.array(z.string()),
+  fold: z.object({ folds: z.number().int().min(2), fold: z.number().int().positive() }).optional(),
 });
 
 /** Writes the split as JSON (one file name per line, so a diff of two splits reads well). */
@@ -143,6 +190,7 @@ export function saveSplit(path: string, split: Split): void {
     `  "seed": ${split.seed},`,
     `  "fractions": ${JSON.stringify(split.fractions)},`,
     `  "digest": ${JSON.stringify(splitDigest(split))},`,
+    ...(split.fold ? [`  "fold": ${JSON.stringify(split.fold)},`] : []),
     ...SPLIT_NAMES.map((name, s) => `  "${name}": ${list(split[name])}${s < 2 ? ',' : ''}`),
     '}',
   ].join('\n');

@@ -28,4 +28,6 @@ export interface Split {
   readonly train: readonly string[];
   readonly validation: readonly string[];
   readonly test: readonly string[];
+  /** For a cross-validation fold: which of how many (1-based). */
+  readonly fold?: { readonly folds: number; readonly fold: number };
 }

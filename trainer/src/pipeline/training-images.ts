@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { NIH_DATASET, type TrainConfig } from '../config';
 import { cachedDatasetZip, loadCachedImages, saveCachedImages } from '../cloud/dataset-cache';
 import { loadImages, resolveDataSource, type LoadedImages } from '../data/load-dataset';
-import { applySplit, makeSplit, readSplit, splitDigest } from '../data/split';
+import { applySplit, makeFoldSplit, makeSplit, readSplit, splitDigest } from '../data/split';
 import type { LabeledImages, Split, SplitName } from '../data/types';
 
 /** Bump when decoding changes, so decoded-image caches written by older trainers are ignored. */
@@ -53,11 +53,16 @@ export async function loadSplitImages(config: TrainConfig, log: (line: string) =
   const loaded = await loadTrainingImages(config, log);
   log(`images: ${loaded.images.labels.length} at ${config.imageSize} px from ${loaded.source}`
     + ` (skipped ${loaded.skipped.notPng} non-PNG files, ${loaded.skipped.unreadable.length} unreadable PNGs)`);
+  const { files, labels } = loaded.images;
+  const options = { mode: config.split, seed: config.seed, fractions: config.splitFractions };
   const split = config.splitFrom
     ? readSplit(config.splitFrom)
-    : makeSplit(loaded.images.files, loaded.images.labels, { mode: config.split, seed: config.seed, fractions: config.splitFractions });
+    : config.cv && config.cvFold
+      ? makeFoldSplit(files, labels, { ...options, folds: config.cv, fold: config.cvFold })
+      : makeSplit(files, labels, options);
   const parts = applySplit(loaded.images, split);
   const counts = { train: parts.train.labels.length, validation: parts.validation.labels.length, test: parts.test.labels.length };
-  log(`split by ${split.mode}: ${counts.train} train, ${counts.validation} validation, ${counts.test} test images`);
+  const fold = split.fold ? `, fold ${split.fold.fold} of ${split.fold.folds}` : '';
+  log(`split by ${split.mode}${fold}: ${counts.train} train, ${counts.validation} validation, ${counts.test} test images`);
   return { parts, split, splitDigest: splitDigest(split), counts, digest: loaded.digest, source: loaded.source };
 }
