@@ -19,7 +19,7 @@ module.exports = {
       displayName: 'e2e',
       testMatch: ['**/*.e2e.test.ts'],
       runner: '<rootDir>/test/support/serial-runner.js',
-      setupFilesAfterEnv: ['<rootDir>/test/support/kill-clis-after-each.ts'],
+      setupFilesAfterEnv: ['<rootDir>/test/support/e2e-setup.ts'],
     },
   ],
 };

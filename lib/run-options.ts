@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { kebab, TrainConfigSchema } from '../trainer/src/config';
+import { checkOptionCombinations, kebab, TrainConfigSchema } from '../trainer/src/config';
 import { UserError } from '../trainer/src/user-error';
 
 /**
@@ -58,7 +58,7 @@ export function parseCloudTrainOptions(input: Record<string, unknown>, name: (ke
   const localOnly = Object.keys(input).filter((key): key is keyof typeof LOCAL_ONLY_OPTIONS => Object.hasOwn(LOCAL_ONLY_OPTIONS, key));
   const problems = localOnly.map((key) => `${name(key)}: not available for cloud runs (${LOCAL_ONLY_OPTIONS[key]})`);
   const rest = Object.fromEntries(Object.entries(input).filter(([key]) => !Object.hasOwn(LOCAL_ONLY_OPTIONS, key)));
-  const result = CloudTrainOptionsSchema.safeParse(rest);
+  const result = CloudTrainOptionsSchema.superRefine(checkOptionCombinations).safeParse(rest);
   if (!result.success) {
     for (const issue of result.error.issues) {
       if (issue.code === 'unrecognized_keys') {

@@ -17,3 +17,19 @@ describe('parseTrainConfig', () => {
     expect(() => parseTrainConfig(input)).toThrow(key);
   });
 });
+
+describe('cross-validation options', () => {
+  test('--cv K alone, or with the fold to train', () => {
+    expect(parseTrainConfig({ cv: 5 })).toMatchObject({ cv: 5 });
+    expect(parseTrainConfig({ cv: 5, cvFold: 5 })).toMatchObject({ cv: 5, cvFold: 5 });
+  });
+
+  test.each([
+    [{ cv: 1 }, '--cv: Too small'],
+    [{ cvFold: 2 }, '--cv-fold: needs --cv K (the number of folds)'],
+    [{ cv: 3, cvFold: 4 }, '--cv-fold: must be between 1 and --cv (3)'],
+    [{ cv: 3, splitFrom: 'runs/x' }, '--cv: makes its own folds; drop --split-from'],
+  ])('rejects %j with %s', (input, message) => {
+    expect(() => parseTrainConfig(input)).toThrow(message);
+  });
+});

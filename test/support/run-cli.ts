@@ -13,7 +13,8 @@ export interface CliOptions {
   readonly onStderr?: (text: string, child: ChildProcess) => void;
   /**
    * The child is killed after this long. Keep it below the test's own timeout, so a run that hangs
-   * fails its test instead of outliving it and slowing the suites after it. @default 100 s
+   * fails its test instead of outliving it and slowing the suites after it (e2e tests get 60 s
+   * more than this; one that runs the CLI twice gives itself room for both). @default 240 s
    */
   readonly timeoutMs?: number;
 }
@@ -27,7 +28,7 @@ export interface RunningCli {
 
 const ROOT = join(__dirname, '..', '..');
 const ENTRY = join(ROOT, 'trainer', 'src', 'cli', 'main.ts');
-export const DEFAULT_CLI_TIMEOUT_MS = 100_000;
+export const DEFAULT_CLI_TIMEOUT_MS = 240_000;
 
 const running = new Set<ChildProcess>();
 

@@ -56,18 +56,23 @@ export const TrainConfigSchema = z
     checkpointUri: z.string().optional()
       .describe('s3:// prefix or folder for per-epoch checkpoints; a restarted run resumes from it'),
   })
-  .strict()
-  .superRefine((config, context) => {
-    if (config.cvFold !== undefined && config.cv === undefined) {
-      context.addIssue({ code: 'custom', path: ['cvFold'], message: 'needs --cv K (the number of folds)' });
-    }
-    if (config.cvFold !== undefined && config.cv !== undefined && config.cvFold > config.cv) {
-      context.addIssue({ code: 'custom', path: ['cvFold'], message: `must be between 1 and --cv (${config.cv})` });
-    }
-    if (config.cv !== undefined && config.splitFrom !== undefined) {
-      context.addIssue({ code: 'custom', path: ['cv'], message: 'makes its own folds; drop --split-from' });
-    }
-  });
+  .strict();
+
+/**
+ * Rules that tie options together, kept apart from the schema so that schemas derived from it
+ * (the cloud launcher's) can `.omit()` fields and apply the same rules.
+ */
+export function checkOptionCombinations(config: { cv?: number; cvFold?: number; splitFrom?: string }, context: z.RefinementCtx): void {
+  if (config.cvFold !== undefined && config.cv === undefined) {
+    context.addIssue({ code: 'custom', path: ['cvFold'], message: 'needs --cv K (the number of folds)' });
+  }
+  if (config.cvFold !== undefined && config.cv !== undefined && config.cvFold > config.cv) {
+    context.addIssue({ code: 'custom', path: ['cvFold'], message: `must be between 1 and --cv (${config.cv})` });
+  }
+  if (config.cv !== undefined && config.splitFrom !== undefined) {
+    context.addIssue({ code: 'custom', path: ['cv'], message: 'makes its own folds; drop --split-from' });
+  }
+}
 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
@@ -84,7 +89,7 @@ export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, wha
 }
 
 export function parseTrainConfig(input: unknown): TrainConfig {
-  return parseOptions(TrainConfigSchema, input);
+  return parseOptions(TrainConfigSchema.superRefine(checkOptionCombinations), input);
 }
 
 export function kebab(key: string): string {

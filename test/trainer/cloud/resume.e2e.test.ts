@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCheckpointStore } from '../../../trainer/src/cloud/checkpoint-store';
 import { startFakeMlflow, type FakeMlflow } from '../../support/fake-mlflow';
-import { runCli } from '../../support/run-cli';
+import { DEFAULT_CLI_TIMEOUT_MS, runCli } from '../../support/run-cli';
 import { startFakeS3, type FakeS3 } from './fake-s3';
 
 /**
@@ -84,4 +84,4 @@ test('a run killed after epoch 2 resumes at epoch 3 in the same MLflow run, with
   const lines = (await readFile(join(runDir, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { epoch: number });
   expect(lines.map((l) => l.epoch)).toEqual([1, 2, 3, 4, 5]);
   expect((await createCheckpointStore(checkpointUri).load())?.epoch).toBe(5);
-}, 300_000);
+}, 2 * DEFAULT_CLI_TIMEOUT_MS + 60_000);
