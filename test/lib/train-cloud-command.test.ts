@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
@@ -138,5 +141,59 @@ describe('npm run train:cloud', () => {
   test('--resume of an older run needs its options again', async () => {
     const { run } = launcher({ runRequest: 'r9\n--epochs\n3' });
     await expect(run('--resume', 'r1')).rejects.toThrow('--resume r1: the last run request was r9; pass the options r1 was started with again');
+  });
+});
+
+describe('laptop-only flags', () => {
+  test.each([
+    ['--out', '/tmp/runs', 'results go to MLflow'],
+    ['--cache-dir', '/tmp/cache', 'the dataset cache is the bucket'],
+    ['--backend', 'wasm', 'the GPU backend is required in the cloud'],
+  ])('%s is refused with the reason, before AWS is asked anything', async (flag, value, reason) => {
+    const { run, calls } = launcher();
+    const refused = run('--model', 'micro', flag, value);
+    await expect(refused).rejects.toThrow(UserError);
+    await expect(refused).rejects.toThrow(`${flag}: not available for cloud runs (`);
+    await expect(refused).rejects.toThrow(reason);
+    expect(calls).toEqual([]);
+  });
+
+  test('they stay out of --help, which shows the npm command', () => {
+    const help = trainCloudCommand({ clients: createAwsClients, now: () => new Date(), print: () => undefined }).helpInformation();
+    expect(help).toMatch(/^Usage: npm run train:cloud -- \[options\]/);
+    expect(help).not.toContain('--cache-dir');
+    expect(help).toContain('--epochs');
+  });
+});
+
+describe('the command as people run it (bin/train-cloud.ts)', () => {
+  const ROOT = path.join(__dirname, '../..');
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, ['--import', 'tsx', 'bin/train-cloud.ts', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+    // No credentials anywhere and no metadata service: the first AWS call fails at once.
+    env: {
+      PATH: process.env.PATH, HOME: os.tmpdir(), AWS_REGION: 'eu-west-1', AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', ...env,
+    },
+  });
+
+  test.each([
+    ['a misspelled flag', ['--epoch', '3'], /unknown option '--epoch'[\s\S]*Did you mean --epochs\?/],
+    ['a flag without its value', ['--epochs'], /option '--epochs <n>' argument missing/],
+    ['a laptop-only flag', ['--cache-dir', '/tmp/x'], /--cache-dir: not available for cloud runs/],
+  ])('%s is bad input: exit 2, a short message, not the whole help', (_name, args, message) => {
+    const result = cli(args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toContain('Options:');
+  });
+
+  test('the output has the error alone: no Node version notice from the AWS SDK', () => {
+    const result = cli(['--status']);
+    expect(result.stderr).toMatch(/^error: no AWS credentials/);
+    expect(result.stderr).not.toContain('NodeVersionSupportWarning');
+    expect(result.status).toBe(2);
   });
 });

@@ -63,12 +63,14 @@ test('a model that cannot be loaded ends the command with the reason and a non-z
   const [code] = await once(child, 'exit');
   expect(code).toBe(2);
   expect(output()).toMatch(/error: --model .*missing: found neither/);
+  // Once, as the command's error: not also as a log line of the server.
+  expect(output().match(/found neither/g)).toHaveLength(1);
 });
 
 test.each([
-  [['--max-batch', '0'], /--max-batch: Too small/],
+  [['--max-batch', '0'], /--max-batch: must be a whole number of at least 1 \(got 0\)/],
   [['--base-path', '/model/'], /--base-path: must look like \/model/],
-  [['--port', '70000'], /--port: Too big/],
+  [['--port', '70000'], /--port: must be a whole number of at most 65535 \(got 70000\)/],
   [['--model', ''], /--model: required: a run folder/],
 ])('bad flags %j are refused before anything starts, naming the flag', async (flags, message) => {
   const program = new Command().exitOverride();

@@ -98,13 +98,12 @@ export async function startModelServer(props: ModelServerProps): Promise<Running
       log(`model ${model.info.name} version ${model.info.version} ready (from ${model.info.source}); POST ${url}/invocations`);
     },
     (error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      state = { phase: 'failed', error: message };
-      log(`the model failed to load: ${message}`);
+      state = { phase: 'failed', error: error instanceof Error ? error.message : String(error) };
       throw error;
     },
   );
-  // The caller may never await `ready`; the failure is still reported through /health and the log.
+  // Not logged here: whoever awaits `ready` reports the failure (the serve command prints it once and
+  // exits); one who never does still sees it in /health.
   ready.catch(() => undefined);
 
   let closing: Promise<void> | undefined;

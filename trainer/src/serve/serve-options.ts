@@ -26,6 +26,6 @@ export type ServeOptions = z.infer<typeof ServeOptionsSchema>;
 export type ServeOptionsInput = z.input<typeof ServeOptionsSchema>;
 
 /** Validates `serve` flags, naming each bad flag and what it accepts. */
-export function parseServeOptions(input: unknown): ServeOptions {
-  return parseOptions(ServeOptionsSchema, input, 'serve options');
+export function parseServeOptions(input: Record<string, unknown>): ServeOptions {
+  return parseOptions(ServeOptionsSchema, input, { what: 'serve options' });
 }
