@@ -20,10 +20,10 @@ beforeAll(async () => {
 afterAll(() => rm(runDir, { recursive: true, force: true }));
 
 /** `npm run serve -- ...`, without npm in between so signals reach the server itself. */
-function serve(...args: string[]): { child: ChildProcess; output: () => string } {
+function serve(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; output: () => string } {
   const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['trainer/src/cli/main.ts', 'serve', ...args], {
     cwd: ROOT,
-    env: { ...process.env, MLFLOW_TRACKING_URI: '' },
+    env: { ...process.env, MLFLOW_TRACKING_URI: '', MODEL_SERVER_TOKEN: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let text = '';
@@ -42,7 +42,7 @@ async function waitFor(output: () => string, pattern: RegExp, child: ChildProces
 }
 
 test('serves a run folder until SIGTERM, then exits 0', async () => {
-  const { child, output } = serve('--model', runDir, '--port', '0', '--backend', 'wasm', '--threads', '2');
+  const { child, output } = serve(['--model', runDir, '--port', '0', '--backend', 'wasm', '--threads', '2']);
   try {
     const url = (await waitFor(output, /listening on (http:\/\/\S+);/, child))[1];
     await waitFor(output, /ready \(from /, child);
@@ -59,12 +59,34 @@ test('serves a run folder until SIGTERM, then exits 0', async () => {
 });
 
 test('a model that cannot be loaded ends the command with the reason and a non-zero code', async () => {
-  const { child, output } = serve('--model', join(runDir, 'missing'), '--port', '0', '--backend', 'cpu');
+  const { child, output } = serve(['--model', join(runDir, 'missing'), '--port', '0', '--backend', 'cpu']);
   const [code] = await once(child, 'exit');
   expect(code).toBe(2);
   expect(output()).toMatch(/error: --model .*missing: found neither/);
   // Once, as the command's error: not also as a log line of the server.
   expect(output().match(/found neither/g)).toHaveLength(1);
+});
+
+test('MODEL_SERVER_TOKEN from the environment guards the server; without it, listening beyond loopback is warned about', async () => {
+  const token = 'token-from-the-environment-0123';
+  const { child, output } = serve(['--model', runDir, '--port', '0', '--backend', 'cpu'], { MODEL_SERVER_TOKEN: token });
+  try {
+    const url = (await waitFor(output, /listening on (http:\/\/\S+);/, child))[1];
+    await waitFor(output, /ready \(from /, child);
+    const image = await png(DARK);
+    const post = (headers: Record<string, string>) => fetch(`${url}/invocations`, { method: 'POST', headers: { 'Content-Type': 'image/png', ...headers }, body: image });
+    expect((await post({})).status).toBe(401);
+    expect((await post({ Authorization: `Bearer ${token}` })).status).toBe(200);
+    expect(output()).not.toContain('warning');
+  } finally {
+    child.kill('SIGKILL');
+  }
+  const open = serve(['--model', runDir, '--port', '0', '--backend', 'cpu', '--host', '0.0.0.0']);
+  try {
+    await waitFor(open.output, /warning: listening on 0\.0\.0\.0 without MODEL_SERVER_TOKEN: anyone who can reach this port can score images/, open.child);
+  } finally {
+    open.child.kill('SIGKILL');
+  }
 });
 
 test.each([
