@@ -36,3 +36,10 @@ export const MLFLOW_EXPERIMENT = 'malaria-classifier';
 
 /** Where MLflow opens through the Session Manager tunnel of docs/cloud.md when there is no public URL. */
 export const TUNNEL_MLFLOW_URL = 'http://localhost:5000';
+
+/** Outputs of the tracking stack that `npm run cloud:sleep` / `cloud:wake` read. */
+export const TRACKING_OUTPUTS = {
+  cluster: 'MlflowCluster',
+  service: 'MlflowService',
+  database: 'DatabaseInstance',
+} as const;

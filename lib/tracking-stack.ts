@@ -7,7 +7,7 @@ import { ownLambdaLogGroups } from './lambda-log-groups';
 import { MlflowDatabase } from './mlflow-database';
 import { MLFLOW_IMAGE_DIR, MlflowService } from './mlflow-service';
 import { ContainerImageSource } from './container-image';
-import { TUNNEL_MLFLOW_URL } from './names';
+import { TRACKING_OUTPUTS, TUNNEL_MLFLOW_URL } from './names';
 import { Network } from './network';
 
 export interface TrackingStackProps extends StackProps {
@@ -57,7 +57,9 @@ export class TrackingStack extends Stack {
       description: 'Prints the MLflow admin password',
       value: `aws secretsmanager get-secret-value --secret-id ${this.mlflow.adminSecret.secretArn} --query SecretString --output text`,
     });
-    new CfnOutput(this, 'MlflowCluster', { description: 'ECS cluster of the MLflow task (for the tunnel)', value: this.mlflow.cluster.clusterName });
+    new CfnOutput(this, TRACKING_OUTPUTS.cluster, { description: 'ECS cluster of the MLflow task (for the tunnel)', value: this.mlflow.cluster.clusterName });
+    new CfnOutput(this, TRACKING_OUTPUTS.service, { description: 'ECS service of MLflow (npm run cloud:sleep stops it)', value: this.mlflow.service.serviceName });
+    new CfnOutput(this, TRACKING_OUTPUTS.database, { description: 'RDS instance of MLflow (npm run cloud:sleep stops it)', value: database.instance.instanceIdentifier });
     new CfnOutput(this, 'MlflowLogGroup', { description: 'MLflow server logs', value: this.mlflow.logGroup.logGroupName });
     new CfnOutput(this, 'ArtifactBucketName', { description: 'MLflow artifacts, dataset cache, checkpoints', value: this.artifacts.bucket.bucketName });
     ownLambdaLogGroups(this);

@@ -5,6 +5,7 @@ import { UserError } from '../../trainer/src/user-error';
 import { addSchemaOptions, typedOptions } from '../../trainer/src/cli/schema-options';
 import { CloudTrainOptionsSchema, LocalOnlyOptionsSchema, parseCloudTrainOptions, trainerArgs } from '../run-options';
 import { newRunId, RUN_ID_PATTERN, type RunRequest } from '../run-parameter';
+import { mlflowAsleep } from './environment-power';
 import {
   type AwsClients, currentRunRequest, findTrainerStack, groupState, lastOutcome, startRun, stopRun, type TrainerStack,
 } from './trainer-control';
@@ -56,6 +57,9 @@ export function trainCloudCommand(deps: LauncherDeps): Command {
       await stopRun(clients, stack);
       deps.print(`stopping the run in ${stack.envName}: the instance checkpoints and terminates; a later --resume continues it`);
       return undefined;
+    }
+    if (await mlflowAsleep(clients, flags.env)) {
+      throw new UserError(`MLflow in ${flags.env} is asleep, and the run would have nowhere to log: npm run cloud:wake -- --env ${flags.env} first`);
     }
     const request = flags.resume !== undefined
       ? await resumeRequest(clients, stack, flags.resume, Object.keys(options).length ? trainerArgs(options) : undefined)
