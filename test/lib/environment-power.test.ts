@@ -4,9 +4,9 @@ import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { powerCommand } from '../../lib/launcher/power-command';
-import { createAwsClients } from '../../lib/launcher/trainer-control';
 import { trainCloudCommand } from '../../lib/launcher/train-cloud-command';
 import { UserError } from '../../trainer/src/user-error';
+import { stackWithOutputs, stubbedAwsClients } from './stubbed-aws';
 
 interface Fake {
   database?: string;
@@ -21,25 +21,20 @@ const TRAINING = {
   OutcomeParameter: '/malaria-mlops/dev/trainer/last-outcome', TrainerLogGroup: '/malaria-mlops/dev/trainer',
 };
 
-/** Real SDK clients answering from `fake`; each command is recorded as "Name input". */
+/** Stubbed SDK clients answering from `fake`, and the commands on them. */
 function aws(fake: Fake = {}) {
-  const calls: string[] = [];
   const printed: string[] = [];
-  const clients = createAwsClients('eu-west-1');
-  const answer = async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-    calls.push(`${command.constructor.name} ${JSON.stringify(command.input)}`);
+  const { clients, calls } = stubbedAwsClients((command) => {
     if (command instanceof DescribeStacksCommand) {
-      const outputs = command.input.StackName === 'MalariaTracking-dev'
-        ? TRACKING : { ...TRAINING, ...(fake.serving ? { ModelServerService: 'model-server' } : {}) };
-      return { Stacks: [{ Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }] };
+      return stackWithOutputs(command.input.StackName === 'MalariaTracking-dev'
+        ? TRACKING : { ...TRAINING, ...(fake.serving ? { ModelServerService: 'model-server' } : {}) });
     }
     if (command instanceof DescribeAutoScalingGroupsCommand) return { AutoScalingGroups: [{ DesiredCapacity: fake.desired ?? 0, Instances: [] }] };
     if (command instanceof DescribeDBInstancesCommand) return { DBInstances: [{ DBInstanceStatus: fake.database ?? 'available' }] };
     if (command instanceof DescribeServicesCommand) return { services: [{ desiredCount: fake.mlflowDesired ?? 1 }] };
     if (command instanceof GetParameterCommand) return { Parameter: { Value: 'r0' } };
     return {};
-  };
-  for (const client of Object.values(clients)) jest.spyOn(client, 'send').mockImplementation(answer as never);
+  });
   const waited: string[] = [];
   const deps = {
     clients: () => clients,

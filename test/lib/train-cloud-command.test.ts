@@ -7,6 +7,7 @@ import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { createAwsClients } from '../../lib/launcher/trainer-control';
 import { trainCloudCommand } from '../../lib/launcher/train-cloud-command';
 import { UserError } from '../../trainer/src/user-error';
+import { stackWithOutputs, stubbedAwsClients } from './stubbed-aws';
 
 interface Fake {
   stackExists?: boolean;
@@ -24,17 +25,14 @@ const OUTPUTS = {
   TrainerLogGroup: '/malaria-mlops/dev/trainer',
 };
 
-/** Real SDK clients whose `send` answers from `fake` and records each command as "Name input". */
+/** Stubbed SDK clients answering from `fake`, and the command on them. */
 function launcher(fake: Fake = {}) {
-  const calls: string[] = [];
   const printed: string[] = [];
-  const clients = createAwsClients('eu-west-1');
-  const answer = async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-    calls.push(`${command.constructor.name} ${JSON.stringify(command.input)}`);
+  const { clients, calls } = stubbedAwsClients((command) => {
     if (command instanceof DescribeStacksCommand) {
       if (fake.sdkError) throw fake.sdkError;
       if (fake.stackExists === false) throw Object.assign(new Error('Stack with id MalariaTraining-dev does not exist'), { name: 'ValidationError' });
-      return { Stacks: [{ Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }] };
+      return stackWithOutputs(OUTPUTS);
     }
     if (command instanceof DescribeAutoScalingGroupsCommand) {
       return { AutoScalingGroups: [{ DesiredCapacity: fake.desired ?? 0, Instances: fake.instances ?? [] }] };
@@ -44,8 +42,7 @@ function launcher(fake: Fake = {}) {
       return { Parameter: { Value: value } };
     }
     return {};
-  };
-  for (const client of Object.values(clients)) jest.spyOn(client, 'send').mockImplementation(answer as never);
+  });
   const command = trainCloudCommand({ clients: () => clients, now: () => new Date('2026-11-25T20:41:07Z'), print: (line) => printed.push(line) });
   command.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
   const run = (...args: string[]) => command.parseAsync(['node', 'train-cloud', ...args]);
