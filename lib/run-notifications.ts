@@ -27,7 +27,11 @@ export class RunNotifications extends Construct {
     this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
   }
 
+  /**
+   * Publishing only: the AWS managed key's own policy lets the account's principals use it through
+   * SNS, so no KMS grant is added (Topic.grantPublish would add one on every key of the account).
+   */
   public grantPublish(grantee: iam.IGrantable): void {
-    this.topic.grantPublish(grantee);
+    iam.Grant.addToPrincipal({ grantee, actions: ['sns:Publish'], resourceArns: [this.topic.topicArn] });
   }
 }
