@@ -40,8 +40,10 @@ case "$1" in
   pull) exit "\${DOCKER_PULL_EXIT:-0}" ;;
   image) echo 123.dkr.ecr.eu-west-1.amazonaws.com/trainer@sha256:feed ;;
   run)
+    # The trap comes before container.env, which tells the signal test that the container is up.
+    [ -n "\${DOCKER_RUN_BLOCK:-}" ] && trap 'echo TERM >> "$WORK/container-signals"; exit 143' TERM
     env | grep -E '^(MLFLOW|TRAINER|AWS)_' | sort > "$WORK/container.env"
-    if [ -n "\${DOCKER_RUN_BLOCK:-}" ]; then trap 'echo TERM >> "$WORK/container-signals"; exit 143' TERM; while :; do /bin/sleep 0.05; done; fi
+    if [ -n "\${DOCKER_RUN_BLOCK:-}" ]; then while :; do /bin/sleep 0.05; done; fi
     exit "\${DOCKER_RUN_EXIT:-0}" ;;
 esac`,
 };
