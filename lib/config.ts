@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { UserError } from '../trainer/src/user-error';
+import { IMAGE_BUILDS, type ImageBuild } from './container-image';
+import { prebuiltImageProblem } from './prebuilt-image';
 import { parseCloudTrainOptions, TRAINER_MODELS, type CloudTrainOptions } from './run-options';
 
 /**
@@ -36,6 +38,14 @@ export interface DeploymentConfig {
   readonly train: CloudTrainOptions;
   /** Serve the registry's `champion` model on Fargate behind MLflow's load balancers, under /model. */
   readonly serve: boolean;
+  /** Where the two images come from: prebuilt (digest-pinned) ones, else built locally or in CodeBuild. */
+  readonly images: {
+    readonly trainer?: string;
+    readonly mlflow?: string;
+    readonly build: ImageBuild;
+  };
+  /** Who is e-mailed each run's outcome (an SNS topic with this subscription). */
+  readonly notifyEmail?: string;
 }
 
 // Context from `-c key=value` arrives as strings, from cdk.json as JSON values: accept both.
@@ -69,11 +79,17 @@ const ContextSchema = z.object({
   maxRuntimeMinutes: integer(15, 2880).default(240),
   rootVolumeGiB: integer(100, 2000).default(100),
   retainData: flag.default(false),
-  trainOnDeploy: flag.default(true),
+  // Off by default: a deploy that starts a paid GPU run should be something one asks for.
+  trainOnDeploy: flag.default(false),
   model: z.enum(TRAINER_MODELS, { error: `must be one of ${TRAINER_MODELS.join(', ')}` }).default('compact'),
   epochs: integer(1, 10000).default(10),
   trainOptions: object.default({}),
   serve: flag.default(false),
+  openToInternet: flag.default(false),
+  trainerImage: z.string().optional(),
+  mlflowImage: z.string().optional(),
+  imageBuild: z.enum(IMAGE_BUILDS, { error: `must be one of ${IMAGE_BUILDS.join(', ')} (how images are built when no prebuilt one is named)` }).default('local'),
+  notifyEmail: z.string().regex(/^[^@\s,]+@[^@\s,]+\.[a-z]{2,}$/i, { error: 'must be one e-mail address, such as team@example.com' }).optional(),
 });
 
 /** The context keys this app reads, with their defaults, for messages and docs. */
@@ -98,6 +114,14 @@ export function loadConfig(context: Record<string, unknown>): DeploymentConfig {
   }
   const c = parsed.data;
   problems.push(...c.allowedCidrs.flatMap((cidr) => cidrProblem(cidr)).map((p) => `allowedCidrs: ${p}`));
+  if (c.allowedCidrs.includes(WHOLE_INTERNET) && !c.openToInternet) {
+    problems.push(`allowedCidrs: ${WHOLE_INTERNET} puts MLflow's login page and the model server on the whole internet; `
+      + 'name your own addresses (e.g. 203.0.113.7/32), or confirm it with -c openToInternet=true');
+  }
+  for (const key of ['trainerImage', 'mlflowImage'] as const) {
+    const problem = c[key] === undefined ? undefined : prebuiltImageProblem(c[key]);
+    if (problem) problems.push(`${show(key)}: ${problem}`);
+  }
   const typeProblem = gpuInstanceTypeProblem(c.instanceType);
   if (typeProblem) problems.push(`${show('instanceType')}: ${typeProblem}`);
   if (c.certificateArn && !c.allowedCidrs.length) {
@@ -133,6 +157,12 @@ export function loadConfig(context: Record<string, unknown>): DeploymentConfig {
     trainOnDeploy: c.trainOnDeploy,
     train,
     serve: c.serve,
+    images: {
+      ...(c.trainerImage ? { trainer: c.trainerImage } : {}),
+      ...(c.mlflowImage ? { mlflow: c.mlflowImage } : {}),
+      build: c.imageBuild,
+    },
+    ...(c.notifyEmail ? { notifyEmail: c.notifyEmail } : {}),
   };
 }
 
@@ -140,8 +170,13 @@ function configError(problems: readonly string[]): UserError {
   return new UserError(`invalid configuration (cdk.json "context" or -c key=value):\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }
 
+const WHOLE_INTERNET = '0.0.0.0/0';
+
 /** Why a string is not a usable IPv4 CIDR for a security group rule, or nothing when it is. */
 export function cidrProblem(cidr: string): string[] {
+  if (cidr.includes(':')) {
+    return [`"${cidr}" is IPv6; the load balancer is IPv4 only${cidr === '::/0' ? ' (and ::/0 would be the whole internet)' : ''}: name IPv4 CIDRs such as 203.0.113.7/32`];
+  }
   const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
   const octets = match ? match.slice(1, 5).map(Number) : [];
   const bits = match ? Number(match[5]) : NaN;

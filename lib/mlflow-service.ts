@@ -1,7 +1,6 @@
 import * as path from 'node:path';
 import { RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -19,6 +18,8 @@ const TUNNEL_HOSTS = ['localhost', 'localhost:*', '127.0.0.1', '127.0.0.1:*'];
 
 export interface MlflowServiceProps {
   readonly vpc: ec2.IVpc;
+  /** The MLflow server image (mlflow-stack/), however it was made (container-image.ts). */
+  readonly image: ecs.ContainerImage;
   readonly database: MlflowDatabase;
   readonly artifacts: ArtifactBucket;
   /** IPv4 CIDRs for the public load balancer; empty: no public load balancer. */
@@ -86,7 +87,7 @@ export class MlflowService extends Construct {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
     const task = new ecs.FargateTaskDefinition(this, 'Task', { cpu: 1024, memoryLimitMiB: 2048 });
     const container = task.addContainer('Mlflow', {
-      image: ecs.ContainerImage.fromAsset(MLFLOW_IMAGE_DIR, { platform: Platform.LINUX_AMD64 }),
+      image: props.image,
       portMappings: [{ containerPort: MLFLOW_PORT }],
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'mlflow' }),
       environment: {

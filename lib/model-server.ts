@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { loadBalancedServiceDefaults } from './fargate-defaults';
 import { MODEL_BASE_PATH, MODEL_SERVER_PORT, modelServerCommand, modelServerHealthCommand } from './model-server-command';
@@ -56,6 +56,8 @@ export interface ModelServerProps {
  */
 export class ModelServer extends Construct {
   public readonly service: ecs.FargateService;
+  /** The bearer token every scoring request must carry (MODEL_SERVER_TOKEN), generated at deploy time. */
+  public readonly token: secretsmanager.Secret;
   public readonly securityGroup: ec2.SecurityGroup;
   public readonly logGroup: logs.LogGroup;
 
@@ -71,6 +73,15 @@ export class ModelServer extends Construct {
     });
     // 4 GB: vgg16's weights are about 0.5 GB as float32 and exist twice while loading, beside
     // libtensorflow and request buffers; the small models need far less.
+    this.token = new secretsmanager.Secret(this, 'Token', {
+      description: 'Bearer token of the model server (Authorization: Bearer <token>)',
+      generateSecretString: { passwordLength: 48, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(this.token).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'The server reads the token when a task starts; rotating it is a new value plus a restart (docs/cloud.md), which a rotation Lambda would not do.',
+    });
     const task = new ecs.FargateTaskDefinition(this, 'Task', {
       cpu: 1024,
       memoryLimitMiB: 4096,
@@ -85,6 +96,8 @@ export class ModelServer extends Construct {
       secrets: {
         MLFLOW_TRACKING_USERNAME: ecs.Secret.fromSecretsManager(mlflow.credentials, 'username'),
         MLFLOW_TRACKING_PASSWORD: ecs.Secret.fromSecretsManager(mlflow.credentials, 'password'),
+        // Never open: anyone who reaches the load balancer must also know the token.
+        MODEL_SERVER_TOKEN: ecs.Secret.fromSecretsManager(this.token),
       },
       // The server drains in-flight requests for 25 s after SIGTERM.
       stopTimeout: Duration.seconds(30),
@@ -100,7 +113,7 @@ export class ModelServer extends Construct {
     acknowledgeUnscopableActions(task.obtainExecutionRole(), ['ecr:GetAuthorizationToken']);
     Validations.of(task).acknowledge({
       id: 'AwsSolutions-ECS2',
-      reason: 'The plain environment holds only the tracking URI; the MLflow credentials come from Secrets Manager.',
+      reason: 'The plain environment holds only the tracking URI; the MLflow credentials and the token come from Secrets Manager.',
     });
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {

@@ -22,6 +22,24 @@ export const SERVING_OUTPUTS = {
   url: 'ModelServerUrl',
   internalUrl: 'ModelServerInternalUrl',
   restartCommand: 'ModelServerRestartCommand',
+  tokenCommand: 'ModelServerTokenCommand',
   service: 'ModelServerService',
   logGroup: 'ModelServerLogGroup',
+} as const;
+
+/**
+ * The MLflow experiment cloud runs log to: the trainer's default (DEFAULT_EXPERIMENT in
+ * trainer/src/tracking/mlflow/create-tracker.ts, which a test compares), passed to the container
+ * explicitly so that the boot script looks for the run where the trainer put it.
+ */
+export const MLFLOW_EXPERIMENT = 'malaria-classifier';
+
+/** Where MLflow opens through the Session Manager tunnel of docs/cloud.md when there is no public URL. */
+export const TUNNEL_MLFLOW_URL = 'http://localhost:5000';
+
+/** Outputs of the tracking stack that `npm run cloud:sleep` / `cloud:wake` read. */
+export const TRACKING_OUTPUTS = {
+  cluster: 'MlflowCluster',
+  service: 'MlflowService',
+  database: 'DatabaseInstance',
 } as const;

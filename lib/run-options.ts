@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { checkOptionCombinations, kebab, TrainConfigSchema } from '../trainer/src/config';
+import { checkOptions, type OptionName } from '../trainer/src/option-problems';
 import { UserError } from '../trainer/src/user-error';
 
 /**
@@ -32,6 +33,9 @@ const localOnlyMask = Object.fromEntries(Object.keys(LOCAL_ONLY_OPTIONS).map((ke
   [K in keyof typeof LOCAL_ONLY_OPTIONS]: true;
 };
 
+/** The trainer's options that cloud runs refuse, so the launcher can read them as flags and say why. */
+export const LocalOnlyOptionsSchema = TrainConfigSchema.pick(localOnlyMask);
+
 /** Training options a cloud run accepts: the trainer's own schema, less the local ones, with a closed model list. */
 export const CloudTrainOptionsSchema = TrainConfigSchema.omit(localOnlyMask).extend({
   model: z.enum(TRAINER_MODELS, { error: `must be one of ${TRAINER_MODELS.join(', ')}` })
@@ -54,20 +58,11 @@ export type CloudTrainOptions = z.input<typeof CloudTrainOptionsSchema>;
  * Validates the options of one cloud run and returns them as given (defaults stay the trainer's).
  * `name` spells a key the way the user typed it (`--batch-size`, `trainOptions.batchSize`).
  */
-export function parseCloudTrainOptions(input: Record<string, unknown>, name: (key: string) => string): CloudTrainOptions {
+export function parseCloudTrainOptions(input: Record<string, unknown>, name: OptionName): CloudTrainOptions {
   const localOnly = Object.keys(input).filter((key): key is keyof typeof LOCAL_ONLY_OPTIONS => Object.hasOwn(LOCAL_ONLY_OPTIONS, key));
   const problems = localOnly.map((key) => `${name(key)}: not available for cloud runs (${LOCAL_ONLY_OPTIONS[key]})`);
   const rest = Object.fromEntries(Object.entries(input).filter(([key]) => !Object.hasOwn(LOCAL_ONLY_OPTIONS, key)));
-  const result = CloudTrainOptionsSchema.superRefine(checkOptionCombinations).safeParse(rest);
-  if (!result.success) {
-    for (const issue of result.error.issues) {
-      if (issue.code === 'unrecognized_keys') {
-        problems.push(...issue.keys.map((key) => `${name(key)}: unknown option`));
-      } else {
-        problems.push(`${issue.path.length ? name(String(issue.path[0])) : '(options)'}: ${issue.message}`);
-      }
-    }
-  }
+  problems.push(...checkOptions(CloudTrainOptionsSchema.superRefine(checkOptionCombinations), rest, name).problems);
   if (problems.length) throw new UserError(`invalid training options:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return rest as CloudTrainOptions;
 }

@@ -5,7 +5,9 @@ import { ArtifactBucket, BUCKET_PREFIXES } from './artifact-bucket';
 import type { DeploymentConfig } from './config';
 import { ownLambdaLogGroups } from './lambda-log-groups';
 import { MlflowDatabase } from './mlflow-database';
-import { MlflowService } from './mlflow-service';
+import { MLFLOW_IMAGE_DIR, MlflowService } from './mlflow-service';
+import { ContainerImageSource } from './container-image';
+import { TRACKING_OUTPUTS, TUNNEL_MLFLOW_URL } from './names';
 import { Network } from './network';
 
 export interface TrackingStackProps extends StackProps {
@@ -31,8 +33,10 @@ export class TrackingStack extends Stack {
       { prefix: BUCKET_PREFIXES.checkpoints, delete: true },
     ]);
     const database = new MlflowDatabase(this, 'Database', { vpc, retainData: config.retainData });
+    const image = new ContainerImageSource(this, 'MlflowImage', { directory: MLFLOW_IMAGE_DIR, prebuilt: config.images.mlflow, build: config.images.build });
     this.mlflow = new MlflowService(this, 'Mlflow', {
       vpc,
+      image: image.ecsImage,
       database,
       artifacts: this.artifacts,
       allowedCidrs: config.allowedCidrs,
@@ -42,7 +46,7 @@ export class TrackingStack extends Stack {
 
     new CfnOutput(this, 'MlflowUrl', {
       description: 'Where people open MLflow',
-      value: this.mlflow.publicUrl ?? 'http://localhost:5000 through a Session Manager tunnel (no allowedCidrs): see docs/cloud.md',
+      value: this.mlflow.publicUrl ?? `${TUNNEL_MLFLOW_URL} through a Session Manager tunnel (no allowedCidrs): see docs/cloud.md`,
     });
     new CfnOutput(this, 'MlflowInternalUrl', { description: 'MLflow inside the VPC (the trainer uses it)', value: this.mlflow.internalUrl });
     new CfnOutput(this, 'MlflowAdminSecret', {
@@ -53,7 +57,9 @@ export class TrackingStack extends Stack {
       description: 'Prints the MLflow admin password',
       value: `aws secretsmanager get-secret-value --secret-id ${this.mlflow.adminSecret.secretArn} --query SecretString --output text`,
     });
-    new CfnOutput(this, 'MlflowCluster', { description: 'ECS cluster of the MLflow task (for the tunnel)', value: this.mlflow.cluster.clusterName });
+    new CfnOutput(this, TRACKING_OUTPUTS.cluster, { description: 'ECS cluster of the MLflow task (for the tunnel)', value: this.mlflow.cluster.clusterName });
+    new CfnOutput(this, TRACKING_OUTPUTS.service, { description: 'ECS service of MLflow (npm run cloud:sleep stops it)', value: this.mlflow.service.serviceName });
+    new CfnOutput(this, TRACKING_OUTPUTS.database, { description: 'RDS instance of MLflow (npm run cloud:sleep stops it)', value: database.instance.instanceIdentifier });
     new CfnOutput(this, 'MlflowLogGroup', { description: 'MLflow server logs', value: this.mlflow.logGroup.logGroupName });
     new CfnOutput(this, 'ArtifactBucketName', { description: 'MLflow artifacts, dataset cache, checkpoints', value: this.artifacts.bucket.bucketName });
     ownLambdaLogGroups(this);

@@ -11,6 +11,9 @@
 #   OUTCOME_PARAMETER    SSM parameter this script records the outcome in
 #   MLFLOW_TRACKING_URI  MLflow's internal load balancer
 #   MLFLOW_SECRET_ARN    secret holding {"username": ..., "password": ...} for MLflow
+#   MLFLOW_EXPERIMENT_NAME  experiment the trainer logs to (passed on to the container)
+#   MLFLOW_UI_URL        where people open MLflow (the public URL, or http://localhost:5000 through the tunnel)
+#   NOTIFY_TOPIC_ARN     SNS topic that gets each run's outcome with its MLflow link; empty: no notice
 #
 # Every outcome ends with the instance leaving its Auto Scaling group (desired capacity back to 0)
 # and powering off: success, a failed training, a failed pull or login, a bad run configuration,
@@ -31,6 +34,7 @@ readonly IMDS=http://169.254.169.254/latest
 readonly STOP_GRACE_SECONDS=100
 
 instance_id=''
+instance_type=''
 run_id=''
 log_stream=''
 finished=false
@@ -78,6 +82,37 @@ imds() {
   curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $imds_token" "$IMDS/meta-data/$1"
 }
 
+# The MLflow run of this instance (the trainer tags it with instance_id), as a link people can open;
+# empty when MLflow cannot be asked. Credentials go to curl on stdin, never on a command line.
+mlflow_run_link() {
+  local experiment run auth
+  auth="user = \"${MLFLOW_TRACKING_USERNAME:-}:${MLFLOW_TRACKING_PASSWORD:-}\""
+  experiment=$(curl -fsS -m 10 -K - -G --data-urlencode "experiment_name=${MLFLOW_EXPERIMENT_NAME}" \
+    "${MLFLOW_TRACKING_URI}/api/2.0/mlflow/experiments/get-by-name" <<<"$auth" \
+    | sed -n 's/.*"experiment_id" *: *"\([^"]*\)".*/\1/p') || return 0
+  [[ -n $experiment ]] || return 0
+  run=$(curl -fsS -m 10 -K - -H 'Content-Type: application/json' \
+    -d "{\"experiment_ids\":[\"${experiment}\"],\"filter\":\"tags.instance_id = '${instance_id}'\",\"max_results\":1,\"order_by\":[\"attributes.start_time DESC\"]}" \
+    "${MLFLOW_TRACKING_URI}/api/2.0/mlflow/runs/search" <<<"$auth" \
+    | sed -n 's/.*"run_id" *: *"\([0-9a-f]*\)".*/\1/p') || return 0
+  [[ -n $run ]] && printf '%s/#/experiments/%s/runs/%s' "$MLFLOW_UI_URL" "$experiment" "$run"
+}
+
+# Tells the subscribers of NOTIFY_TOPIC_ARN how the run ended; a failure here never holds up the shutdown.
+notify() {
+  local outcome=$1 code=$2 link
+  [[ -n ${NOTIFY_TOPIC_ARN:-} ]] || return 0
+  link=''
+  [[ -n $instance_id && -n ${MLFLOW_TRACKING_USERNAME:-} ]] && link=$(mlflow_run_link)
+  [[ -n $link ]] || link="not found; in MLflow, search for the tag instance_id ${instance_id:-?}"
+  aws sns publish --topic-arn "$NOTIFY_TOPIC_ARN" \
+    --subject "malaria-mlops: run ${run_id:-?} ${outcome}" \
+    --message "Run ${run_id:-?} on ${instance_type:-?} ${instance_id:-?} ended: ${outcome} (exit code ${code}).
+MLflow run: ${link}
+Logs: aws logs tail ${LOG_GROUP:-?} --log-stream-name-prefix ${run_id:-?}/ --since 1d" \
+    >/dev/null 2>&1 || log "could not publish the outcome to ${NOTIFY_TOPIC_ARN}"
+}
+
 record_outcome() {
   local outcome=$1 code=$2
   [[ -n ${OUTCOME_PARAMETER:-} ]] || return 0
@@ -93,6 +128,7 @@ finish() {
   [[ -n $log_stream ]] || open_log_stream "no-run/${instance_id:-unknown-instance}"
   log "outcome: ${outcome} (exit code ${code})"
   record_outcome "$outcome" "$code"
+  notify "$outcome" "$code"
   if [[ $outcome == interrupted ]]; then
     log 'interrupted: leaving the desired capacity as it is, so a replacement resumes from the last checkpoint'
     exit 0
@@ -120,7 +156,7 @@ trap on_signal TERM INT
 instance_id=$(imds instance-id) || instance_id=''
 instance_type=$(imds instance-type) || instance_type=unknown
 
-for name in MAX_RUNTIME_MINUTES TRAINER_IMAGE AWS_REGION BUCKET LOG_GROUP RUN_PARAMETER OUTCOME_PARAMETER MLFLOW_TRACKING_URI MLFLOW_SECRET_ARN; do
+for name in MAX_RUNTIME_MINUTES TRAINER_IMAGE AWS_REGION BUCKET LOG_GROUP RUN_PARAMETER OUTCOME_PARAMETER MLFLOW_TRACKING_URI MLFLOW_SECRET_ARN MLFLOW_EXPERIMENT_NAME MLFLOW_UI_URL; do
   if [[ -z ${!name:-} ]]; then
     log "setting ${name} is missing from the user data"
     finish config-error 2
@@ -158,9 +194,10 @@ MLFLOW_TRACKING_USERNAME=$(sed -n 's/.*"username" *: *"\([^"]*\)".*/\1/p' <<<"$s
 MLFLOW_TRACKING_PASSWORD=$(sed -n 's/.*"password" *: *"\([^"]*\)".*/\1/p' <<<"$secret")
 export MLFLOW_TRACKING_USERNAME MLFLOW_TRACKING_PASSWORD
 
+# A prebuilt image may come from a public registry, which needs no login; ECR always does.
 registry=${TRAINER_IMAGE%%/*}
 ecr_login() { aws ecr get-login-password --region "$AWS_REGION" | docker login --username AWS --password-stdin "$registry"; }
-if ! retry 3 ecr_login >/dev/null; then
+if [[ $registry =~ \.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com(\.cn)?$ ]] && ! retry 3 ecr_login >/dev/null; then
   log "docker login to ${registry} failed"
   finish login-failed 1
 fi
@@ -184,7 +221,7 @@ timeout --signal=TERM --kill-after="${STOP_GRACE_SECONDS}" "$remaining" \
     --log-opt "awslogs-region=${AWS_REGION}" \
     --log-opt "awslogs-group=${LOG_GROUP}" \
     --log-opt "awslogs-stream=${run_id}/${instance_id}/trainer" \
-    -e MLFLOW_TRACKING_URI -e MLFLOW_TRACKING_USERNAME -e MLFLOW_TRACKING_PASSWORD \
+    -e MLFLOW_TRACKING_URI -e MLFLOW_TRACKING_USERNAME -e MLFLOW_TRACKING_PASSWORD -e MLFLOW_EXPERIMENT_NAME \
     -e AWS_REGION -e AWS_DEFAULT_REGION -e TRAINER_IMAGE_DIGEST -e TRAINER_RUN_ID \
     "$TRAINER_IMAGE" train --require-gpu \
     --checkpoint-uri "s3://${BUCKET}/checkpoints/${run_id}" \

@@ -16,6 +16,11 @@ export interface TrainerBootSettings {
   readonly outcomeParameter: string;
   readonly mlflowTrackingUri: string;
   readonly mlflowSecretArn: string;
+  readonly mlflowExperimentName: string;
+  /** Where people open MLflow; the base of the run link in notices. */
+  readonly mlflowUiUrl: string;
+  /** @default no notices */
+  readonly notifyTopicArn?: string;
 }
 
 /** The variable names the boot script reads (see its header). */
@@ -30,6 +35,9 @@ export function bootEnvironment(settings: TrainerBootSettings): Record<string, s
     OUTCOME_PARAMETER: settings.outcomeParameter,
     MLFLOW_TRACKING_URI: settings.mlflowTrackingUri,
     MLFLOW_SECRET_ARN: settings.mlflowSecretArn,
+    MLFLOW_EXPERIMENT_NAME: settings.mlflowExperimentName,
+    MLFLOW_UI_URL: settings.mlflowUiUrl,
+    NOTIFY_TOPIC_ARN: settings.notifyTopicArn ?? '',
   };
 }
 

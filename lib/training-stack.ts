@@ -1,7 +1,6 @@
 import * as path from 'node:path';
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -10,12 +9,14 @@ import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
 import type { ArtifactBucket } from './artifact-bucket';
 import type { DeploymentConfig } from './config';
+import { ContainerImageSource } from './container-image';
 import { DeployRunStarter } from './deploy-run-starter';
 import { ownLambdaLogGroups } from './lambda-log-groups';
 import type { MlflowLoadBalancer } from './mlflow-load-balancer';
 import { ModelServer, type ModelServerEntrance } from './model-server';
+import { RunNotifications } from './run-notifications';
 import { MODEL_BASE_PATH, MODEL_SERVER_PORT, registeredModelName, restartCommand } from './model-server-command';
-import { SERVING_OUTPUTS, TRAINING_OUTPUTS, trainerParameterNames } from './names';
+import { MLFLOW_EXPERIMENT, SERVING_OUTPUTS, TRAINING_OUTPUTS, TUNNEL_MLFLOW_URL, trainerParameterNames } from './names';
 import { trainerArgs } from './run-options';
 import { deployRunId, encodeRunParameter } from './run-parameter';
 import { TrainerGroup } from './trainer-group';
@@ -58,12 +59,13 @@ export class TrainingStack extends Stack {
     super(scope, id, props);
     const { config, artifacts, mlflow } = props;
 
-    const image = new DockerImageAsset(this, 'TrainerImage', {
+    const image = new ContainerImageSource(this, 'TrainerImage', {
       directory: REPO_ROOT,
       file: 'trainer/Dockerfile',
-      platform: Platform.LINUX_AMD64,
       // Also in .dockerignore; repeated so that hashing the context never walks them.
       exclude: ['node_modules', 'cdk.out', 'runs', '.git'],
+      prebuilt: config.images.trainer,
+      build: config.images.build,
     });
     const logGroup = new logs.LogGroup(this, 'Logs', {
       logGroupName: `/malaria-mlops/${config.envName}/trainer`,
@@ -72,7 +74,7 @@ export class TrainingStack extends Stack {
     });
 
     const args = trainerArgs(config.train);
-    this.runId = deployRunId(image.assetHash, args);
+    this.runId = deployRunId(image.fingerprint, args);
     const parameterNames = trainerParameterNames(config.envName);
     const runRequest = new ssm.StringParameter(this, 'RunRequest', {
       parameterName: parameterNames.runRequest,
@@ -85,13 +87,14 @@ export class TrainingStack extends Stack {
       stringValue: '{"outcome":"none"}',
     });
 
+    const notifications = config.notifyEmail ? new RunNotifications(this, 'RunNotifications', { email: config.notifyEmail }) : undefined;
     const template = new TrainerLaunchTemplate(this, 'Trainer', {
       instanceType: config.instanceType,
       rootVolumeGiB: config.rootVolumeGiB,
       securityGroup: mlflow.clientSecurityGroup,
       userData: trainerUserData({
         maxRuntimeMinutes: config.maxRuntimeMinutes,
-        trainerImage: image.imageUri,
+        trainerImage: image.uri,
         region: this.region,
         bucket: artifacts.bucket.bucketName,
         logGroup: logGroup.logGroupName,
@@ -99,15 +102,19 @@ export class TrainingStack extends Stack {
         outcomeParameter: outcome.parameterName,
         mlflowTrackingUri: mlflow.internalUrl,
         mlflowSecretArn: mlflow.adminSecret.secretArn,
+        mlflowExperimentName: MLFLOW_EXPERIMENT,
+        mlflowUiUrl: mlflow.publicUrl ?? TUNNEL_MLFLOW_URL,
+        notifyTopicArn: notifications?.topic.topicArn,
       }),
     });
     const { role } = template;
-    image.repository.grantPull(role);
+    image.grantPull(role);
     mlflow.adminSecret.grantRead(role);
     logGroup.grantWrite(role);
     runRequest.grantRead(role);
     outcome.grantWrite(role);
     role.addManagedPolicy(props.dataAccess);
+    notifications?.grantPublish(role);
 
     const trainer = new TrainerGroup(this, 'TrainerGroup', {
       vpc: props.vpc,
@@ -118,6 +125,10 @@ export class TrainingStack extends Stack {
     });
     if (config.trainOnDeploy) {
       new DeployRunStarter(this, 'DeployRunStarter', { group: trainer.group, runRequest, runId: this.runId });
+      // Shown by cdk synth and cdk deploy, where the person deploying reads.
+      Annotations.of(this).addWarningV2('malaria:train-on-deploy',
+        `trainOnDeploy=true: this deploy starts a paid GPU run (${config.train.model}, ${config.train.epochs} epochs on ${config.spot ? 'spot ' : ''}${config.instanceType}, `
+        + `at most ${config.maxRuntimeMinutes} minutes) whenever the trainer image or the run configuration changes. -c trainOnDeploy=false turns it off.`);
     }
 
     const startCommand = `npm run train:cloud -- --env ${config.envName} ${args.join(' ')}`.trim();
@@ -127,18 +138,19 @@ export class TrainingStack extends Stack {
     new CfnOutput(this, TRAINING_OUTPUTS.groupName, { description: 'Auto Scaling group of the trainer (desired 1 while a run is on)', value: trainer.group.autoScalingGroupName });
     new CfnOutput(this, TRAINING_OUTPUTS.runParameter, { description: 'Run request the next instance reads', value: runRequest.parameterName });
     new CfnOutput(this, TRAINING_OUTPUTS.outcomeParameter, { description: 'Outcome of the last run', value: outcome.parameterName });
+    if (notifications) new CfnOutput(this, 'RunNotificationsTopic', { description: `Run outcomes, e-mailed to ${config.notifyEmail} once the subscription is confirmed`, value: notifications.topic.topicArn });
     if (config.serve) this.modelServer = this.serveChampion(image, config, mlflow);
     ownLambdaLogGroups(this);
   }
 
-  private serveChampion(image: DockerImageAsset, config: DeploymentConfig, mlflow: TrainingStackProps['mlflow']): ModelServer {
+  private serveChampion(image: ContainerImageSource, config: DeploymentConfig, mlflow: TrainingStackProps['mlflow']): ModelServer {
     const entrance = (id: string, lb: MlflowLoadBalancer): ModelServerEntrance => ({
       id, listenerArn: lb.listener.listenerArn, securityGroupId: lb.securityGroup.securityGroupId,
     });
     const server = new ModelServer(this, 'ModelServer', {
       cluster: mlflow.cluster,
-      // The trainer's own asset: one image, built and pushed once.
-      image: ecs.ContainerImage.fromDockerImageAsset(image),
+      // The trainer's own image: built and pushed once.
+      image: image.ecsImage,
       modelName: registeredModelName(config.train),
       mlflow: { trackingUri: mlflow.internalUrl, credentials: mlflow.adminSecret },
       entrances: [
@@ -157,6 +169,10 @@ export class TrainingStack extends Stack {
     new CfnOutput(this, SERVING_OUTPUTS.restartCommand, {
       description: 'Restarts the model server, which then serves the current champion',
       value: restartCommand(mlflow.cluster.clusterName, server.service.serviceName),
+    });
+    new CfnOutput(this, SERVING_OUTPUTS.tokenCommand, {
+      description: 'Prints the token scoring requests send as Authorization: Bearer <token>',
+      value: `aws secretsmanager get-secret-value --secret-id ${server.token.secretArn} --query SecretString --output text`,
     });
     new CfnOutput(this, SERVING_OUTPUTS.service, { description: 'ECS service of the model server (for the tunnel)', value: server.service.serviceName });
     new CfnOutput(this, SERVING_OUTPUTS.logGroup, { description: 'Model server logs', value: server.logGroup.logGroupName });

@@ -11,7 +11,8 @@ describe('parseTrainConfig', () => {
     [{ epochs: 0 }, '--epochs'],
     [{ splitFractions: [0.5, 0.1, 0.1] }, '--split-fractions'],
     [{ backend: 'cuda' }, '--backend'],
-    [{ bogus: 1 }, '(options)'],
+    [{ bogus: 1 }, '--bogus: unknown option'],
+    [{ epochz: 1 }, '--epochz: unknown option; did you mean --epochs?'],
   ])('rejects %j naming %s', (input, key) => {
     expect(() => parseTrainConfig(input)).toThrow(UserError);
     expect(() => parseTrainConfig(input)).toThrow(key);

@@ -1,9 +1,11 @@
 import { Command } from 'commander';
 import { kebab } from '../../trainer/src/config';
+import { npmUsage } from '../../trainer/src/cli/npm-usage';
 import { UserError } from '../../trainer/src/user-error';
 import { addSchemaOptions, typedOptions } from '../../trainer/src/cli/schema-options';
-import { CloudTrainOptionsSchema, parseCloudTrainOptions, trainerArgs } from '../run-options';
+import { CloudTrainOptionsSchema, LocalOnlyOptionsSchema, parseCloudTrainOptions, trainerArgs } from '../run-options';
 import { newRunId, RUN_ID_PATTERN, type RunRequest } from '../run-parameter';
+import { mlflowAsleep } from './environment-power';
 import {
   type AwsClients, currentRunRequest, findTrainerStack, groupState, lastOutcome, startRun, stopRun, type TrainerStack,
 } from './trainer-control';
@@ -35,15 +37,19 @@ export function trainCloudCommand(deps: LauncherDeps): Command {
     .option('--resume <run-id>', 'continue a stopped or timed-out run from its last checkpoint')
     .option('--status', 'show the current run request, the instance and the last outcome')
     .option('--stop', 'stop the current run; the trainer writes a checkpoint first')
-    .showHelpAfterError();
+    .showHelpAfterError('(add --help for usage)')
+    .configureHelp({ commandUsage: npmUsage });
   addSchemaOptions(command, CloudTrainOptionsSchema);
+  // The laptop-only flags are accepted here only to be refused with the reason (hidden from --help).
+  addSchemaOptions(command, LocalOnlyOptionsSchema, { hidden: true });
   command.action(async () => {
     const flags = command.opts<LauncherFlags>();
     if ([flags.status, flags.stop, flags.resume !== undefined].filter(Boolean).length > 1) {
       throw new UserError('use one of --status, --stop and --resume at a time');
     }
     // Options are checked before anything is asked of AWS.
-    const options = parseCloudTrainOptions(typedOptions(command, CloudTrainOptionsSchema), (key) => `--${kebab(key)}`);
+    const given = { ...typedOptions(command, LocalOnlyOptionsSchema), ...typedOptions(command, CloudTrainOptionsSchema) };
+    const options = parseCloudTrainOptions(given, (key) => `--${kebab(key)}`);
     const clients = deps.clients(flags.region);
     const stack = await findTrainerStack(clients, flags.env);
     if (flags.status) return showStatus(clients, stack, deps.print);
@@ -51,6 +57,9 @@ export function trainCloudCommand(deps: LauncherDeps): Command {
       await stopRun(clients, stack);
       deps.print(`stopping the run in ${stack.envName}: the instance checkpoints and terminates; a later --resume continues it`);
       return undefined;
+    }
+    if (await mlflowAsleep(clients, flags.env)) {
+      throw new UserError(`MLflow in ${flags.env} is asleep, and the run would have nowhere to log: npm run cloud:wake -- --env ${flags.env} first`);
     }
     const request = flags.resume !== undefined
       ? await resumeRequest(clients, stack, flags.resume, Object.keys(options).length ? trainerArgs(options) : undefined)

@@ -25,15 +25,17 @@ describe('loadConfig', () => {
       maxRuntimeMinutes: 240,
       rootVolumeGiB: 100,
       retainData: false,
-      trainOnDeploy: true,
+      trainOnDeploy: false,
       train: { model: 'compact', epochs: 10 },
       serve: false,
+      images: { build: 'local' },
     });
   });
 
   test('cdk.json names every key the app reads, so its defaults are all visible there', () => {
     const keys = Object.keys(cdkJsonContext).filter((key) => !key.includes(':'));
-    expect(keys.sort()).toEqual(CONFIG_KEYS.filter((key) => !['certificateArn', 'domainName'].includes(key)).sort());
+    const optional = ['certificateArn', 'domainName', 'trainerImage', 'mlflowImage', 'notifyEmail'];
+    expect(keys.sort()).toEqual(CONFIG_KEYS.filter((key) => !optional.includes(key)).sort());
   });
 
   test('-c values arrive as strings and are read as the types cdk.json uses', () => {
@@ -72,6 +74,15 @@ describe('loadConfig', () => {
     ['an invalid trainer option value', { trainOptions: { batchSize: 0 } }, /trainOptions.batchSize: /],
     ['a local data path', { trainOptions: { data: './cell_images.zip' } }, /trainOptions.data: must be an http\(s\) URL or synthetic\[:N\]/],
     ['model inside trainOptions', { trainOptions: { model: 'vgg16' } }, /trainOptions.model: set it with the model key instead/],
+    ['the whole internet without confirmation', { allowedCidrs: '0.0.0.0/0' },
+      /allowedCidrs: 0.0.0.0\/0 puts MLflow's login page and the model server on the whole internet; .*confirm it with -c openToInternet=true/],
+    ['the whole IPv6 internet', { allowedCidrs: ['::/0'], openToInternet: true }, /allowedCidrs: "::\/0" is IPv6; the load balancer is IPv4 only \(and ::\/0 would be the whole internet\)/],
+    ['a prebuilt image by tag', { trainerImage: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/trainer:latest' },
+      /trainerImage = ".*trainer:latest": a tag can be moved to another image after the deploy; pin the image by digest: <registry>\/<repository>@sha256:/],
+    ['a digest without a repository', { mlflowImage: `sha256:${'a'.repeat(64)}` }, /mlflowImage = "sha256:a+": a digest alone names no repository: give <registry>\/<repository>@sha256:/],
+    ['a malformed ECR URI', { trainerImage: `123.dkr.ecr.eu-west-1.amazonaws.com/trainer@sha256:${'a'.repeat(64)}` }, /trainerImage = .*: is not a valid ECR image URI/],
+    ['an unknown image build', { imageBuild: 'docker' }, /imageBuild = "docker": must be one of local, codebuild/],
+    ['a list of e-mail addresses', { notifyEmail: 'a@example.com,b@example.com' }, /notifyEmail = "a@example.com,b@example.com": must be one e-mail address/],
     ['trainOptions that are not JSON', { trainOptions: '{batchSize: 32}' }, /trainOptions = "\{batchSize: 32\}": must be a JSON object of trainer options/],
   ])('rejects %s, naming the key and what is accepted', (_name, context, message) => {
     expect(configError(context)).toMatch(message);
@@ -88,6 +99,13 @@ describe('loadConfig', () => {
 
   test('leaves CDK\'s own context (feature flags, lookups) alone', () => {
     expect(() => loadConfig({ '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true, 'acknowledged-issue-numbers': [1], 'aws:cdk:enable-path-metadata': true })).not.toThrow();
+  });
+});
+
+test('0.0.0.0/0 with openToInternet=true, prebuilt images by digest and an e-mail address are accepted', () => {
+  const trainerImage = `123456789012.dkr.ecr.eu-west-1.amazonaws.com/malaria/trainer@sha256:${'f'.repeat(64)}`;
+  expect(loadConfig({ allowedCidrs: '0.0.0.0/0', openToInternet: 'true', trainerImage, imageBuild: 'codebuild', notifyEmail: 'team@example.com' })).toMatchObject({
+    allowedCidrs: ['0.0.0.0/0'], images: { trainer: trainerImage, build: 'codebuild' }, notifyEmail: 'team@example.com',
   });
 });
 

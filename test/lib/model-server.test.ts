@@ -74,15 +74,19 @@ describe('task', () => {
     expect(joined(resourcesOfType(served.training, 'AWS::EC2::LaunchTemplate')[0][1].Properties?.LaunchTemplateData.UserData['Fn::Base64'])).toContain(trainerHash);
   });
 
-  test('reaches MLflow inside the VPC with the admin credentials from Secrets Manager', () => {
+  test('reaches MLflow inside the VPC with the admin credentials from Secrets Manager, and demands a generated token', () => {
     const { Environment, Secrets } = container(served);
     expect(Environment).toHaveLength(1);
     expect(Environment[0].Name).toBe('MLFLOW_TRACKING_URI');
     expect(joined(Environment[0].Value)).toMatch(/^http:\/\/\{.*MlflowInternalLoadBalancer.*\}$/);
     const secrets = Object.fromEntries(Secrets.map((s: { Name: string; ValueFrom: unknown }) => [s.Name, joined(s.ValueFrom)]));
-    expect(Object.keys(secrets).sort()).toEqual(['MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_USERNAME']);
+    expect(Object.keys(secrets).sort()).toEqual(['MLFLOW_TRACKING_PASSWORD', 'MLFLOW_TRACKING_USERNAME', 'MODEL_SERVER_TOKEN']);
     expect(secrets.MLFLOW_TRACKING_USERNAME).toMatch(/MlflowAdminSecret.*:username::$/);
     expect(secrets.MLFLOW_TRACKING_PASSWORD).toMatch(/MlflowAdminSecret.*:password::$/);
+    expect(secrets.MODEL_SERVER_TOKEN).toMatch(/^\{"Ref":"ModelServerToken[0-9A-F]+"\}$/);
+    const [, token] = resourcesOfType(served.training, 'AWS::SecretsManager::Secret')[0];
+    expect(token.Properties?.GenerateSecretString).toMatchObject({ PasswordLength: 48, ExcludePunctuation: true });
+    expect(served.training.toJSON().Outputs.ModelServerTokenCommand.Value['Fn::Join'][1].join('')).toMatch(/^aws secretsmanager get-secret-value --secret-id .* --query SecretString --output text$/);
   });
 
   test('1 vCPU and 4 GB on x86_64 Fargate; stops after the 25 s drain; a health check in the image\'s node', () => {
@@ -92,12 +96,12 @@ describe('task', () => {
     expect(container(served).HealthCheck).toMatchObject({ StartPeriod: 180, Command: ['CMD', 'node', '-e', expect.stringContaining("fetch('http://127.0.0.1:8080/model/health')")] });
   });
 
-  test('no S3 permission anywhere in the stack (artifacts come through MLflow\'s proxy); the execution role reads only the admin secret', () => {
+  test('no S3 permission anywhere in the stack (artifacts come through MLflow\'s proxy); the execution role reads only the admin secret and the token', () => {
     for (const statement of allowStatements(served.training)) {
       expect(asArray(statement.Action).filter((action: string) => action.startsWith('s3:'))).toEqual([]);
     }
     const secretReads = allowStatements(served.training).filter((s) => asArray(s.Action).includes('secretsmanager:GetSecretValue'));
-    for (const statement of secretReads) expect(text(statement.Resource)).toContain('MlflowAdminSecret');
+    for (const statement of secretReads) expect(text(statement.Resource)).toMatch(/MlflowAdminSecret|ModelServerToken/);
   });
 });
 

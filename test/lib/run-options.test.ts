@@ -47,3 +47,9 @@ describe('cloud training options', () => {
     }
   });
 });
+
+test('the experiment the boot script looks runs up in is the one the trainer logs to by default', async () => {
+  const { MLFLOW_EXPERIMENT } = await import('../../lib/names');
+  const { DEFAULT_EXPERIMENT } = await import('../../trainer/src/tracking/mlflow/create-tracker');
+  expect(MLFLOW_EXPERIMENT).toBe(DEFAULT_EXPERIMENT);
+});

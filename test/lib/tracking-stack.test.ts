@@ -142,7 +142,7 @@ describe('load balancers', () => {
     for (const built of [base, open]) {
       for (const [, rule] of ingressRules(built.tracking)) expect(rule.CidrIp).not.toBe('0.0.0.0/0');
     }
-    const world = buildApp({ allowedCidrs: ['0.0.0.0/0'] });
+    const world = buildApp({ allowedCidrs: ['0.0.0.0/0'], openToInternet: true });
     expect(ingressRules(world.tracking).filter(([, rule]) => rule.CidrIp === '0.0.0.0/0').map(([, rule]) => rule.FromPort)).toEqual([80]);
   });
 

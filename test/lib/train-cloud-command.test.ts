@@ -1,9 +1,13 @@
+import { spawnSync } from 'node:child_process';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { createAwsClients } from '../../lib/launcher/trainer-control';
 import { trainCloudCommand } from '../../lib/launcher/train-cloud-command';
 import { UserError } from '../../trainer/src/user-error';
+import { stackWithOutputs, stubbedAwsClients } from './stubbed-aws';
 
 interface Fake {
   stackExists?: boolean;
@@ -21,17 +25,14 @@ const OUTPUTS = {
   TrainerLogGroup: '/malaria-mlops/dev/trainer',
 };
 
-/** Real SDK clients whose `send` answers from `fake` and records each command as "Name input". */
+/** Stubbed SDK clients answering from `fake`, and the command on them. */
 function launcher(fake: Fake = {}) {
-  const calls: string[] = [];
   const printed: string[] = [];
-  const clients = createAwsClients('eu-west-1');
-  const answer = async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-    calls.push(`${command.constructor.name} ${JSON.stringify(command.input)}`);
+  const { clients, calls } = stubbedAwsClients((command) => {
     if (command instanceof DescribeStacksCommand) {
       if (fake.sdkError) throw fake.sdkError;
       if (fake.stackExists === false) throw Object.assign(new Error('Stack with id MalariaTraining-dev does not exist'), { name: 'ValidationError' });
-      return { Stacks: [{ Outputs: Object.entries(OUTPUTS).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })) }] };
+      return stackWithOutputs(OUTPUTS);
     }
     if (command instanceof DescribeAutoScalingGroupsCommand) {
       return { AutoScalingGroups: [{ DesiredCapacity: fake.desired ?? 0, Instances: fake.instances ?? [] }] };
@@ -41,8 +42,7 @@ function launcher(fake: Fake = {}) {
       return { Parameter: { Value: value } };
     }
     return {};
-  };
-  for (const client of Object.values(clients)) jest.spyOn(client, 'send').mockImplementation(answer as never);
+  });
   const command = trainCloudCommand({ clients: () => clients, now: () => new Date('2026-11-25T20:41:07Z'), print: (line) => printed.push(line) });
   command.exitOverride().configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
   const run = (...args: string[]) => command.parseAsync(['node', 'train-cloud', ...args]);
@@ -138,5 +138,59 @@ describe('npm run train:cloud', () => {
   test('--resume of an older run needs its options again', async () => {
     const { run } = launcher({ runRequest: 'r9\n--epochs\n3' });
     await expect(run('--resume', 'r1')).rejects.toThrow('--resume r1: the last run request was r9; pass the options r1 was started with again');
+  });
+});
+
+describe('laptop-only flags', () => {
+  test.each([
+    ['--out', '/tmp/runs', 'results go to MLflow'],
+    ['--cache-dir', '/tmp/cache', 'the dataset cache is the bucket'],
+    ['--backend', 'wasm', 'the GPU backend is required in the cloud'],
+  ])('%s is refused with the reason, before AWS is asked anything', async (flag, value, reason) => {
+    const { run, calls } = launcher();
+    const refused = run('--model', 'micro', flag, value);
+    await expect(refused).rejects.toThrow(UserError);
+    await expect(refused).rejects.toThrow(`${flag}: not available for cloud runs (`);
+    await expect(refused).rejects.toThrow(reason);
+    expect(calls).toEqual([]);
+  });
+
+  test('they stay out of --help, which shows the npm command', () => {
+    const help = trainCloudCommand({ clients: createAwsClients, now: () => new Date(), print: () => undefined }).helpInformation();
+    expect(help).toMatch(/^Usage: npm run train:cloud -- \[options\]/);
+    expect(help).not.toContain('--cache-dir');
+    expect(help).toContain('--epochs');
+  });
+});
+
+describe('the command as people run it (bin/train-cloud.ts)', () => {
+  const ROOT = path.join(__dirname, '../..');
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) => spawnSync(process.execPath, ['--import', 'tsx', 'bin/train-cloud.ts', ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 120_000,
+    // No credentials anywhere and no metadata service: the first AWS call fails at once.
+    env: {
+      PATH: process.env.PATH, HOME: os.tmpdir(), AWS_REGION: 'eu-west-1', AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: '/nonexistent', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', ...env,
+    },
+  });
+
+  test.each([
+    ['a misspelled flag', ['--epoch', '3'], /unknown option '--epoch'[\s\S]*Did you mean --epochs\?/],
+    ['a flag without its value', ['--epochs'], /option '--epochs <n>' argument missing/],
+    ['a laptop-only flag', ['--cache-dir', '/tmp/x'], /--cache-dir: not available for cloud runs/],
+  ])('%s is bad input: exit 2, a short message, not the whole help', (_name, args, message) => {
+    const result = cli(args);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toContain('Options:');
+  });
+
+  test('the output has the error alone: no Node version notice from the AWS SDK', () => {
+    const result = cli(['--status']);
+    expect(result.stderr).toMatch(/^error: no AWS credentials/);
+    expect(result.stderr).not.toContain('NodeVersionSupportWarning');
+    expect(result.status).toBe(2);
   });
 });

@@ -14,7 +14,10 @@ const STAND_INS: Record<string, string> = {
   sleep: 'record sleep "$@"',
   'nvidia-smi': 'record nvidia-smi "$@"; [ -n "${FAIL_NVIDIA_SMI:-}" ] && { echo "NVIDIA-SMI has failed"; exit 9; }; echo "Tesla T4, driver 595.91"',
   curl: `record curl "$@"
+[ "$1" = -fsS ] && case "$*" in *" -K - "*) cat >> "$WORK/curl-stdin" ;; esac
 case "$*" in
+  *experiments/get-by-name*) [ -n "\${MLFLOW_DOWN:-}" ] && exit 7; echo '{"experiment": {"experiment_id": "4", "name": "malaria-classifier"}}' ;;
+  *runs/search*) echo '{"runs": [{"info": {"run_uuid": "12e2c454f6624b44875a1856130ba041", "experiment_id": "4", "run_id": "12e2c454f6624b44875a1856130ba041"}}]}' ;;
   *api/token*) echo token-123 ;;
   *meta-data/instance-id*) echo i-0abc ;;
   *meta-data/instance-type*) echo g4dn.xlarge ;;
@@ -28,6 +31,7 @@ case "$1 $2" in
   "logs put-log-events") while [ $# -gt 0 ]; do [ "$1" = --log-events ] && printf '%s\\n' "$2" >> "$WORK/cloudwatch.log"; shift; done ;;
   "secretsmanager get-secret-value") echo '{"username":"admin","password":"Secret123abc"}' ;;
   "ecr get-login-password") echo ecr-token ;;
+  "sns publish") printf '%s\\n' "$*" >> "$WORK/sns.log" ;;
 esac
 exit 0`,
   docker: `record docker "$@"
@@ -36,8 +40,10 @@ case "$1" in
   pull) exit "\${DOCKER_PULL_EXIT:-0}" ;;
   image) echo 123.dkr.ecr.eu-west-1.amazonaws.com/trainer@sha256:feed ;;
   run)
+    # The trap comes before container.env, which tells the signal test that the container is up.
+    [ -n "\${DOCKER_RUN_BLOCK:-}" ] && trap 'echo TERM >> "$WORK/container-signals"; exit 143' TERM
     env | grep -E '^(MLFLOW|TRAINER|AWS)_' | sort > "$WORK/container.env"
-    if [ -n "\${DOCKER_RUN_BLOCK:-}" ]; then trap 'echo TERM >> "$WORK/container-signals"; exit 143' TERM; while :; do /bin/sleep 0.05; done; fi
+    if [ -n "\${DOCKER_RUN_BLOCK:-}" ]; then while :; do /bin/sleep 0.05; done; fi
     exit "\${DOCKER_RUN_EXIT:-0}" ;;
 esac`,
 };
@@ -52,6 +58,9 @@ const BASE_ENV = {
   OUTCOME_PARAMETER: '/malaria-mlops/dev/trainer/last-outcome',
   MLFLOW_TRACKING_URI: 'http://internal-mlflow.eu-west-1.elb.amazonaws.com',
   MLFLOW_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:mlflow-admin',
+  MLFLOW_EXPERIMENT_NAME: 'malaria-classifier',
+  MLFLOW_UI_URL: 'https://mlflow.example.com',
+  NOTIFY_TOPIC_ARN: '',
   RUN_REQUEST: 'run-7\n--model\ncnn-2\n--epochs\n3',
 };
 
@@ -61,6 +70,8 @@ interface BootResult {
   readonly outcome: { outcome: string; exitCode: number; runId: string; instanceId: string };
   readonly cloudwatch: string;
   readonly containerEnv: string;
+  readonly sns: string;
+  readonly curlStdin: string;
   readonly work: string;
 }
 
@@ -82,6 +93,8 @@ function results(work: string, status: number | null): BootResult {
     outcome: outcome ? JSON.parse(outcome) : undefined,
     cloudwatch: read('cloudwatch.log'),
     containerEnv: read('container.env'),
+    sns: read('sns.log'),
+    curlStdin: read('curl-stdin'),
     work,
   };
 }
@@ -147,11 +160,47 @@ describe('trainer boot script', () => {
     expect(result.containerEnv).toContain('MLFLOW_TRACKING_URI=http://internal-mlflow.eu-west-1.elb.amazonaws.com');
     expect(result.containerEnv).toContain('TRAINER_IMAGE_DIGEST=123.dkr.ecr.eu-west-1.amazonaws.com/trainer@sha256:feed');
     expect(result.containerEnv).toContain('TRAINER_RUN_ID=run-7');
+    expect(result.containerEnv).toContain('MLFLOW_EXPERIMENT_NAME=malaria-classifier');
 
     expect(result.outcome).toMatchObject({ runId: 'run-7', instanceId: 'i-0abc', outcome: 'success', exitCode: 0 });
     expect(index(result.calls, /^aws logs create-log-stream --log-group-name \/malaria-mlops\/dev\/trainer --log-stream-name run-7\/i-0abc\/boot$/)).toBeGreaterThan(0);
     expect(result.cloudwatch).toContain('nvidia-smi: Tesla T4, driver 595.91');
     expect(result.cloudwatch).toContain('outcome: success (exit code 0)');
+  });
+
+  test('a prebuilt image from a public registry is pulled without an ECR login', () => {
+    const result = boot({ TRAINER_IMAGE: `ghcr.io/acme/trainer@sha256:${'a'.repeat(64)}` });
+    expect(index(result.calls, /^docker login|^aws ecr/)).toBe(-1);
+    expect(index(result.calls, /^docker pull --quiet ghcr.io\/acme\/trainer@sha256:a+$/)).toBeGreaterThan(0);
+    expect(result.outcome).toMatchObject({ outcome: 'success' });
+  });
+
+  test('with NOTIFY_TOPIC_ARN, the outcome is published with the MLflow run\'s link, before the instance leaves its group', () => {
+    const topic = 'arn:aws:sns:eu-west-1:123456789012:runs';
+    const result = boot({ NOTIFY_TOPIC_ARN: topic, DOCKER_RUN_EXIT: '3' });
+    expect(result.sns).toContain(`sns publish --topic-arn ${topic} --subject malaria-mlops: run run-7 training-failed --message Run run-7 on g4dn.xlarge i-0abc ended: training-failed (exit code 3).`);
+    expect(result.sns).toContain('MLflow run: https://mlflow.example.com/#/experiments/4/runs/12e2c454f6624b44875a1856130ba041');
+    expect(result.sns).toContain('Logs: aws logs tail /malaria-mlops/dev/trainer --log-stream-name-prefix run-7/');
+    // MLflow is asked for the run this instance tagged, with the credentials on curl's stdin only.
+    const search = result.calls.find((call) => call.includes('runs/search'))!;
+    expect(search).toContain("tags.instance_id = 'i-0abc'");
+    expect(result.curlStdin).toContain('user = "admin:Secret123abc"');
+    expect(result.calls.join('\n')).not.toContain('Secret123abc');
+    expect(index(result.calls, /^aws sns publish/)).toBeLessThan(index(result.calls, LEAVE_GROUP));
+    expectLeftGroupAndPoweredOff(result);
+  });
+
+  test('when MLflow cannot be asked, the notice still goes out and says how to find the run', () => {
+    const result = boot({ NOTIFY_TOPIC_ARN: 'arn:aws:sns:eu-west-1:123456789012:runs', MLFLOW_DOWN: '1' });
+    expect(result.sns).toContain('ended: success (exit code 0)');
+    expect(result.sns).toContain('MLflow run: not found; in MLflow, search for the tag instance_id i-0abc');
+    expectLeftGroupAndPoweredOff(result);
+  });
+
+  test('without NOTIFY_TOPIC_ARN nothing is published', () => {
+    const result = boot();
+    expect(index(result.calls, /^aws sns/)).toBe(-1);
+    expect(index(result.calls, /runs\/search/)).toBe(-1);
   });
 
   test('a failed training is recorded with its exit code, and the instance still shuts down', () => {

@@ -6,7 +6,8 @@ import { allowStatements, asArray, joined, resourcesOfType, text } from './templ
 let base: BuiltApp;
 let spot: BuiltApp;
 beforeAll(() => {
-  base = buildApp();
+  // trainOnDeploy is off by default; on here, so the deploy-time run starter is there to check.
+  base = buildApp({ trainOnDeploy: 'true' });
   spot = buildApp({ env: 'alice', spot: 'true', trainOnDeploy: 'false', model: 'vgg16', epochs: '30', maxRuntimeMinutes: '600', instanceType: 'g5.xlarge' });
 });
 
@@ -86,6 +87,17 @@ describe('trainer group', () => {
         LaunchTemplate: Match.objectLike({ Overrides: [{ InstanceType: 'g5.xlarge' }] }),
       },
     });
+  });
+
+  test('by default a deploy starts no run; with trainOnDeploy=true, synth and deploy warn that it starts a paid GPU run', () => {
+    const warningsOf = (built: BuiltApp) => built.app.synth().getStackByName(built.stacks.training.stackName).messages
+      .filter((m) => m.level === 'warning').map((m) => String(m.entry.data));
+    const quiet = buildApp();
+    expect(resourcesOfType(quiet.training, 'Custom::TrainerRunStarter')).toEqual([]);
+    expect(warningsOf(quiet).join('\n')).not.toContain('trainOnDeploy');
+    expect(warningsOf(base)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^trainOnDeploy=true: this deploy starts a paid GPU run \(compact, 10 epochs on g4dn.xlarge, at most 240 minutes\) whenever/),
+    ]));
   });
 
   test('a deploy writes the run request and starts a run; one that changes the arguments names a new run', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkOptions, type OptionName } from './option-problems';
 import { UserError } from './user-error';
 
 /** Where the NIH malaria thin-smear data set is published, and what it must hash to. */
@@ -77,19 +78,23 @@ export function checkOptionCombinations(config: { cv?: number; cvFold?: number; 
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
-/** Validates options against `schema`, naming every bad key (as its flag) with what it accepts. */
-export function parseOptions<S extends z.ZodType>(schema: S, input: unknown, what = 'options'): z.infer<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const key = issue.path.length ? issue.path.join('.') : '(options)';
-    return `  --${kebab(String(key))}: ${issue.message}`;
-  });
-  throw new UserError(`invalid ${what}:\n${lines.join('\n')}`);
+/**
+ * Validates options against `schema`, naming every bad key the way the user wrote it (its flag by
+ * default) with what it accepts, in plain words.
+ */
+export function parseOptions<S extends z.ZodObject>(
+  schema: S,
+  input: Record<string, unknown>,
+  options: { readonly what?: string; readonly name?: OptionName } = {},
+): z.infer<S> {
+  const { data, problems } = checkOptions(schema, input, options.name ?? ((key) => `--${kebab(key)}`));
+  if (problems.length) throw new UserError(`invalid ${options.what ?? 'options'}:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  return data as z.infer<S>;
 }
 
-export function parseTrainConfig(input: unknown): TrainConfig {
-  return parseOptions(TrainConfigSchema.superRefine(checkOptionCombinations), input);
+/** Validates training options; `name` says how to name a key in messages (default: its flag). */
+export function parseTrainConfig(input: Record<string, unknown>, name?: OptionName): TrainConfig {
+  return parseOptions(TrainConfigSchema.superRefine(checkOptionCombinations), input, { name });
 }
 
 export function kebab(key: string): string {

@@ -16,11 +16,33 @@ function expectCleanError(result: { code: number | null; stderr: string }, ...fr
 }
 
 test.each([
-  [['--epochs', '0'], ['--epochs', 'Too small']],
+  [['--epochs', '0'], ['--epochs: must be a whole number of at least 1 (got 0)']],
+  [['--epochs', '2.5'], ['--epochs: must be a whole number (got 2.5)']],
+  [['--learning-rate', '0'], ['--learning-rate: must be more than 0 (got 0)']],
+  [['--image-size', '4000'], ['--image-size: must be a whole number of at most 512 (got 4000)']],
   [['--epochs', 'ten'], ["--epochs: 'ten' is not a number"]],
   [['--split-fractions', '0.5,0.2,0.2'], ['--split-fractions', 'add up to 1']],
-])('train %j is refused naming the option', async (args, fragments) => {
-  expectCleanError(await runCli(['train', ...args]), ...fragments);
+])('train %j is refused naming the option, in plain words', async (args, fragments) => {
+  const result = await runCli(['train', ...args]);
+  expectCleanError(result, ...fragments);
+  expect(result.stderr).not.toMatch(/expected|received|Too (small|big)/);
+});
+
+test.each([
+  ['a misspelled flag', ['--epoch', '3'], ["unknown option '--epoch'", 'Did you mean --epochs?']],
+  ['a flag without its value', ['--epochs'], ["option '--epochs <n>' argument missing"]],
+  ['a value outside the choices', ['--split', 'random'], ["'random' is invalid", 'patient, cell']],
+])('%s is bad input (exit 2), with a hint rather than the whole help', async (_name, args, fragments) => {
+  const result = await runCli(['train', ...args]);
+  expectCleanError(result, ...fragments, '(add --help for usage)');
+  expect(result.stderr).not.toContain('Options:');
+});
+
+test('--split-from is checked before any data is read', async () => {
+  const result = await runCli(['train', '--split-from', join(dir, 'no-run'), '--data', join(dir, 'nowhere'), '--backend', 'cpu']);
+  expectCleanError(result, `--split-from ${join(dir, 'no-run')}: no such file or folder`);
+  expect(result.stderr).not.toContain('--data');
+  expect(result.stderr).not.toContain('backend');
 });
 
 test('an unknown model lists the known ones before any data is read', async () => {
@@ -56,22 +78,41 @@ test('--config: unreadable, invalid and wrong-shaped files are clear errors; fla
   await writeFile(good, JSON.stringify({ 'image-size': 2, epochs: 0 }));
   // The file's epochs: 0 is overridden by the flag, so only the file's image size is left to complain about.
   const result = await runCli(['train', '--config', good, '--epochs', '2', '--list-models']);
-  expectCleanError(result, '--image-size');
+  expectCleanError(result, `${good}: "image-size": must be a whole number of at least 16 (got 2)`);
   expect(result.stderr).not.toContain('--epochs');
 });
 
-test('--list-models prints every model with its parameter count at the chosen size', async () => {
+test('--config: a misspelled key and a bad value name the file and the key, with "did you mean"', async () => {
+  const file = join(dir, 'typos.json');
+  await writeFile(file, JSON.stringify({ epoch: 3, 'batch-sise': 32, 'image-size': 2.5, model: 'micro' }));
+  const result = await runCli(['train', '--config', file, '--epochs', '0']);
+  expectCleanError(
+    result,
+    `${file}: "epoch": unknown option; did you mean "epochs"?`,
+    `${file}: "batch-sise": unknown option; did you mean "batch-size"?`,
+    `${file}: "image-size": must be a whole number (got 2.5)`,
+    // A flag is named as a flag, even when the file has a key of the same name.
+    '--epochs: must be a whole number of at least 1 (got 0)',
+  );
+  expect(result.stderr).not.toMatch(/\(options\)|Unrecognized key/);
+});
+
+test('--list-models prints every model with its parameter count, one line each within 80 columns, the default marked', async () => {
   const result = await runCli(['train', '--list-models', '--image-size', '64']);
   expect(result.code).toBe(0);
   expect(result.stdout).toContain('models at 64x64x3 input');
   for (const name of ['cnn-1', 'cnn-2', 'cnn-3', 'cnn-4', 'vgg16', 'compact', 'micro']) {
-    expect(result.stdout).toMatch(new RegExp(`^  ${name}\\s+[\\d,]+ params  \\S`, 'm'));
+    expect(result.stdout).toMatch(new RegExp(`^  ${name}( \\*)?\\s+[\\d,]+  \\S`, 'm'));
   }
+  expect(result.stdout).toMatch(/^ {2}compact \* /m);
+  expect(result.stdout.match(/ \* /g)).toHaveLength(1);
+  for (const line of result.stdout.trimEnd().split('\n')) expect(line.length).toBeLessThanOrEqual(80);
 });
 
-test('--help shows every option with its default', async () => {
+test('--help shows how it is run and every option with its default', async () => {
   const result = await runCli(['train', '--help']);
   expect(result.code).toBe(0);
+  expect(result.stdout).toMatch(/^Usage: npm run train -- \[options\]/);
   expect(result.stdout).toMatch(/--image-size <n>\s+square input size in pixels \(default: 100\)/);
   expect(result.stdout).toMatch(/--split-fractions <a,b,c>[\s\S]*default:\s+0\.8,0\.1,0\.1/);
   expect(result.stdout).toContain('--list-models');

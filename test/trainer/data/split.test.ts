@@ -121,7 +121,7 @@ describe('saving and reusing a split', () => {
   });
 
   test.each([
-    ['missing', null, /cannot read the split .*ENOENT/],
+    ['missing', null, /--split-from .*: no such file or folder/],
     ['not JSON', '{"mode":', /is not valid JSON/],
     ['the wrong shape', '{"mode":"random","seed":1}', /is not a split file \(mode: .*train: /],
     ['a file twice', JSON.stringify({ mode: 'cell', seed: 1, fractions: [0.8, 0.1, 0.1], train: ['a'], validation: ['a'], test: [] }), /a appears more than once/],

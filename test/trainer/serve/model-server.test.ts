@@ -103,10 +103,10 @@ describe('POST /invocations', () => {
     expect(await raw('image/jpeg', await jpeg(BRIGHT))).toEqual(['Uninfected']);
   });
 
-  test('pixel arrays of any size are resized to the model input', async () => {
+  test('pixel arrays of other sizes are resized to the model input', async () => {
     const server = await start();
     const response = await postJson(server, {
-      instances: [pixelArray(DARK, INPUT_SIZE, INPUT_SIZE), pixelArray(BRIGHT, 7, 31), pixelArray(DARK, 40, 3)],
+      instances: [pixelArray(DARK, INPUT_SIZE, INPUT_SIZE), pixelArray(BRIGHT, 20, 14), pixelArray(DARK, 9, 12)],
     });
     expect(await labels(response)).toEqual(['Parasitized', 'Uninfected', 'Parasitized']);
   });
@@ -132,7 +132,8 @@ describe('bad input is a 400 naming the problem, and the server keeps serving', 
     ['empty raw body', async () => ({ type: 'image/jpeg', body: '' }), /empty image\/jpeg body/],
     ['ragged pixel rows', async () => ({ body: JSON.stringify({ instances: [[[[1, 2, 3]], [[1, 2, 3], [4, 5, 6]]]] }) }), /instances\[0\]: pixel array row 1/],
     ['four channels', async () => ({ body: JSON.stringify({ instances: [[[[1, 2, 3, 4]]]] }) }), /pixel \[0\]\[0\] is not an \[r, g, b\] triple/],
-    ['pixel out of range', async () => ({ body: JSON.stringify({ instances: [[[[1, 300, 3]]]] }) }), /pixel \[0\]\[0\]\[1\] is 300/],
+    ['pixel out of range', async () => ({ body: JSON.stringify({ instances: [[[[1, 300, 3]]]] }) }), /pixel \[0\]\[0\]\[1\] is 300; expected integers from 0 to 255/],
+    ['unknown params', async () => ({ body: JSON.stringify({ instances: [[[[1, 2, 3]]]], params: { scale: 255 } }) }), /"params": accepted is \{"pixel_range": "0-255" or "0-1"\}/],
     ['a number instead of an image', async () => ({ body: '{"instances": [42]}' }), /instances\[0\]: got a number/],
     ['too many images', async () => ({ body: JSON.stringify({ instances: Array(4).fill('AAAA') }) }), /4 images in one request; the limit is 3/],
   ];
@@ -150,13 +151,97 @@ describe('bad input is a 400 naming the problem, and the server keeps serving', 
     expect(await labels(await postJson(server, { instances: [b64(await png(DARK))] }))).toEqual(['Parasitized']);
   });
 
-  test('a body over --max-body-mb is a 413', async () => {
+  test('a body over --max-body-mb is a 413 with its own error code', async () => {
     const server = await start({ maxBodyBytes: 10_000 });
     const response = await postJson(server, { instances: [b64(Buffer.alloc(20_000))] });
     expect(response.status).toBe(413);
-    expect(((await response.json()) as { message: string }).message).toMatch(/over the 0.01 MB limit \(--max-body-mb\)/);
+    const answer = (await response.json()) as { error_code: string; message: string };
+    expect(answer.error_code).toBe('REQUEST_TOO_LARGE');
+    expect(answer.message).toMatch(/over the 0.01 MB limit \(--max-body-mb\)/);
   });
 
+});
+
+describe('the pixel-array contract: 0-255 integers, or 0-1 numbers when the request says so', () => {
+  const scaled = (level: number, size = INPUT_SIZE) => pixelArray(level, size, size).map((row) => row.map((px) => px.map((v) => v / 255)));
+
+  test('0-1 numbers sent without saying so are a 400 naming the image, the pixel and both ranges', async () => {
+    const server = await start();
+    const response = await postJson(server, { instances: [pixelArray(DARK, INPUT_SIZE, INPUT_SIZE), scaled(BRIGHT)] });
+    expect(response.status).toBe(400);
+    const { message } = (await response.json()) as { message: string };
+    expect(message).toMatch(/^instances\[1\]: pixel \[0\]\[0\]\[0\] is 0\.86\d*; expected integers from 0 to 255 \(for floats from 0 to 1, send "params": \{"pixel_range": "0-1"\}\)/);
+  });
+
+  test('with "pixel_range": "0-1" they are scored like the same image in 0-255', async () => {
+    const server = await start();
+    const asBytes = (await (await postJson(server, { instances: [pixelArray(BRIGHT, INPUT_SIZE, INPUT_SIZE), pixelArray(DARK, INPUT_SIZE, INPUT_SIZE)] })).json()) as Answer;
+    const asUnit = (await (await postJson(server, { instances: [scaled(BRIGHT), scaled(DARK)], params: { pixel_range: '0-1' } })).json()) as Answer;
+    expect(asUnit.predictions.map((p) => p.label)).toEqual(['Uninfected', 'Parasitized']);
+    asUnit.predictions.forEach((p, i) => expect(p.probability).toBeCloseTo(asBytes.predictions[i].probability, 5));
+  });
+
+  test('a value over 1 in a 0-1 request is a 400 naming the range it declared', async () => {
+    const server = await start();
+    const response = await postJson(server, { inputs: [pixelArray(BRIGHT, 4, 4)], params: { pixel_range: '0-1' } });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message)
+      .toMatch(/^inputs\[0\]: pixel \[0\]\[0\]\[0\] is 220; expected numbers from 0 to 1, as "params": \{"pixel_range": "0-1"\} declares/);
+  });
+});
+
+describe('images far from square', () => {
+  test('an oblong image (over 1.5:1) is scored with a warning on its prediction only', async () => {
+    const server = await start();
+    const response = await postJson(server, { instances: [b64(await png(DARK, 30, 15)), b64(await png(BRIGHT)), pixelArray(BRIGHT, 10, 25)] });
+    const answer = (await response.json()) as { predictions: Array<{ label: string; warning?: string }> };
+    expect(answer.predictions.map((p) => p.label)).toEqual(['Parasitized', 'Uninfected', 'Uninfected']);
+    expect(answer.predictions[0].warning).toMatch(/^image is 30x15 px \(aspect ratio 2\.00\); stretched to a square/);
+    expect(answer.predictions[1]).not.toHaveProperty('warning');
+    expect(answer.predictions[2].warning).toMatch(/10x25 px \(aspect ratio 2\.50\)/);
+  });
+
+  test.each([
+    ['a JPEG', async () => b64(await jpeg(DARK, 64, 16))],
+    ['a pixel array', async () => pixelArray(DARK, 4, 13)],
+  ])('%s over 3:1 is a 400 naming the image and the rule', async (_name, image) => {
+    const server = await start();
+    const response = await postJson(server, { instances: [b64(await png(DARK)), await image()] });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message)
+      .toMatch(/^instances\[1\]: \d+x\d+ px \(aspect ratio \d\.\d\d\) is too far from square \(more than 3:1\); .*crop the image around one cell/);
+  });
+});
+
+describe('MODEL_SERVER_TOKEN', () => {
+  const TOKEN = 'a-long-enough-test-token-123';
+
+  test('with a token, scoring and metadata need it; health and ping stay open for load balancers', async () => {
+    const server = await start({ token: TOKEN });
+    const image = { instances: [b64(await png(DARK))] };
+    const unauthenticated = await postJson(server, image);
+    expect(unauthenticated.status).toBe(401);
+    expect(unauthenticated.headers.get('www-authenticate')).toBe('Bearer realm="model-server"');
+    expect(await unauthenticated.json()).toMatchObject({ error_code: 'UNAUTHENTICATED', message: expect.stringMatching(/^no token: send the header "Authorization: Bearer <token>"/) });
+    const wrong = await fetch(`${server.url}/invocations`, {
+      method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'Bearer not-the-token' }, body: JSON.stringify(image),
+    });
+    expect(wrong.status).toBe(401);
+    expect(((await wrong.json()) as { message: string }).message).toMatch(/^wrong token/);
+    for (const path of ['/metadata', '/metrics', '/version']) expect((await fetch(`${server.url}${path}`)).status).toBe(401);
+    for (const path of ['/health', '/ping']) expect((await fetch(`${server.url}${path}`)).status).toBe(200);
+
+    const authorized = { Authorization: `Bearer ${TOKEN}` };
+    const scored = await fetch(`${server.url}/invocations`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...authorized }, body: JSON.stringify(image) });
+    expect(await labels(scored)).toEqual(['Parasitized']);
+    const metadata = (await (await fetch(`${server.url}/metadata`, { headers: authorized })).json()) as Record<string, unknown>;
+    expect(metadata.authentication).toBe('Authorization: Bearer <MODEL_SERVER_TOKEN>');
+  });
+
+  test('without a token, /metadata says so', async () => {
+    const server = await start();
+    expect(((await (await fetch(`${server.url}/metadata`)).json()) as Record<string, unknown>).authentication).toBe('none');
+  });
 });
 
 describe('routing', () => {
@@ -210,6 +295,11 @@ describe('health, metadata and metrics', () => {
     expect(metadata).toMatchObject({
       name: 'tiny', version: '7', inputSize: INPUT_SIZE, classes: ['Uninfected', 'Parasitized'],
       positiveClass: 'Parasitized', threshold: 0.5, metrics: { test_auc: 0.97 },
+      input: {
+        pixelArray: { range: expect.stringMatching(/^0-255 integers by default; 0-1 numbers with "params": \{"pixel_range": "0-1"\}/) },
+        resizedTo: `${INPUT_SIZE}x${INPUT_SIZE}`,
+        aspectRatio: { warnAbove: 1.5, refuseAbove: 3 },
+      },
     });
     const version = (await (await fetch(`${server.url}/version`)).json()) as Record<string, unknown>;
     expect(version).toMatchObject({ server: 'malaria-mlops', model: { name: 'tiny', version: '7' } });

@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { handleError } from './handle-error';
+import { npmUsage } from './npm-usage';
 import { registerServeCommand } from './commands/serve';
 import { registerSyncCommand } from './commands/sync';
 import { registerTrainCommand } from './commands/train';
@@ -11,7 +12,9 @@ export function buildProgram(): Command {
   const program = new Command('malaria')
     .description('malaria-mlops trainer: train, track and serve malaria cell classifiers')
     .exitOverride()
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    // Every command runs through an npm script; the usage line shows that spelling.
+    .configureHelp({ commandUsage: npmUsage });
   registerTrainCommand(program);
   registerSyncCommand(program);
   registerServeCommand(program);

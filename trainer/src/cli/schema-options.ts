@@ -51,8 +51,11 @@ function helpText(field: FieldInfo): string {
     : `${field.description} (default: ${String(shown)})`;
 }
 
-/** Adds one option per schema field. Defaults are left to zod, so a value present came from the user. */
-export function addSchemaOptions(command: Command, schema: z.ZodObject): Command {
+/**
+ * Adds one option per schema field. Defaults are left to zod, so a value present came from the user.
+ * `hidden` leaves them out of --help.
+ */
+export function addSchemaOptions(command: Command, schema: z.ZodObject, options: { hidden?: boolean } = {}): Command {
   for (const field of schemaFields(schema)) {
     const flag = `--${kebab(field.key)}`;
     let option: Option;
@@ -66,7 +69,7 @@ export function addSchemaOptions(command: Command, schema: z.ZodObject): Command
       option = new Option(`${flag} <value>`, helpText(field));
       if (field.choices) option = option.choices([...field.choices]);
     }
-    command.addOption(option);
+    command.addOption(options.hidden ? option.hideHelp() : option);
   }
   return command;
 }

@@ -205,7 +205,9 @@ export function readSplit(pathOrRunDir: string): Split {
     if (statSync(path).isDirectory()) path = join(path, SPLIT_FILE);
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UserError(`cannot read the split ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; give a split.json or the run folder that holds one`);
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file or folder' : code === 'EACCES' ? 'permission denied' : code ?? (err as Error).message;
+    throw new UserError(`--split-from ${path}: ${why}; give a split.json or the run folder that holds one`);
   }
   let parsed: unknown;
   try {

@@ -17,7 +17,7 @@ interface RegisteredModel {
 
 const cnn = (blocks: number): RegisteredModel => ({
   build: (opts) => buildCnn(blocks, opts),
-  summary: `reference CNN: ${blocks} block(s) of 3x3 conv (64..${64 * 2 ** (blocks - 1)} filters), max-pool, dropout; avg-pool + Dense(128) head`,
+  summary: `reference CNN: ${blocks} conv block${blocks > 1 ? 's' : ''}, 64..${64 * 2 ** (blocks - 1)} filters`,
   minInputSize: 2 ** blocks,
 });
 
@@ -29,17 +29,17 @@ const MODELS: Readonly<Record<string, RegisteredModel>> = {
   'cnn-4': cnn(4),
   vgg16: {
     build: buildVgg16,
-    summary: 'VGG16 convolutional base (ImageNet weights with --weights) + avg-pool + Dense(128) head',
+    summary: 'VGG16 conv base (ImageNet weights: --weights)',
     minInputSize: 32,
   },
   compact: {
     build: buildCompact,
-    summary: 'ours: conv stem + depthwise-separable stages with batch norm, avg+max pooling; VGG16-level accuracy target',
+    summary: 'ours: depthwise-separable stages, batch norm',
     minInputSize: 16,
   },
   micro: {
     build: buildMicro,
-    summary: 'ours, tiny: 4 narrow conv stages (batch norm from the 2nd), avg+max pooling; for quick demos on CPU',
+    summary: 'ours, tiny: 4 narrow conv stages; quick CPU demos',
     minInputSize: 8,
   },
 };

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { requireBearerToken } from './bearer-token';
 import { HttpError } from './http-error';
 import { MicroBatcher } from './micro-batcher';
 import { route, type Reply, type ServerState } from './routes';
@@ -26,6 +27,11 @@ export interface ModelServerProps {
   readonly maxImages?: number;
   /** After `close()`, how long in-flight requests may run before their connections are cut. @default 25 s */
   readonly drainMs?: number;
+  /**
+   * Every route but /health and /ping then needs `Authorization: Bearer <token>` (401 without).
+   * @default no authentication
+   */
+  readonly token?: string;
   /** Receives one line per event worth a person's attention. @default no logging */
   readonly log?: (line: string) => void;
 }
@@ -53,6 +59,7 @@ export async function startModelServer(props: ModelServerProps): Promise<Running
     metrics,
     maxBodyBytes: props.maxBodyBytes ?? 20e6,
     maxImages: props.maxImages ?? 256,
+    tokenRequired: props.token !== undefined,
   };
 
   const server = createServer((request, response) => {
@@ -67,6 +74,7 @@ export async function startModelServer(props: ModelServerProps): Promise<Running
     const path = pathOf(request.url, props.basePath ?? '');
     let reply: Reply;
     try {
+      if (props.token !== undefined) requireBearerToken(request, path, props.token);
       reply = await route(request, path, context);
     } catch (error) {
       reply = errorReply(error, `${request.method} ${path}`, log);
@@ -98,13 +106,12 @@ export async function startModelServer(props: ModelServerProps): Promise<Running
       log(`model ${model.info.name} version ${model.info.version} ready (from ${model.info.source}); POST ${url}/invocations`);
     },
     (error: unknown) => {
-      const message = error instanceof Error ? error.message : String(error);
-      state = { phase: 'failed', error: message };
-      log(`the model failed to load: ${message}`);
+      state = { phase: 'failed', error: error instanceof Error ? error.message : String(error) };
       throw error;
     },
   );
-  // The caller may never await `ready`; the failure is still reported through /health and the log.
+  // Not logged here: whoever awaits `ready` reports the failure (the serve command prints it once and
+  // exits); one who never does still sees it in /health.
   ready.catch(() => undefined);
 
   let closing: Promise<void> | undefined;
@@ -144,7 +151,9 @@ function errorReply(error: unknown, what: string, log: (line: string) => void): 
 
 /** MLflow's scoring server names its errors this way; clients written for it can keep their checks. */
 function errorCode(status: number): string {
-  if (status === 400 || status === 413) return 'BAD_REQUEST';
+  if (status === 400) return 'BAD_REQUEST';
+  if (status === 401) return 'UNAUTHENTICATED';
+  if (status === 413) return 'REQUEST_TOO_LARGE';
   if (status === 404) return 'ENDPOINT_NOT_FOUND';
   if (status === 503) return 'TEMPORARILY_UNAVAILABLE';
   return 'INVALID_REQUEST';

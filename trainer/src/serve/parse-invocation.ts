@@ -2,20 +2,25 @@ import { z } from 'zod';
 import { decodeBase64Image } from './base64-image';
 import { badRequest } from './http-error';
 import type { ImageInput } from './image-input';
+import { PIXEL_RANGES, type PixelRange } from './input-contract';
 import { pixelArrayToImage } from './pixel-array';
 
 const ENCODED_TYPES: Record<string, true> = { 'image/png': true, 'image/jpeg': true, 'image/jpg': true };
 
-/** MLflow's scoring envelopes: one list of images, under whichever key the client used. */
+/** Request-wide settings, MLflow's `params` beside the images. */
+const ParamsSchema = z.object({ pixel_range: z.enum(PIXEL_RANGES).optional() }).strict().optional();
+
+/** MLflow's scoring envelopes: one list of images, under whichever key the client used, and optional params. */
 const EnvelopeSchema = z.union([
-  z.object({ instances: z.array(z.unknown()) }).strict(),
-  z.object({ inputs: z.array(z.unknown()) }).strict(),
+  z.object({ instances: z.array(z.unknown()), params: z.unknown().optional() }).strict(),
+  z.object({ inputs: z.array(z.unknown()), params: z.unknown().optional() }).strict(),
   z.object({
     dataframe_split: z.object({
       columns: z.array(z.unknown()).length(1).optional(),
       index: z.array(z.unknown()).optional(),
       data: z.array(z.array(z.unknown()).length(1)),
     }).strict(),
+    params: z.unknown().optional(),
   }).strict(),
 ]);
 
@@ -40,12 +45,12 @@ export function parseInvocation(contentType: string | undefined, body: Uint8Arra
       `unsupported Content-Type "${contentType ?? ''}"; send application/json ({"instances": [...]}), image/png or image/jpeg`,
     );
   }
-  const { key, items } = readEnvelope(parseJson(body));
+  const { key, items, pixelRange } = readEnvelope(parseJson(body));
   if (items.length === 0) throw badRequest(`"${key}" is empty; send at least one image`);
   if (items.length > limits.maxImages) {
     throw badRequest(`${items.length} images in one request; the limit is ${limits.maxImages} (--max-images): split the request`);
   }
-  return items.map((item, i) => readInstance(item, `${key}[${i}]`));
+  return items.map((item, i) => readInstance(item, `${key}[${i}]`, pixelRange));
 }
 
 function parseJson(body: Uint8Array): unknown {
@@ -56,22 +61,31 @@ function parseJson(body: Uint8Array): unknown {
   }
 }
 
-function readEnvelope(json: unknown): { key: string; items: readonly unknown[] } {
+function readEnvelope(json: unknown): { key: string; items: readonly unknown[]; pixelRange: PixelRange } {
   const parsed = EnvelopeSchema.safeParse(json);
   if (!parsed.success) {
     const keys = json !== null && typeof json === 'object' && !Array.isArray(json) ? Object.keys(json) : [];
     throw badRequest(
-      'JSON body must be an object with one key, "instances" or "inputs" (a list of images) or "dataframe_split" ' +
-        `(one column of images); got ${keys.length ? `keys ${keys.map((k) => `"${k}"`).join(', ')}` : describe(json)}`,
+      'JSON body must be an object with one key of "instances" or "inputs" (a list of images) or "dataframe_split" ' +
+        `(one column of images), and optionally "params"; got ${keys.length ? `keys ${keys.map((k) => `"${k}"`).join(', ')}` : describe(json)}`,
     );
   }
   const envelope = parsed.data;
-  if ('instances' in envelope) return { key: 'instances', items: envelope.instances };
-  if ('inputs' in envelope) return { key: 'inputs', items: envelope.inputs };
-  return { key: 'dataframe_split.data', items: envelope.dataframe_split.data.map((row) => row[0]) };
+  const pixelRange = readParams(envelope.params);
+  if ('instances' in envelope) return { key: 'instances', items: envelope.instances, pixelRange };
+  if ('inputs' in envelope) return { key: 'inputs', items: envelope.inputs, pixelRange };
+  return { key: 'dataframe_split.data', items: envelope.dataframe_split.data.map((row) => row[0]), pixelRange };
 }
 
-function readInstance(item: unknown, where: string): ImageInput {
+function readParams(params: unknown): PixelRange {
+  const parsed = ParamsSchema.safeParse(params);
+  if (!parsed.success) {
+    throw badRequest(`"params": accepted is {"pixel_range": ${PIXEL_RANGES.map((r) => `"${r}"`).join(' or ')}} (how pixel arrays are scaled); got ${JSON.stringify(params)}`);
+  }
+  return parsed.data?.pixel_range ?? '0-255';
+}
+
+function readInstance(item: unknown, where: string, pixelRange: PixelRange): ImageInput {
   const parsed = InstanceSchema.safeParse(item);
   if (!parsed.success) {
     throw badRequest(
@@ -81,7 +95,7 @@ function readInstance(item: unknown, where: string): ImageInput {
   }
   const value = parsed.data;
   if (typeof value === 'string') return { where, encoded: decodeBase64Image(value, where) };
-  if (Array.isArray(value)) return { where, pixels: pixelArrayToImage(value, where) };
+  if (Array.isArray(value)) return { where, pixels: pixelArrayToImage(value, where, pixelRange) };
   return { where, encoded: decodeBase64Image(value.b64, `${where}.b64`) };
 }
 

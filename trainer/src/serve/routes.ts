@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { version as packageVersion } from '../../../package.json';
 import { HttpError } from './http-error';
+import { inputContract } from './input-contract';
 import type { MicroBatcher } from './micro-batcher';
 import { parseInvocation } from './parse-invocation';
 import { toPredictions } from './predictions';
@@ -29,6 +30,8 @@ export interface RouteContext {
   readonly metrics: ServeMetrics;
   readonly maxBodyBytes: number;
   readonly maxImages: number;
+  /** Every route but /health and /ping asks for the bearer token. */
+  readonly tokenRequired: boolean;
 }
 
 type Handler = (request: IncomingMessage, context: RouteContext) => Promise<Reply> | Reply;
@@ -83,7 +86,9 @@ function metadata(_request: IncomingMessage, context: RouteContext): Reply {
       positiveClass: preprocessing.positiveClass,
       threshold: preprocessing.threshold,
       metrics: model.metrics ?? null,
+      input: inputContract(preprocessing.inputSize),
       limits: { maxImages: context.maxImages, maxBodyBytes: context.maxBodyBytes },
+      authentication: context.tokenRequired ? 'Authorization: Bearer <MODEL_SERVER_TOKEN>' : 'none',
     },
   };
 }
@@ -97,8 +102,9 @@ async function invocations(request: IncomingMessage, context: RouteContext): Pro
   const body = await readBody(request, context.maxBodyBytes);
   const inputs = parseInvocation(request.headers['content-type'], body, { maxImages: context.maxImages });
   const images = await Promise.all(inputs.map((input) => prepareImage(input, model.preprocessing.inputSize)));
-  const probabilities = await batcher.submit(images);
-  return { status: 200, body: { predictions: toPredictions(probabilities, model.preprocessing), model: modelRef(model) } };
+  const probabilities = await batcher.submit(images.map((image) => image.rgb));
+  const predictions = toPredictions(probabilities, model.preprocessing, images.map((image) => image.warning));
+  return { status: 200, body: { predictions, model: modelRef(model) } };
 }
 
 function readyState(context: RouteContext): Extract<ServerState, { phase: 'ready' }> {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BACKENDS, parseOptions } from '../config';
+import { UserError } from '../user-error';
 
 /** Every `serve` option, with its default; the CLI flags go through `parseServeOptions` once. */
 export const ServeOptionsSchema = z
@@ -26,6 +27,24 @@ export type ServeOptions = z.infer<typeof ServeOptionsSchema>;
 export type ServeOptionsInput = z.input<typeof ServeOptionsSchema>;
 
 /** Validates `serve` flags, naming each bad flag and what it accepts. */
-export function parseServeOptions(input: unknown): ServeOptions {
-  return parseOptions(ServeOptionsSchema, input, 'serve options');
+export function parseServeOptions(input: Record<string, unknown>): ServeOptions {
+  return parseOptions(ServeOptionsSchema, input, { what: 'serve options' });
+}
+
+/** The variable that holds the token clients must send as `Authorization: Bearer <token>`. */
+export const TOKEN_VARIABLE = 'MODEL_SERVER_TOKEN';
+
+/** The bearer token from the environment; unset or empty leaves the server open. */
+export function modelServerToken(env: NodeJS.ProcessEnv): string | undefined {
+  const token = env[TOKEN_VARIABLE]?.trim();
+  if (!token) return undefined;
+  if (token.length < 16 || /\s/.test(token)) {
+    throw new UserError(`${TOKEN_VARIABLE}: use at least 16 characters and no spaces, e.g. $(openssl rand -hex 24)`);
+  }
+  return token;
+}
+
+/** Whether `host` only listens on this machine, where an open server reaches nobody else. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }

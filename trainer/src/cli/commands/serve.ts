@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { selectBackend } from '../../backend/select-backend';
 import { loadServedModel } from '../../serve/load-served-model';
 import { startModelServer } from '../../serve/model-server';
-import { parseServeOptions, ServeOptionsSchema } from '../../serve/serve-options';
+import { isLoopback, modelServerToken, parseServeOptions, ServeOptionsSchema, TOKEN_VARIABLE } from '../../serve/serve-options';
 import { stopOnSignals } from '../../serve/stop-on-signals';
 import { createMlflowClient } from '../../tracking/mlflow/create-tracker';
 import { parseMlflowEnv } from '../../tracking/mlflow/env';
@@ -16,11 +16,16 @@ function log(line: string): void {
 export function registerServeCommand(program: Command): Command {
   const command = program
     .command('serve')
-    .description('serve a trained model over HTTP: POST /invocations (MLflow scoring protocol), GET /health, /metadata, /metrics');
+    .description('serve a trained model over HTTP: POST /invocations (MLflow scoring protocol), GET /health, /metadata, /metrics')
+    .addHelpText('after', `\nEnvironment:\n  ${TOKEN_VARIABLE}  when set, every route but /health and /ping needs "Authorization: Bearer <token>"\n  MLFLOW_TRACKING_URI and the other MLflow variables, to load runs:/ and models:/ URIs`);
   addSchemaOptions(command, ServeOptionsSchema);
   command.action(async () => {
     const options = parseServeOptions(typedOptions(command, ServeOptionsSchema));
     const mlflow = parseMlflowEnv(process.env);
+    const token = modelServerToken(process.env);
+    if (!token && !isLoopback(options.host)) {
+      log(`warning: listening on ${options.host} without ${TOKEN_VARIABLE}: anyone who can reach this port can score images`);
+    }
     const backend = await selectBackend(options.backend, { threads: options.threads });
     log(`TF.js backend ${backend.name}: ${backend.detail}`);
     const server = await startModelServer({
@@ -32,6 +37,7 @@ export function registerServeCommand(program: Command): Command {
       maxBodyBytes: options.maxBodyMb * 1e6,
       maxImages: options.maxImages,
       drainMs: options.drainSeconds * 1000,
+      token,
       load: () => loadServedModel(options.model, { mlflow: mlflow && createMlflowClient(mlflow), log }),
       log,
     });

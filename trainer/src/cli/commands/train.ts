@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
-import { parseTrainConfig, TrainConfigSchema } from '../../config';
+import { kebab, parseTrainConfig, TrainConfigSchema } from '../../config';
+import type { OptionName } from '../../option-problems';
 import { UserError } from '../../user-error';
+import { readSplit } from '../../data/split';
 import { listModels } from '../../models/registry';
 import { selectBackend } from '../../backend/select-backend';
 import { watchSpotInterruption } from '../../cloud/instance-metadata';
@@ -10,6 +12,7 @@ import { runTraining } from '../../pipeline/run-training';
 import { trackingFromEnv } from '../../tracking/run-tracking';
 import { StopRequests } from '../../train/stop-requests';
 import { terminalProgress } from '../../train/progress';
+import { modelTableLines } from '../model-table';
 import { addSchemaOptions, typedOptions } from '../schema-options';
 
 /** `train`: every option of the config schema, plus `--config` and `--list-models`. */
@@ -21,12 +24,19 @@ export function registerTrainCommand(program: Command): void {
     .option('--list-models', 'list the model names with their parameter counts, then exit');
   addSchemaOptions(command, TrainConfigSchema);
   command.action(async (_opts, cmd: Command) => {
-    const fromFile = cmd.opts().config ? await readConfigFile(cmd.opts().config) : {};
-    const config = parseTrainConfig({ ...fromFile, ...typedOptions(cmd, TrainConfigSchema) });
+    const file: string | undefined = cmd.opts().config;
+    const fromFile = file ? await readConfigFile(file) : new Map<string, ConfigFileEntry>();
+    const flags = typedOptions(cmd, TrainConfigSchema);
+    const config = parseTrainConfig(
+      { ...Object.fromEntries([...fromFile].map(([key, entry]) => [key, entry.value])), ...flags },
+      configFileNaming(file, fromFile, flags),
+    );
+    // A wrong --split-from should fail in a second, not after the data set is downloaded and read.
+    if (config.splitFrom) readSplit(config.splitFrom);
     if (cmd.opts().listModels) {
       // Building a model to count its parameters needs a backend.
       await selectBackend('auto');
-      printModelTable(config.imageSize);
+      printModelTable(config.imageSize, TrainConfigSchema.shape.model.parse(undefined));
       return;
     }
     // The command's edge: the backend, tracking and checkpoints are chosen here, then handed in.
@@ -68,7 +78,13 @@ function logLine(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+/** One option of a `--config` file, under its schema key, with the key as the file spells it. */
+interface ConfigFileEntry {
+  readonly spelled: string;
+  readonly value: unknown;
+}
+
+async function readConfigFile(file: string): Promise<Map<string, ConfigFileEntry>> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -85,17 +101,27 @@ async function readConfigFile(file: string): Promise<Record<string, unknown>> {
     throw new UserError(`--config: '${file}' must hold a JSON object of options, e.g. {"epochs": 5}`);
   }
   // Accept the flag spelling too: {"batch-size": 32} means {"batchSize": 32}.
-  return Object.fromEntries(
-    Object.entries(parsed).map(([key, value]) => [key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()), value]),
-  );
+  return new Map(Object.entries(parsed).map(([spelled, value]) => [camel(spelled), { spelled, value }]));
 }
 
-function printModelTable(inputSize: number): void {
-  const rows = listModels(inputSize);
-  const width = Math.max(...rows.map((r) => r.name.length));
-  process.stdout.write(`models at ${inputSize}x${inputSize}x3 input:\n`);
-  for (const row of rows) {
-    const params = row.params === null ? `needs >= ${row.minInputSize} px` : `${row.params.toLocaleString('en-US')} params`;
-    process.stdout.write(`  ${row.name.padEnd(width)}  ${params.padStart(18)}  ${row.summary}\n`);
-  }
+const camel = (key: string): string => key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Names an option in messages where it came from: a flag as `--epochs`, a key of the config file as
+ * `options.json: "epoch"` (flags win, so a key given both ways is the flag's), and a suggestion for
+ * a mistyped key in that key's own spelling.
+ */
+function configFileNaming(file: string | undefined, fromFile: ReadonlyMap<string, ConfigFileEntry>, flags: Record<string, unknown>): OptionName {
+  const inFile = (key: string) => file !== undefined && fromFile.has(key) && !Object.hasOwn(flags, key);
+  return (key, suggestionFor) => {
+    const source = suggestionFor ?? key;
+    if (!inFile(source)) return `--${kebab(key)}`;
+    const kebabSpelling = fromFile.get(source)?.spelled.includes('-') ?? false;
+    const spelled = suggestionFor ? (kebabSpelling ? kebab(key) : key) : fromFile.get(key)?.spelled ?? key;
+    return suggestionFor ? `"${spelled}"` : `${file}: "${spelled}"`;
+  };
+}
+
+function printModelTable(inputSize: number, defaultModel: string): void {
+  process.stdout.write(`${modelTableLines(listModels(inputSize), inputSize, defaultModel).join('\n')}\n`);
 }

@@ -1,0 +1,91 @@
+import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { DescribeDBInstancesCommand, StartDBInstanceCommand, StopDBInstanceCommand, waitUntilDBInstanceAvailable } from '@aws-sdk/client-rds';
+import { UserError } from '../../trainer/src/user-error';
+import { stackNames, TRACKING_OUTPUTS } from '../names';
+import { type AwsClients, findTrainerStack, groupState, stackOutputs, type TrainerStack } from './trainer-control';
+
+/**
+ * Stopping what costs money by the hour while nobody works (the MLflow task, the model server and
+ * the database) and starting it again. What stays: the load balancers, storage, secrets; see the
+ * cost section of docs/cloud.md. RDS starts a stopped database by itself after seven days.
+ */
+export interface Environment {
+  readonly envName: string;
+  readonly cluster: string;
+  readonly mlflowService: string;
+  readonly database: string;
+  readonly trainer: TrainerStack;
+}
+
+export async function findEnvironment(clients: AwsClients, envName: string): Promise<Environment> {
+  const tracking = await stackOutputs(clients, stackNames(envName).tracking, envName);
+  return {
+    envName,
+    cluster: tracking.get(TRACKING_OUTPUTS.cluster),
+    mlflowService: tracking.get(TRACKING_OUTPUTS.service),
+    database: tracking.get(TRACKING_OUTPUTS.database),
+    trainer: await findTrainerStack(clients, envName),
+  };
+}
+
+/** True when MLflow is stopped (`cloud:sleep`); undefined for a deployment older than the sleep outputs. */
+export async function mlflowAsleep(clients: AwsClients, envName: string): Promise<boolean | undefined> {
+  const tracking = await stackOutputs(clients, stackNames(envName).tracking, envName);
+  if (!tracking.has(TRACKING_OUTPUTS.service)) return undefined;
+  const response = await clients.ecs.send(new DescribeServicesCommand({
+    cluster: tracking.get(TRACKING_OUTPUTS.cluster), services: [tracking.get(TRACKING_OUTPUTS.service)],
+  }));
+  return (response.services?.[0]?.desiredCount ?? 1) === 0;
+}
+
+const services = (env: Environment): string[] => [env.mlflowService, ...(env.trainer.modelServerService ? [env.trainer.modelServerService] : [])];
+
+async function databaseStatus(clients: AwsClients, env: Environment): Promise<string> {
+  const response = await clients.rds.send(new DescribeDBInstancesCommand({ DBInstanceIdentifier: env.database }));
+  return response.DBInstances?.[0]?.DBInstanceStatus ?? 'unknown';
+}
+
+export async function sleepEnvironment(clients: AwsClients, env: Environment, print: (line: string) => void): Promise<void> {
+  const group = await groupState(clients, env.trainer);
+  if (group.desired > 0 || group.instances.length > 0) {
+    throw new UserError(`a training run is going in ${env.envName} and logs to MLflow: let it finish, or stop it first (npm run train:cloud -- --env ${env.envName} --stop)`);
+  }
+  for (const service of services(env)) {
+    await clients.ecs.send(new UpdateServiceCommand({ cluster: env.cluster, service, desiredCount: 0 }));
+    print(`stopped ECS service ${service}`);
+  }
+  const status = await databaseStatus(clients, env);
+  if (status === 'available') {
+    await clients.rds.send(new StopDBInstanceCommand({ DBInstanceIdentifier: env.database }));
+    print(`stopping database ${env.database} (RDS starts it again by itself after 7 days)`);
+  } else {
+    print(`database ${env.database} is ${status}; left as it is`);
+  }
+  print(`${env.envName} is asleep; wake it with: npm run cloud:wake -- --env ${env.envName}`);
+}
+
+export interface WakeOptions {
+  /** Waits until the database answers; the SDK's waiter by default. */
+  readonly waitForDatabase?: (clients: AwsClients, identifier: string) => Promise<void>;
+}
+
+export async function wakeEnvironment(clients: AwsClients, env: Environment, print: (line: string) => void, options: WakeOptions = {}): Promise<void> {
+  const status = await databaseStatus(clients, env);
+  if (status === 'stopped') {
+    await clients.rds.send(new StartDBInstanceCommand({ DBInstanceIdentifier: env.database }));
+    print(`starting database ${env.database}; this takes about 5 to 10 minutes`);
+  } else if (status === 'stopping') {
+    throw new UserError(`database ${env.database} is still stopping; wake the environment once it has stopped (a minute or two)`);
+  }
+  // MLflow only starts cleanly once its database answers.
+  const wait = options.waitForDatabase ?? (async (c, id) => {
+    await waitUntilDBInstanceAvailable({ client: c.rds, maxWaitTime: 1800, minDelay: 20 }, { DBInstanceIdentifier: id });
+  });
+  await wait(clients, env.database);
+  print(`database ${env.database} is available`);
+  for (const service of services(env)) {
+    await clients.ecs.send(new UpdateServiceCommand({ cluster: env.cluster, service, desiredCount: 1 }));
+    print(`started ECS service ${service}`);
+  }
+  print(`${env.envName} is waking up: MLflow answers in 2 to 3 minutes`);
+}

@@ -1,0 +1,51 @@
+import { badRequest } from './http-error';
+
+/**
+ * What `/invocations` accepts, in one place: the checks below enforce it, `/metadata` publishes it
+ * and the README states it.
+ */
+
+/** How a JSON pixel array is scaled: 0-255 integers (the default) or 0-1 floats, declared by the request. */
+export const PIXEL_RANGES = ['0-255', '0-1'] as const;
+export type PixelRange = (typeof PIXEL_RANGES)[number];
+
+/**
+ * The model was trained on crops of single cells, which are close to square, and every image is
+ * stretched to a square before scoring. A moderately oblong image is scored with a warning; one
+ * more than three times as long as it is wide distorts the cell too much and is refused.
+ */
+export const ASPECT_RATIO = { warnAbove: 1.5, refuseAbove: 3 } as const;
+
+/** The warning for one image, undefined when its shape is fine; a 400 when it is too far from square. */
+export function checkAspectRatio(width: number, height: number, where: string): string | undefined {
+  const ratio = Math.max(width, height) / Math.min(width, height);
+  const shape = `${width}x${height} px (aspect ratio ${ratio.toFixed(2)})`;
+  if (ratio > ASPECT_RATIO.refuseAbove) {
+    throw badRequest(
+      `${where}: ${shape} is too far from square (more than ${ASPECT_RATIO.refuseAbove}:1); `
+        + 'the model scores single-cell crops stretched to a square: crop the image around one cell',
+    );
+  }
+  if (ratio > ASPECT_RATIO.warnAbove) {
+    return `image is ${shape}; stretched to a square for the model, the cell is distorted (best under ${ASPECT_RATIO.warnAbove}:1)`;
+  }
+  return undefined;
+}
+
+/** The contract as `/metadata` reports it. */
+export function inputContract(inputSize: number): Record<string, unknown> {
+  return {
+    encodings: ['base64 PNG or JPEG string', '{"b64": "..."}', 'raw image/png or image/jpeg body', 'height x width x 3 pixel array'],
+    pixelArray: {
+      shape: 'height x width x 3 (RGB)',
+      range: '0-255 integers by default; 0-1 numbers with "params": {"pixel_range": "0-1"}',
+      pixelRanges: PIXEL_RANGES,
+    },
+    resizedTo: `${inputSize}x${inputSize}`,
+    aspectRatio: {
+      warnAbove: ASPECT_RATIO.warnAbove,
+      refuseAbove: ASPECT_RATIO.refuseAbove,
+      rule: 'long side / short side: above warnAbove the prediction carries a "warning", above refuseAbove the request is a 400',
+    },
+  };
+}
