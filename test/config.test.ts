@@ -26,7 +26,7 @@ describe('cross-validation options', () => {
   });
 
   test.each([
-    [{ cv: 1 }, '--cv: Too small'],
+    [{ cv: 1 }, '--cv: must be a whole number of at least 2 (got 1)'],
     [{ cvFold: 2 }, '--cv-fold: needs --cv K (the number of folds)'],
     [{ cv: 3, cvFold: 4 }, '--cv-fold: must be between 1 and --cv (3)'],
     [{ cv: 3, splitFrom: 'runs/x' }, '--cv: makes its own folds; drop --split-from'],
