@@ -9,5 +9,8 @@ module.exports = {
   // One worker per core; each TF.js test holds its own backend.
   maxWorkers: 2,
   setupFiles: ['<rootDir>/test/support/quiet-tfjs-banner.js'],
+  // A real MLflow 3.11 on PostgreSQL (test/support/real-mlflow), started once per run.
+  globalSetup: '<rootDir>/test/support/real-mlflow/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/real-mlflow/global-teardown.ts',
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
 };
