@@ -13,7 +13,9 @@ import { saveSplit, SPLIT_FILE } from '../data/split';
 import { saveModel } from '../models/model-files';
 import { defaultPreprocessing } from '../models/preprocessing';
 import { FanOutTracker } from '../tracking/fan-out-tracker';
-import { createMlflowTrackerFromEnv, MlflowOutboxError, parseMlflowEnv } from '../tracking/mlflow';
+import { datasetName } from '../tracking/dataset-name';
+import { createMlflowTrackerFromEnv, MlflowOutboxError } from '../tracking/mlflow';
+import { verifyMlflowAccess } from '../tracking/mlflow/verify-access';
 import { RunFolderTracker } from '../tracking/run-folder';
 import type { ParamValue, RunStatus } from '../tracking/tracker';
 import { fit, type FitState } from '../train/fit';
@@ -51,9 +53,9 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
   const backend = await selectBackend(config.backend, { threads: config.threads });
   log(`backend: ${backend.name} (${backend.detail})`);
   const cloudTags = config.requireGpu ? await gpuTags(backend.tfBackend, options.env) : {};
-  // Checked before the images are read, so a bad --model, --weights or MLflow variable fails in
-  // seconds, not minutes.
-  parseMlflowEnv(options.env);
+  // Checked before the images are read, so a bad --model, --weights, MLflow variable or MLflow
+  // login fails in seconds, not minutes.
+  await verifyMlflowAccess(options.env);
   const model = await prepareModel(config, log);
   const params = model.countParams();
 
@@ -73,6 +75,7 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
     registerModel: config.registerModel,
     championMetric: config.championMetric,
     resumeRunId: checkpoint?.runId,
+    signal: options.signal,
   });
   const tracker = new FanOutTracker(mlflow ? [folder, mlflow] : [folder]);
   if (mlflow) log(`tracking: MLflow at ${options.env.MLFLOW_TRACKING_URI}`);
@@ -96,7 +99,7 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
   }
   const allParams = { ...flattenConfig(config), param_count: params, dataset_digest: data.digest, split_digest: digestOfSplit };
   await tracker.logParams(allParams);
-  await tracker.logDataset({ name: 'nih-malaria-cell-images', digest: data.digest, source: data.source, splitDigest: digestOfSplit, counts });
+  await tracker.logDataset({ name: datasetName(data.source), digest: data.digest, source: data.source, splitDigest: digestOfSplit, counts });
 
   const preprocessing = defaultPreprocessing(config.model, config.imageSize);
   const meta: ResumeMeta = { runName, splitDigest: digestOfSplit };

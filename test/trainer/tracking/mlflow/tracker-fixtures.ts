@@ -2,9 +2,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultPreprocessing } from '../../../../trainer/src/models/preprocessing';
 import { MlflowClient } from '../../../../trainer/src/tracking/mlflow/client';
+import type { MlflowConnection } from '../../../../trainer/src/tracking/mlflow/env';
 import { MlflowTracker, type MlflowTrackerOptions } from '../../../../trainer/src/tracking/mlflow/mlflow-tracker';
 import type { RunStart } from '../../../../trainer/src/tracking/tracker';
-import { fastConnection } from '../../../support/fake-mlflow';
 
 export const IMAGE_SIZE = 16;
 
@@ -32,9 +32,10 @@ export interface TestTracker {
   readonly lines: string[];
 }
 
-export function makeTracker(url: string, options: Partial<MlflowTrackerOptions> = {}): TestTracker {
+/** A tracker with quick polls whose log lines are kept; `connection` names the server and the login. */
+export function makeTracker(connection: MlflowConnection, options: Partial<MlflowTrackerOptions> = {}): TestTracker {
   const lines: string[] = [];
-  const tracker = new MlflowTracker(new MlflowClient(fastConnection(url)), {
+  const tracker = new MlflowTracker(new MlflowClient(connection), {
     experimentName: 'malaria',
     user: 'tester',
     sourceName: 'main.ts',
@@ -48,7 +49,7 @@ export function makeTracker(url: string, options: Partial<MlflowTrackerOptions> 
 }
 
 export const DATASET = {
-  name: 'nih-malaria',
+  name: 'synthetic-cells-40',
   digest: 'a'.repeat(64),
   source: 'synthetic:40',
   splitDigest: 'b'.repeat(64),
