@@ -133,7 +133,8 @@ export async function startEntrypointServer(kit: KitSettings, options: Entrypoin
       AWS_DEFAULT_REGION: 'us-east-1',
       MLFLOW_ADMIN_USERNAME: ENTRYPOINT_ADMIN.username,
       MLFLOW_ADMIN_PASSWORD: ENTRYPOINT_ADMIN.password,
-      MLFLOW_ALLOWED_HOSTS: `127.0.0.1:${options.port},localhost:${options.port}`,
+      // Any port: tests reach it through proxies on loopback too.
+      MLFLOW_ALLOWED_HOSTS: '127.0.0.1:*,localhost:*',
       MLFLOW_HOST: '127.0.0.1',
       MLFLOW_PORT: String(options.port),
       MLFLOW_WORKERS: '2',

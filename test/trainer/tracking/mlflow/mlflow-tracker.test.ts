@@ -60,7 +60,7 @@ describeEachRealMlflow('MlflowTracker', (mlflow) => {
 
     // The run's files, without the model: that is the logged model's.
     const files = (await client.listArtifacts(runId)).files.map((f) => f.path).sort();
-    expect(files).toEqual(['metrics.jsonl', 'plots', 'report.html']);
+    expect(files).toEqual(['metrics.jsonl', 'plots', 'report.html', 'run.json']);
 
     // MLflow 3: one logged model, READY, an output of the run at its last epoch.
     expect(run.outputs.model_outputs).toEqual([{ model_id: expect.stringMatching(/^m-[0-9a-f]{32}$/), step: 3 }]);

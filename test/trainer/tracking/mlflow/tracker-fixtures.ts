@@ -8,12 +8,13 @@ import type { RunStart } from '../../../../trainer/src/tracking/tracker';
 
 export const IMAGE_SIZE = 16;
 
-/** A run folder as the trainer leaves it: metrics, a report, a plot and a saved TF.js model. */
+/** A run folder as the trainer leaves it: its record, metrics, a report, a plot and a saved TF.js model. */
 export async function makeRunFolder(parent: string, name: string): Promise<{ runDir: string; modelDir: string }> {
   const runDir = path.join(parent, name);
   const modelDir = path.join(runDir, 'model');
   await mkdir(path.join(runDir, 'plots'), { recursive: true });
   await mkdir(modelDir, { recursive: true });
+  await writeFile(path.join(runDir, 'run.json'), JSON.stringify({ runName: name, status: 'FINISHED' }));
   await writeFile(path.join(runDir, 'metrics.jsonl'), '{"epoch":1,"loss":0.7}\n');
   await writeFile(path.join(runDir, 'report.html'), '<html>report</html>');
   await writeFile(path.join(runDir, 'plots', 'loss.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
