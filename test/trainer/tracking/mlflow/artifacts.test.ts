@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import http from 'node:http';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -105,6 +106,43 @@ describeEachRealMlflow('proxied artifacts (mlflow-artifacts:)', (mlflow) => {
       expect(log()).toMatch(new RegExp(`POST /api/2\\.0/mlflow-artifacts/mpu/create/${part} HTTP/1\\.1" 200`));
       expect(log()).toMatch(new RegExp(`POST /api/2\\.0/mlflow-artifacts/mpu/complete/${part} HTTP/1\\.1" 200`));
       expect(log()).not.toMatch(new RegExp(`PUT /api/2\\.0/mlflow-artifacts/artifacts/${part}/weights\\.bin`));
+    }
+  });
+});
+
+describe('multipart upload when the storage behind the server cannot be reached from here', () => {
+  test('the parts are abandoned (the upload aborted) and the file goes through the server in one PUT', async () => {
+    // A server whose bucket signs URLs for a host this machine cannot reach (compose's minio:9000, say).
+    const seen: string[] = [];
+    let stored = 0;
+    const server = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url?.split('?')[0]}`);
+      let bytes = 0;
+      req.on('data', (c: Buffer) => (bytes += c.length));
+      req.on('end', () => {
+        if (req.url?.includes('/mpu/create/')) {
+          res.end(JSON.stringify({ upload_id: 'u1', credentials: [1, 2, 3].map((n) => ({ url: `http://127.0.0.1:9/bucket/big.bin?partNumber=${n}`, part_number: n })) }));
+        } else {
+          if (req.method === 'PUT') stored = bytes;
+          res.end('{}');
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const client = new MlflowClient(fastConnection(url), { proxyMultipart: { minBytes: 6 * MIB, chunkBytes: 5 * MIB } });
+      const file = path.join(work, 'big.bin');
+      await writeFile(file, randomBytes(11 * MIB));
+      await artifactStoreFor('mlflow-artifacts:/1/r/artifacts', client).uploadFile(file, 'model/big.bin');
+      expect(seen).toEqual([
+        'POST /api/2.0/mlflow-artifacts/mpu/create/1/r/artifacts/model',
+        'POST /api/2.0/mlflow-artifacts/mpu/abort/1/r/artifacts/model',
+        'PUT /api/2.0/mlflow-artifacts/artifacts/1/r/artifacts/model/big.bin',
+      ]);
+      expect(stored).toBe(11 * MIB);
+    } finally {
+      server.close();
     }
   });
 });

@@ -260,6 +260,17 @@ describe('MlflowClient against the fake server: retries', () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 
+  test('a new version still PENDING_REGISTRATION is asked again until READY', async () => {
+    await server.close();
+    server = await startFakeMlflow({ pendingRegistrationPolls: 2 });
+    client = new MlflowClient(fastConnection(server.url));
+    await client.getOrCreateRegisteredModel('m');
+    const created = await client.createModelVersion({ name: 'm', source: 's3://bucket/model' });
+    expect(created.status).toBe('PENDING_REGISTRATION');
+    expect((await client.waitForModelVersionReady('m', created.version, { pollMs: 5 })).status).toBe('READY');
+    expect(server.requestsTo(`GET ${API}/model-versions/get`)).toHaveLength(2);
+  });
+
   test('a request the server never answers times out (MLFLOW_HTTP_REQUEST_TIMEOUT)', async () => {
     const net = await import('node:net');
     const silent = net.createServer(() => undefined);
