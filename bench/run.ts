@@ -2,12 +2,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchDecode } from './decode';
+import { benchMlflowAuth } from './mlflow-auth';
 import { benchServe } from './serve';
 import { benchSynth } from './synth';
 import { benchTrainSpeed } from './train-speed';
 
 /**
- * `npm run bench [decode|train|serve|synth...] [--no-cpu]`: the benchmarks named (all by default) on
+ * `npm run bench [decode|train|serve|synth|mlflow-auth...] [--no-cpu]`: the benchmarks named (all by default) on
  * this machine, one after another (they must not share the cores), written to
  * bench/results/latest.json (or latest-<names>.json) with the machine they ran on.
  */
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
     train: () => benchTrainSpeed({ includeCpu: !args.includes('--no-cpu') }),
     serve: () => benchServe(),
     synth: () => benchSynth(),
+    'mlflow-auth': () => benchMlflowAuth(),
   };
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),

@@ -61,6 +61,14 @@ export async function kit(settings: KitSettings, command: 'start' | 'start-pg' |
   }
 }
 
+/** Whether the kit's PostgreSQL (and its own MLflow) run now. */
+export async function kitStatus(settings: KitSettings): Promise<{ mlflow: boolean; postgres: boolean }> {
+  const env = { ...process.env, MLFLOW_SERVER_HOME: settings.home, MLFLOW_SERVER_PORT: String(settings.port), MLFLOW_SERVER_PG_PORT: String(settings.pgPort) };
+  // Exit 3 while MLflow is stopped: the answer is in stdout either way.
+  const stdout = await run(settings.script, ['status'], { env, cwd: REPO_ROOT }).then((r) => r.stdout, (e: { stdout?: string }) => e.stdout ?? '');
+  return { mlflow: /^mlflow: running/m.test(stdout), postgres: /^postgres: running/m.test(stdout) };
+}
+
 /** The kit's `env` exports (venv, database URIs, PG* variables) as a record. */
 export async function kitEnv(settings: KitSettings): Promise<Record<string, string>> {
   const { stdout } = await kit(settings, 'env');
