@@ -1,43 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { MlflowClient } from '../../trainer/src/tracking/mlflow/client';
 import { describeRealMlflow, uniqueName } from '../support/real-mlflow';
+import { freePort } from '../support/free-port';
 import { runCli } from '../support/run-cli';
+import { serveCli, waitForOutput } from '../support/serve-cli';
 import { DARK, png } from '../trainer/serve/tiny-model';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
-
-/** `npm run serve -- ...` until the test stops it; its output so far. */
-function serve(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'trainer/src/cli/main.ts', 'serve', ...args], {
-    cwd: resolve(__dirname, '../..'),
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout?.on('data', (c: Buffer) => (text += c.toString()));
-  child.stderr?.on('data', (c: Buffer) => (text += c.toString()));
-  return { child, output: () => text };
-}
-
-async function waitFor(output: () => string, pattern: RegExp, child: ChildProcess): Promise<RegExpExecArray> {
-  for (;;) {
-    const match = pattern.exec(output());
-    if (match) return match;
-    if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before ${pattern}:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 let work: string;
 let args: (registerModel: string, out?: string) => string[];
@@ -87,10 +57,10 @@ describeRealMlflow('npm run train with MLflow', (mlflow) => {
     expect(champion).toMatchObject({ version: '1', source: `models:/${modelId}`, run_id: run.info.run_id });
 
     // The registry's champion, served as a user would.
-    const server = serve(['--model', `models:/${registerModel}@champion`, '--port', '0', '--backend', 'wasm', '--threads', '1'], mlflow.trackingEnv());
+    const server = serveCli(['--model', `models:/${registerModel}@champion`, '--port', '0', '--backend', 'wasm', '--threads', '1'], mlflow.trackingEnv());
     try {
-      const url = (await waitFor(server.output, /listening on (http:\/\/\S+);/, server.child))[1];
-      await waitFor(server.output, new RegExp(`model ${registerModel} version 1 ready`), server.child);
+      const url = (await waitForOutput(server, /listening on (http:\/\/\S+);/))[1];
+      await waitForOutput(server, new RegExp(`model ${registerModel} version 1 ready`));
       const answer = await fetch(`${url}/invocations`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: await png(DARK) });
       expect(answer.status).toBe(200);
       expect(((await answer.json()) as { predictions: { label: string }[] }).predictions).toHaveLength(1);

@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { freePort } from '../free-port';
 import { type BackgroundProcess, isAlive, logTail, runningPid, startBackground, stopBackground } from './background-process';
 import { kitEnv, type KitSettings, REPO_ROOT } from './kit';
 
@@ -53,14 +53,6 @@ async function healthy(url: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 async function waitFor(what: string, ready: () => Promise<boolean>, pid: number, log: BackgroundProcess, seconds: number): Promise<void> {

@@ -1,14 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Command } from 'commander';
 import { registerServeCommand } from '../../../trainer/src/cli/commands/serve';
 import { saveModel } from '../../../trainer/src/models/model-files';
+import { serveCli, waitForOutput } from '../../support/serve-cli';
 import { DARK, png, trainTinyModel } from './tiny-model';
 
-const ROOT = resolve(__dirname, '../../..');
 let runDir: string;
 
 beforeAll(async () => {
@@ -19,33 +18,12 @@ beforeAll(async () => {
 
 afterAll(() => rm(runDir, { recursive: true, force: true }));
 
-/** `npm run serve -- ...`, without npm in between so signals reach the server itself. */
-function serve(...args: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn(join(ROOT, 'node_modules/.bin/tsx'), ['trainer/src/cli/main.ts', 'serve', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, MLFLOW_TRACKING_URI: '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let text = '';
-  child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  return { child, output: () => text };
-}
-
-async function waitFor(output: () => string, pattern: RegExp, child: ChildProcess): Promise<RegExpExecArray> {
-  for (;;) {
-    const match = pattern.exec(output());
-    if (match) return match;
-    if (child.exitCode !== null) throw new Error(`exited ${child.exitCode} before ${pattern}:\n${output()}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 test('serves a run folder until SIGTERM, then exits 0', async () => {
-  const { child, output } = serve('--model', runDir, '--port', '0', '--backend', 'wasm', '--threads', '2');
+  const server = serveCli(['--model', runDir, '--port', '0', '--backend', 'wasm', '--threads', '2']);
+  const { child, output } = server;
   try {
-    const url = (await waitFor(output, /listening on (http:\/\/\S+);/, child))[1];
-    await waitFor(output, /ready \(from /, child);
+    const url = (await waitForOutput(server, /listening on (http:\/\/\S+);/))[1];
+    await waitForOutput(server, /ready \(from /);
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const response = await fetch(`${url}/invocations`, { method: 'POST', headers: { 'Content-Type': 'image/png' }, body: await png(DARK) });
     expect(((await response.json()) as { predictions: { label: string }[] }).predictions[0].label).toBe('Parasitized');
@@ -59,7 +37,8 @@ test('serves a run folder until SIGTERM, then exits 0', async () => {
 });
 
 test('a model that cannot be loaded ends the command with the reason and a non-zero code', async () => {
-  const { child, output } = serve('--model', join(runDir, 'missing'), '--port', '0', '--backend', 'cpu');
+  const server = serveCli(['--model', join(runDir, 'missing'), '--port', '0', '--backend', 'cpu']);
+  const { child, output } = server;
   const [code] = await once(child, 'exit');
   expect(code).toBe(2);
   expect(output()).toMatch(/error: --model .*missing: found neither/);
