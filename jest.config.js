@@ -11,6 +11,9 @@ module.exports = {
   testTimeout: 120000,
   // One worker per core; each TF.js test holds its own backend.
   maxWorkers: 2,
+  // A real MLflow 3.11 on PostgreSQL (test/support/real-mlflow), started once per run.
+  globalSetup: '<rootDir>/test/support/real-mlflow/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/real-mlflow/global-teardown.ts',
   reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['**/*.test.ts'], testPathIgnorePatterns: ['\\.e2e\\.test\\.ts$'] },

@@ -2,13 +2,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { benchDecode } from './decode';
+import { benchMlflowAuth } from './mlflow-auth';
 import { benchServe } from './serve';
 import { benchStepYield } from './step-yield';
 import { benchSynth } from './synth';
 import { benchTrainSpeed } from './train-speed';
 
 /**
- * `npm run bench [decode|train|yield|serve|synth...] [--no-cpu]`: the benchmarks named (all by default) on
+ * `npm run bench [decode|train|yield|serve|synth|mlflow-auth...] [--no-cpu]`: the benchmarks named (all by default) on
  * this machine, one after another (they must not share the cores), written to
  * bench/results/latest.json (or latest-<names>.json) with the machine they ran on.
  */
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     yield: () => benchStepYield(),
     serve: () => benchServe(),
     synth: () => benchSynth(),
+    'mlflow-auth': () => benchMlflowAuth(),
   };
   const results: Record<string, unknown> = {
     date: new Date().toISOString(),

@@ -1,96 +1,121 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeMlflow, type FakeMlflow } from '../support/fake-mlflow';
+import { MlflowClient } from '../../trainer/src/tracking/mlflow/client';
+import { describeRealMlflow, uniqueName } from '../support/real-mlflow';
+import { freePort } from '../support/free-port';
 import { runCli } from '../support/run-cli';
-
-/** Reads the server back over REST, as the MLflow UI would. */
-async function api(mlflow: FakeMlflow, path: string, body?: unknown): Promise<any> {
-  const response = await fetch(`${mlflow.url}/api/2.0/mlflow/${path}`, body === undefined ? {} : {
-    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
-  expect(response.status).toBe(200);
-  return response.json();
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const fast = { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '1', MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '0', MLFLOW_HTTP_REQUEST_TIMEOUT: '5' };
+import { serveCli, waitForOutput } from '../support/serve-cli';
+import { DARK, png } from '../trainer/serve/tiny-model';
 
 let work: string;
-let args: string[];
+let args: (registerModel: string, out?: string) => string[];
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'train-mlflow-'));
-  args = ['train', '--data', 'synthetic:300', '--model', 'micro', '--image-size', '32', '--epochs', '2', '--patience', '0',
-    '--out', join(work, 'runs'), '--cache-dir', join(work, 'cache')];
+  args = (registerModel, out = join(work, 'runs')) => ['train', '--data', 'synthetic:300', '--model', 'micro', '--image-size', '32', '--epochs', '2',
+    '--patience', '0', '--register-model', registerModel, '--out', out, '--cache-dir', join(work, 'cache')];
 });
 
-test('a training run is logged to MLflow: params, per-epoch history, test metrics, artifacts, a registered champion', async () => {
-  const mlflow = await startFakeMlflow();
-  try {
-    const result = await runCli(args, { env: { MLFLOW_TRACKING_URI: mlflow.url, ...fast } });
-    expect(result.code).toBe(0);
+const lastLine = (stdout: string) => stdout.trim().split('\n').at(-1) as string;
 
-    const { experiment } = await api(mlflow, 'experiments/get-by-name?experiment_name=malaria-classifier');
-    const { runs } = await api(mlflow, 'runs/search', { experiment_ids: [experiment.experiment_id] });
-    expect(runs).toHaveLength(1);
-    const run = runs[0];
+describeRealMlflow('npm run train with MLflow', (mlflow) => {
+  const client = new MlflowClient(mlflow.connection());
+  const fast = { MLFLOW_HTTP_REQUEST_MAX_RETRIES: '1', MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: '0', MLFLOW_HTTP_REQUEST_TIMEOUT: '20' };
+
+  test('a run is logged: params, history, test metrics, the data set used, run files, a READY logged model, registered champion, served from the registry', async () => {
+    const experimentName = uniqueName('train-cli');
+    const registerModel = uniqueName('malaria');
+    const result = await runCli(args(registerModel), { env: { ...mlflow.trackingEnv(), MLFLOW_EXPERIMENT_NAME: experimentName, ...fast } });
+    expect(result.code).toBe(0);
+    const runDir = lastLine(result.stdout);
+
+    const experiment = await client.getExperimentByName(experimentName);
+    const { items: [run, ...others] } = await client.searchRuns([experiment?.experiment_id ?? '']);
+    expect(others).toEqual([]);
     expect(run.info.status).toBe('FINISHED');
-    const params = Object.fromEntries(run.data.params.map((p: { key: string; value: string }) => [p.key, p.value]));
+    const params = Object.fromEntries(run.data.params.map((p) => [p.key, p.value]));
     expect(params).toMatchObject({ model: 'micro', epochs: '2', imageSize: '32', split: 'patient' });
     expect(Number(params.param_count)).toBeGreaterThan(1000);
-    const tags = Object.fromEntries(run.data.tags.map((t: { key: string; value: string }) => [t.key, t.value]));
+    const tags = Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
     expect(tags['mlflow.runName']).toMatch(/-micro$/);
     expect(tags['mlflow.note.content']).toContain('Trains micro');
-    const metricKeys = run.data.metrics.map((m: { key: string }) => m.key);
-    expect(metricKeys).toEqual(expect.arrayContaining(['test_accuracy', 'test_auc', 'val_loss', 'images_per_second']));
+    expect(run.data.metrics.map((m) => m.key)).toEqual(expect.arrayContaining(['test_accuracy', 'test_auc', 'val_loss', 'images_per_second']));
+    expect((await client.getMetricHistory(run.info.run_id, 'val_loss')).map((m) => m.step)).toEqual([1, 2]);
+    // The data set is named for what was read: synthetic cells, not the NIH set.
+    expect(run.inputs.dataset_inputs.map((i) => i.dataset.name)).toEqual(['synthetic-cells-300']);
+    expect(JSON.parse(await readFile(join(runDir, 'dataset.json'), 'utf8')).name).toBe('synthetic-cells-300');
+    const files = (await client.listArtifacts(run.info.run_id)).files.map((f) => f.path);
+    expect(files).toEqual(expect.arrayContaining(['report.html', 'split.json', 'plots', 'run.json']));
 
-    const history = await api(mlflow, `metrics/get-history?run_id=${run.info.run_id}&metric_key=val_loss&max_results=100`);
-    expect(history.metrics.map((m: { step: number }) => m.step)).toEqual([1, 2]);
+    const [{ model_id: modelId, step }] = run.outputs.model_outputs;
+    expect(step).toBe(2);
+    const model = await client.getLoggedModel(modelId);
+    expect(model.info).toMatchObject({ status: 'LOGGED_MODEL_READY', source_run_id: run.info.run_id });
+    expect(model.data.metrics.find((m) => m.key === 'test_auc')).toMatchObject({ dataset_name: 'synthetic-cells-300' });
+    const champion = await client.getModelVersionByAlias(registerModel, 'champion');
+    expect(champion).toMatchObject({ version: '1', source: `models:/${modelId}`, run_id: run.info.run_id });
 
-    const model = await api(mlflow, `artifacts/list?run_id=${run.info.run_id}&path=model`);
-    const files = model.files.map((f: { path: string }) => f.path);
-    expect(files).toEqual(expect.arrayContaining(['model/MLmodel', 'model/model.json', 'model/weights.bin', 'model/preprocessing.json']));
-    const root = await api(mlflow, `artifacts/list?run_id=${run.info.run_id}`);
-    expect(root.files.map((f: { path: string }) => f.path)).toEqual(expect.arrayContaining(['report.html', 'split.json', 'plots']));
+    // The registry's champion, served as a user would.
+    const server = serveCli(['--model', `models:/${registerModel}@champion`, '--port', '0', '--backend', 'wasm', '--threads', '1'], mlflow.trackingEnv());
+    try {
+      const url = (await waitForOutput(server, /listening on (http:\/\/\S+);/))[1];
+      await waitForOutput(server, new RegExp(`model ${registerModel} version 1 ready`));
+      const answer = await fetch(`${url}/invocations`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: await png(DARK) });
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as { predictions: { label: string }[] }).predictions).toHaveLength(1);
+      expect(await (await fetch(`${url}/metadata`)).json()).toMatchObject({ name: registerModel, version: '1' });
+    } finally {
+      server.child.kill('SIGTERM');
+    }
+  });
 
-    const alias = await api(mlflow, 'registered-models/alias?name=malaria-classifier&alias=champion');
-    expect(alias.model_version).toMatchObject({ run_id: run.info.run_id, version: '1' });
-  } finally {
-    await mlflow.close();
-  }
-});
+  (mlflow.admin ? test : test.skip)('a rejected login stops the run before its images are read, naming the variables, and leaves no run folder behind', async () => {
+    const out = join(work, 'rejected');
+    const result = await runCli(args(uniqueName('malaria'), out), {
+      env: { ...mlflow.trackingEnv(), MLFLOW_TRACKING_USERNAME: 'admin', MLFLOW_TRACKING_PASSWORD: 'not-the-password', ...fast },
+    });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/the credentials of MLFLOW_TRACKING_USERNAME='admin' were rejected\. Set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD/);
+    expect(result.stderr).not.toMatch(/images: |epoch 1\//);
+    expect(existsSync(out) ? await readdir(out) : []).toEqual([]);
+  });
 
-test('with MLflow unreachable the training still finishes, keeps the calls in the run folder, and sync sends them later', async () => {
-  const port = await freePort();
-  const uri = `http://127.0.0.1:${port}`;
-  const result = await runCli(args, { env: { MLFLOW_TRACKING_URI: uri, ...fast } });
-  expect(result.code).not.toBe(0);
-  const runDir = result.stdout.trim().split('\n').at(-1) as string;
-  expect(existsSync(join(runDir, 'metrics.json'))).toBe(true);
-  expect(existsSync(join(runDir, 'mlflow-outbox.jsonl'))).toBe(true);
-  expect(result.stderr).toContain(`sync ${runDir}`);
+  test('a closed port: said at once, training goes on, each final retry is shown and Ctrl-C skips it; the outbox is sent later with the pasteable command', async () => {
+    const uri = `http://127.0.0.1:${await freePort()}`;
+    let interrupted = false;
+    // MLflow's default retries (7, from 2 s: about four minutes at the end), as a user has them.
+    const result = await runCli(args(uniqueName('malaria')), {
+      env: { MLFLOW_TRACKING_URI: uri },
+      onStderr: (text, child) => {
+        if (!interrupted && /Ctrl-C skips tracking/.test(text)) {
+          interrupted = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    const { stderr } = result;
+    expect(interrupted).toBe(true);
+    expect(result.code).toBe(1);
+    const runDir = lastLine(result.stdout);
+    // Said before the first epoch, with no retries waited out there.
+    const warned = stderr.indexOf(`warning: MLflow server ${uri} is unreachable (`);
+    expect(warned).toBeGreaterThan(-1);
+    expect(warned).toBeLessThan(stderr.indexOf('epoch 1/'));
+    expect(stderr.slice(0, stderr.indexOf('epoch 1/'))).not.toMatch(/did not answer/);
+    expect(stderr).toMatch(new RegExp(`MLflow server ${uri} did not answer [A-Z]+ /api/2\\.0/mlflow/\\S+ \\(.*ECONNREFUSED.*\\); attempt 2 of 8 in \\d+ s; Ctrl-C skips tracking`));
+    // After training, nothing claims that training goes on.
+    expect(stderr.slice(stderr.indexOf('test: accuracy'))).not.toMatch(/training goes on/);
+    expect(stderr).toContain(`Send them later with:\n  npm run sync -- ${runDir}`);
+    expect(existsSync(join(runDir, 'metrics.json'))).toBe(true);
+    expect(JSON.parse(await readFile(join(runDir, 'run.json'), 'utf8')).status).toBe('FINISHED');
 
-  const mlflow = await startFakeMlflow();
-  try {
-    const sync = await runCli(['sync', runDir], { env: { MLFLOW_TRACKING_URI: mlflow.url, ...fast } });
+    const experimentName = uniqueName('synced');
+    const sync = await runCli(['sync', runDir], { env: { ...mlflow.trackingEnv(), MLFLOW_EXPERIMENT_NAME: experimentName, ...fast } });
     expect(sync.code).toBe(0);
     expect(existsSync(join(runDir, 'mlflow-outbox.jsonl'))).toBe(false);
-    const { experiment } = await api(mlflow, 'experiments/get-by-name?experiment_name=malaria-classifier');
-    const { runs } = await api(mlflow, 'runs/search', { experiment_ids: [experiment.experiment_id] });
-    expect(runs).toHaveLength(1);
-    expect(runs[0].info.status).toBe('FINISHED');
-    const history = await api(mlflow, `metrics/get-history?run_id=${runs[0].info.run_id}&metric_key=loss&max_results=100`);
-    expect(history.metrics).toHaveLength(2);
-  } finally {
-    await mlflow.close();
-  }
+    const again = await runCli(['sync', runDir], { env: { ...mlflow.trackingEnv(), ...fast } });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain(`nothing to send: ${runDir} has no mlflow-outbox.jsonl`);
+  });
 });

@@ -1,18 +1,69 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync } from 'node:fs';
+import http from 'node:http';
 import * as path from 'node:path';
+import { DockerfileParser } from 'dockerfile-ast';
 import { CORE_SCHEMA, load, mergeTag } from 'js-yaml';
 import { MLFLOW_IMAGE_DIR } from '../../lib/mlflow-service';
+import { authMlflow } from '../support/real-mlflow';
+import { ENTRYPOINT } from '../support/real-mlflow/entrypoint-server';
+import { kitSettings } from '../support/real-mlflow/kit';
+import { ENV } from '../support/real-mlflow/servers';
 
 const read = (name: string) => readFileSync(path.join(MLFLOW_IMAGE_DIR, name), 'utf8');
 
+/** `name==version` lines of a requirements file, names normalized as pip does. */
+function pins(text: string): Map<string, string> {
+  const entries = text
+    .replace(/\\\n/g, ' ')
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter(Boolean)
+    .map((line) => {
+      const match = /^([A-Za-z0-9._-]+)(?:\[[^\]]*\])?==([^\s;]+)/.exec(line);
+      if (!match) throw new Error(`not an exact pin: ${line}`);
+      return [match[1].toLowerCase().replace(/[._]/g, '-'), match[2]] as const;
+    });
+  return new Map(entries);
+}
+
 describe('mlflow-stack image', () => {
-  test('pins mlflow 3.11.x with basic-auth support, psycopg2 and boto3', () => {
-    const requirements = read('requirements.txt').split('\n').filter((line) => line && !line.startsWith('#'));
-    expect(requirements).toEqual(['mlflow[auth]==3.11.*', 'psycopg2-binary==2.9.*', 'boto3==1.*']);
+  const lock = pins(read('requirements.lock'));
+
+  test('the lock pins every package exactly, once: MLflow 3.11 with basic-auth, psycopg2 and boto3', () => {
+    const names = read('requirements.lock').split('\n').filter((l) => /^[a-z]/i.test(l)).map((l) => l.split('==')[0]);
+    expect(new Set(names).size).toBe(names.length);
+    expect(lock.get('mlflow')).toMatch(/^3\.11\.\d+$/);
+    expect(lock.get('mlflow-skinny')).toBe(lock.get('mlflow'));
+    for (const name of ['flask-wtf', 'psycopg2-binary', 'sqlalchemy', 'alembic', 'boto3', 'gunicorn', 'uvicorn']) expect(lock.get(name)).toBeDefined();
+  });
+
+  test('every pin of requirements.txt is in the lock at the same version', () => {
+    for (const [name, version] of pins(read('requirements.txt'))) expect([name, lock.get(name)]).toEqual([name, version]);
+  });
+
+  test('installs the lock alone: wheels only, no resolving, checked, on a base pinned by digest', () => {
+    const dockerfile = DockerfileParser.parse(read('Dockerfile'));
+    const [from] = dockerfile.getFROMs();
+    expect(from.getImageDigest()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const install = dockerfile.getInstructions().find((i) => i.getKeyword() === 'RUN' && i.toString().includes('pip install'))?.toString() ?? '';
+    expect(install).toMatch(/pip install --no-deps --only-binary=:all: --requirement \/tmp\/requirements\.lock/);
+    expect(install).toMatch(/&& pip check/);
+    expect(read('Dockerfile')).not.toMatch(/requirements\.txt/);
     expect(read('Dockerfile')).toMatch(/^USER mlflow$/m);
   });
+
+  // The tests start the entrypoint with the kit's Python: its database stack must be the image's.
+  const kit = kitSettings();
+  (kit ? test : test.skip)(
+    kit ? 'SQLAlchemy, psycopg2, alembic and Flask-WTF are the versions the test kit runs' : 'SKIPPED (no ../shared/mlflow-server kit): lock and kit versions agree',
+    () => {
+      const kitPins = pins(readFileSync(path.join(path.dirname(kit?.script ?? ''), 'requirements.txt'), 'utf8'));
+      for (const name of ['sqlalchemy', 'psycopg2-binary', 'alembic', 'flask-wtf']) {
+        expect([name, lock.get(name)]).toEqual([name, kitPins.get(name)]);
+      }
+    },
+  );
 });
 
 describe('docker-compose.yml', () => {
@@ -37,111 +88,88 @@ describe('docker-compose.yml', () => {
   });
 });
 
-/**
- * The entrypoint runs under python3 with a stand-in psycopg2 (records what it is asked) and a
- * stand-in `mlflow` on PATH (records its arguments and reads the auth file the way MLflow does).
- */
-const python = spawnSync('python3', ['--version']).status === 0;
-(python ? describe : describe.skip)(python ? 'entrypoint.py' : 'SKIPPED: entrypoint.py needs python3 on PATH', () => {
-  let work: string;
-  beforeAll(() => {
-    work = mkdtempSync(path.join(tmpdir(), 'mlflow-entrypoint-'));
-    mkdirSync(path.join(work, 'psycopg2'));
-    writeFileSync(path.join(work, 'psycopg2', '__init__.py'), `import json, os
-class OperationalError(Exception):
-    pass
-def _log(entry):
-    with open(os.environ["FAKE_PG_LOG"], "a") as f:
-        f.write(json.dumps(entry) + "\\n")
-class _Cursor:
-    def __enter__(self): return self
-    def __exit__(self, *args): pass
-    def execute(self, query, params=None): _log(["execute", str(query), params])
-    def fetchone(self): return (1,) if os.environ.get("FAKE_PG_AUTH_EXISTS") else None
-class _Connection:
-    autocommit = False
-    def cursor(self): return _Cursor()
-    def close(self): pass
-def connect(uri, connect_timeout=None):
-    _log(["connect", uri])
-    return _Connection()
-`);
-    writeFileSync(path.join(work, 'psycopg2', 'sql.py'), `class Identifier:
-    def __init__(self, name): self.name = name
-    def __str__(self): return '"%s"' % self.name
-class SQL:
-    def __init__(self, text): self.text = text
-    def format(self, *args): return SQL(self.text.format(*[str(a) for a in args]))
-    def __str__(self): return self.text
-`);
-    const mlflow = path.join(work, 'mlflow');
-    writeFileSync(mlflow, `#!/usr/bin/env python3
-import configparser, json, os, sys
-config = configparser.ConfigParser()  # with interpolation, as mlflow.server.auth reads it
-config.read(os.environ["MLFLOW_AUTH_CONFIG_PATH"])
-json.dump({"argv": sys.argv[1:], "auth": dict(config["mlflow"]), "flask_key": len(os.environ.get("MLFLOW_FLASK_SERVER_SECRET_KEY", ""))},
-          open(os.environ["FAKE_MLFLOW_OUT"], "w"))
-`);
-    chmodSync(mlflow, 0o755);
+/** GET with a chosen Host header (fetch does not let one set it). */
+function getWithHost(url: string, pathname: string, host: string, authorization?: string): Promise<number> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    http
+      .get({ hostname, port, path: pathname, headers: { host, ...(authorization ? { authorization } : {}) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+      .on('error', reject);
   });
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
+}
 
-  const ENV = {
-    DB_HOST: 'db.internal', DB_PORT: '5432', DB_NAME: 'mlflow', DB_USERNAME: 'mlflow', DB_PASSWORD: 'p@ss%word,1',
-    DB_SSLMODE: 'require', MLFLOW_ARTIFACTS_DESTINATION: 's3://bucket/mlflow-artifacts', MLFLOW_ADMIN_PASSWORD: 'a-long-generated-password',
-    MLFLOW_ALLOWED_HOSTS: 'internal-x.elb.amazonaws.com,localhost:*',
+// The suite's basic-auth server is this entrypoint, started by jest's global setup
+// (test/support/real-mlflow) with the kit's Python and PostgreSQL, two workers, artifacts in S3.
+const home = process.env[ENV.entrypointHome];
+const mlflow = authMlflow();
+(home && mlflow ? describe : describe.skip)(
+  home ? 'entrypoint.py starting the real MLflow 3.11 on PostgreSQL' : 'entrypoint.py on a real server (SKIPPED: the suite did not start one: needs the ../shared/mlflow-server kit)',
+  () => {
+    const log = () => readFileSync(path.join(home ?? '', 'mlflow.log'), 'utf8');
+    const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+
+    test('creates and migrates the auth database and its admin once, then both workers start cleanly', () => {
+      const text = log();
+      expect(text).toContain('mlflow-entrypoint: created database entrypoint_auth');
+      expect(text).toContain('mlflow-entrypoint: created the admin user admin');
+      expect(text.indexOf('created the admin user')).toBeLessThan(text.indexOf('mlflow-entrypoint: starting MLflow'));
+      expect(text.match(/Application startup complete/g)).toHaveLength(2);
+      expect(text).not.toMatch(/Traceback|UniqueViolation|No module named 'psycopg'/);
+    });
+
+    test('names the psycopg2 driver in every database URI and caches checked logins', () => {
+      const ini = path.join(home ?? '', 'basic-auth.ini');
+      expect(statSync(ini).mode & 0o777).toBe(0o600);
+      expect(readFileSync(ini, 'utf8')).toMatch(/^database_uri = postgresql\+psycopg2:\/\/mlflow:.*@127\.0\.0\.1:\d+\/entrypoint_auth\?sslmode=prefer$/m);
+      expect(readFileSync(ini, 'utf8')).toMatch(/^auth_cache_ttl_seconds = 60$/m);
+      const pid = readFileSync(path.join(home ?? '', 'mlflow.pid'), 'utf8').trim();
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      expect(command.slice(0, 3).join(' ')).toMatch(/mlflow server$/);
+      expect(command[command.indexOf('--backend-store-uri') + 1]).toMatch(/^postgresql\+psycopg2:\/\/mlflow:[^@]+@127\.0\.0\.1:\d+\/entrypoint\?sslmode=prefer$/);
+    });
+
+    test('the admin logs in with the configured password; none or a wrong one is 401; /health is open', async () => {
+      const { url, admin } = mlflow!;
+      const host = new URL(url).host;
+      const search = '/api/2.0/mlflow/experiments/search?max_results=1';
+      expect(await getWithHost(url, search, host, basic(admin!.username, admin!.password))).toBe(200);
+      expect(await getWithHost(url, search, host)).toBe(401);
+      expect(await getWithHost(url, search, host, basic(admin!.username, 'password1234'))).toBe(401);
+      expect(await getWithHost(url, '/health', host)).toBe(200);
+      expect(await (await fetch(`${url}/version`, { headers: { authorization: basic(admin!.username, admin!.password) } })).text()).toMatch(/^3\.11\./);
+    });
+
+    test('answers only to the allowed hosts (DNS rebinding)', async () => {
+      const { url, admin } = mlflow!;
+      const search = '/api/2.0/mlflow/experiments/search?max_results=1';
+      expect(await getWithHost(url, search, 'attacker.example', basic(admin!.username, admin!.password))).toBe(403);
+      expect(await getWithHost(url, search, `localhost:${new URL(url).port}`, basic(admin!.username, admin!.password))).toBe(200);
+    });
+  },
+);
+
+const python = process.env[ENV.entrypointPython];
+(python ? describe : describe.skip)(python ? 'entrypoint.py settings' : 'entrypoint.py settings (SKIPPED: needs the kit\'s Python, with psycopg2 and MLflow)', () => {
+  const ENV_OK = {
+    DB_HOST: '127.0.0.1', DB_PORT: '1', DB_NAME: 'mlflow', DB_USERNAME: 'mlflow', DB_PASSWORD: 'p',
+    MLFLOW_ARTIFACTS_DESTINATION: 's3://bucket/mlflow-artifacts', MLFLOW_ADMIN_PASSWORD: 'a-long-generated-password',
+    MLFLOW_ALLOWED_HOSTS: 'localhost:*',
   };
 
-  function start(overrides: Record<string, string | undefined> = {}) {
-    const log = path.join(work, `pg-${Math.random()}.log`);
-    const out = path.join(work, `mlflow-${Math.random()}.json`);
-    const result = spawnSync('python3', [path.join(MLFLOW_IMAGE_DIR, 'entrypoint.py')], {
-      encoding: 'utf8',
-      env: {
-        PATH: `${work}:${process.env.PATH}`, PYTHONPATH: work, FAKE_PG_LOG: log, FAKE_MLFLOW_OUT: out,
-        MLFLOW_AUTH_CONFIG_PATH: path.join(work, `auth-${Math.random()}.ini`), ...ENV, ...overrides,
-      },
-    });
-    const readOr = (file: string, fallback: string) => { try { return readFileSync(file, 'utf8'); } catch { return fallback; } };
-    return { result, database: readOr(log, '').split('\n').filter(Boolean).map((l) => JSON.parse(l)), mlflow: JSON.parse(readOr(out, 'null')) };
-  }
-
-  test('starts mlflow server on PostgreSQL and S3, serving artifacts, with basic-auth and the allowed hosts', () => {
-    const { result, mlflow } = start();
-    expect(result.status).toBe(0);
-    const uri = 'postgresql://mlflow:p%40ss%25word%2C1@db.internal:5432/mlflow?sslmode=require';
-    expect(mlflow.argv).toEqual(['server', '--host', '0.0.0.0', '--port', '5000', '--workers', '2',
-      '--backend-store-uri', uri, '--artifacts-destination', 's3://bucket/mlflow-artifacts', '--serve-artifacts',
-      '--app-name', 'basic-auth', '--allowed-hosts', 'internal-x.elb.amazonaws.com,localhost:*']);
-    expect(mlflow.flask_key).toBe(64);
-  });
-
-  test('keeps basic-auth users in their own PostgreSQL database, with the given admin password', () => {
-    const { mlflow, database } = start();
-    expect(mlflow.auth).toEqual({
-      default_permission: 'READ',
-      database_uri: 'postgresql://mlflow:p%40ss%25word%2C1@db.internal:5432/mlflow_auth?sslmode=require',
-      admin_username: 'admin',
-      admin_password: 'a-long-generated-password',
-      authorization_function: 'mlflow.server.auth:authenticate_request_basic_auth',
-    });
-    expect(database).toContainEqual(['execute', 'CREATE DATABASE "mlflow_auth"', null]);
-  });
-
-  test('leaves an existing auth database alone', () => {
-    const { database } = start({ FAKE_PG_AUTH_EXISTS: '1' });
-    expect(database.filter((entry) => String(entry[1]).startsWith('CREATE'))).toEqual([]);
-  });
-
   test.each([
-    [{ MLFLOW_ADMIN_PASSWORD: 'password1234' }, /must have at least 12 characters and not be MLflow's default/],
-    [{ MLFLOW_ADMIN_PASSWORD: 'short' }, /must have at least 12 characters/],
-    [{ MLFLOW_ADMIN_PASSWORD: undefined }, /set MLFLOW_ADMIN_PASSWORD/],
-    [{ DB_HOST: undefined }, /set DB_HOST/],
-  ])('refuses to start with %j', (overrides, message) => {
-    const { result, mlflow } = start(overrides);
+    ["MLflow's default admin password", { MLFLOW_ADMIN_PASSWORD: 'password1234' }, /must have at least 12 characters and not be MLflow's default/],
+    ['a short admin password', { MLFLOW_ADMIN_PASSWORD: 'short' }, /must have at least 12 characters/],
+    ['no admin password', { MLFLOW_ADMIN_PASSWORD: undefined }, /set MLFLOW_ADMIN_PASSWORD/],
+    ['a cache time that is not a number', { MLFLOW_AUTH_CACHE_TTL: 'soon' }, /MLFLOW_AUTH_CACHE_TTL must be a whole number, got 'soon'/],
+    ['a negative worker count', { MLFLOW_WORKERS: '-1' }, /MLFLOW_WORKERS must be a whole number/],
+    ['no database host', { DB_HOST: undefined }, /set DB_HOST/],
+  ])('refuses to start with %s, before touching the database', (_what, overrides, message) => {
+    const result = spawnSync(python ?? '', [ENTRYPOINT], { encoding: 'utf8', env: { PATH: process.env.PATH, ...ENV_OK, ...overrides } });
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(message);
-    expect(mlflow).toBeNull();
+    expect(result.stderr).not.toMatch(/Traceback/);
   });
 });

@@ -6,15 +6,9 @@ import { emptyState, type FakeMlflowState, type RecordedRequest } from './fake-s
 import { registryRoutes } from './registry-routes';
 import { trackingRoutes } from './tracking-routes';
 
-export type Permission = 'READ' | 'EDIT';
-
 export interface FakeMlflowOptions {
   /** How runs' artifact_uri look: proxied (`--serve-artifacts`), a local folder, or an s3:// root. @default proxy */
   readonly artifacts?: ArtifactMode;
-  /** Basic-auth users, as `--app-name basic-auth`; unset: no authentication. */
-  readonly users?: Readonly<Record<string, { password: string; permission: Permission }>>;
-  /** Bearer tokens accepted, with their permission. */
-  readonly tokens?: Readonly<Record<string, Permission>>;
   /** GETs of a new model version that still answer PENDING_REGISTRATION. @default 0 (READY at once) */
   readonly pendingRegistrationPolls?: number;
 }
@@ -38,35 +32,7 @@ export interface FakeMlflow {
   requestsTo(endpoint: string): RecordedRequest[];
 }
 
-const UNAUTHENTICATED =
-  'You are not authenticated. Please see https://www.mlflow.org/docs/latest/auth/index.html#authenticating-to-mlflow on how to authenticate.';
-
-/** Reads that the basic-auth app allows with READ permission even though they are POSTs. */
-const READ_POSTS = new Set(['/api/2.0/mlflow/experiments/search', '/api/2.0/mlflow/runs/search']);
-
 const routes: Record<string, Handler> = { ...trackingRoutes, ...registryRoutes, ['GET /api/2.0/mlflow/artifacts/list']: listRunArtifacts };
-
-function permissionOf(header: string | undefined, opts: FakeMlflowOptions): Permission | undefined {
-  if (!header) return undefined;
-  const [scheme, value = ''] = header.split(' ');
-  if (scheme === 'Basic') {
-    const [user, ...rest] = Buffer.from(value, 'base64').toString().split(':');
-    const entry = opts.users?.[user];
-    return entry && entry.password === rest.join(':') ? entry.permission : undefined;
-  }
-  if (scheme === 'Bearer') return opts.tokens?.[value];
-  return undefined;
-}
-
-function authFailure(req: FakeRequest, authorization: string | undefined, opts: FakeMlflowOptions): FakeReply | undefined {
-  if (!opts.users && !opts.tokens) return undefined;
-  if (req.path === '/health' || req.path === '/version') return undefined;
-  const permission = permissionOf(authorization, opts);
-  if (!permission) return { status: 401, text: UNAUTHENTICATED };
-  const writes = req.method !== 'GET' && !READ_POSTS.has(req.path);
-  if (writes && permission === 'READ') return { status: 403, text: 'Permission denied' };
-  return undefined;
-}
 
 async function route(req: FakeRequest, ctx: FakeContext): Promise<FakeReply> {
   if (req.method === 'GET' && req.path === '/health') return { status: 200, text: 'OK' };
@@ -86,15 +52,19 @@ function send(res: http.ServerResponse, reply: FakeReply): void {
     res.writeHead(reply.status, { 'content-type': 'application/octet-stream' }).end(reply.bytes);
   } else {
     const headers: http.OutgoingHttpHeaders = { 'content-type': 'text/plain; charset=utf-8' };
-    if (reply.status === 401) headers['www-authenticate'] = 'Basic realm="mlflow"';
     res.writeHead(reply.status, headers).end(reply.text ?? '');
   }
 }
 
 /**
- * An in-memory MLflow 3.11 tracking server on 127.0.0.1 that answers like the transcripts in
+ * An in-memory MLflow tracking server on 127.0.0.1 that answers like the transcripts in
  * shared/mlflow-contract/: the same paths, response shapes, error codes and messages, limits,
- * auth answers, and the metric-history quirk. Every request is recorded in `state.requests`.
+ * and the metric-history quirk. Every request is recorded in `state.requests`.
+ *
+ * For what a real server cannot do on demand: fail (5xx, 429), go away, stay PENDING, keep
+ * artifacts in a shared folder or an s3:// root, and be MLflow 2.x: it has no logged-model API,
+ * so it answers those endpoints 404 as a 2.x server does. Everything else is tested against the
+ * real MLflow 3.11 (test/support/real-mlflow).
  */
 export async function startFakeMlflow(opts: FakeMlflowOptions = {}): Promise<FakeMlflow> {
   const state = emptyState(Date.now());
@@ -115,7 +85,7 @@ export async function startFakeMlflow(opts: FakeMlflowOptions = {}): Promise<Fak
       const query = Object.fromEntries(url.searchParams);
       const isJson = (req.headers['content-type'] ?? '').includes('json') || (raw.length > 0 && req.method === 'POST');
       let body: Record<string, unknown> = {};
-      const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query, body: undefined, bytes: raw.length, authorization: req.headers.authorization };
+      const record: RecordedRequest = { method: req.method ?? 'GET', path: url.pathname, query, body: undefined, bytes: raw.length };
       state.requests.push(record);
       const reply = (r: FakeReply) => {
         record.status = r.status;
@@ -131,8 +101,6 @@ export async function startFakeMlflow(opts: FakeMlflowOptions = {}): Promise<Fak
         }
       }
       const fakeReq: FakeRequest = { method: record.method, path: url.pathname, query, body, raw };
-      const denied = authFailure(fakeReq, req.headers.authorization, opts);
-      if (denied) return reply(denied);
       const failIndex = failures.findIndex((f) => !f.pathIncludes || url.pathname.includes(f.pathIncludes));
       if (failIndex >= 0) {
         const [failure] = failures.splice(failIndex, 1);

@@ -75,7 +75,6 @@ export interface RecordedRequest {
   readonly body: unknown;
   /** Raw body size (artifact uploads). */
   readonly bytes: number;
-  readonly authorization?: string;
   /** The status the fake answered. */
   status?: number;
 }

@@ -1,4 +1,3 @@
 export * from './fake-mlflow';
 export type { ArtifactMode } from './fake-http';
 export * from './fake-state';
-export * from './connection';

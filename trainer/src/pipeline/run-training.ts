@@ -4,6 +4,7 @@ import type { TrainConfig } from '../config';
 import { saveSplit, SPLIT_FILE } from '../data/split';
 import { saveModel } from '../models/model-files';
 import { defaultPreprocessing } from '../models/preprocessing';
+import { datasetName } from '../tracking/dataset-name';
 import { MlflowOutboxError } from '../tracking/mlflow';
 import type { RunTracking } from '../tracking/run-tracking';
 import type { ParamValue, RunEnd, RunStatus } from '../tracking/tracker';
@@ -54,7 +55,7 @@ async function recordInputs(run: StartedRun): Promise<void> {
   await tracking.logResumedEpochs(run.resume?.history ?? []);
   await tracking.logParams(allParams(run));
   await tracking.logDataset({
-    name: 'nih-malaria-cell-images', digest: images.digest, source: images.source, splitDigest: images.splitDigest, counts: images.counts,
+    name: datasetName(images.source), digest: images.digest, source: images.source, splitDigest: images.splitDigest, counts: images.counts,
   });
 }
 

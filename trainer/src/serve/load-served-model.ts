@@ -57,6 +57,15 @@ async function fromMlflow(source: Exclude<ModelSource, { kind: 'folder' }>, opti
     const modelDir = await downloaded(client, source.uri, destDir);
     return { modelDir, version: source.runId, metrics: await runMetrics(client, source.runId) };
   }
+  if (source.kind === 'logged-model') {
+    const model = await client.getLoggedModel(source.modelId);
+    log(`downloading ${source.uri} (${model.info.name}, from run ${model.info.source_run_id ?? '?'}) from ${client.trackingUri}`);
+    const modelDir = await downloaded(client, source.uri, destDir);
+    // The metrics MLflow 3 linked to this model (the test metrics), else its run's.
+    const linked = Object.fromEntries(model.data.metrics.map((m) => [m.key, m.value]));
+    const metrics = Object.keys(linked).length || !model.info.source_run_id ? linked : await runMetrics(client, model.info.source_run_id);
+    return { modelDir, version: source.modelId, metrics };
+  }
   const version = source.alias
     ? await client.getModelVersionByAlias(source.name, source.alias)
     : await client.getModelVersion(source.name, source.version ?? '');

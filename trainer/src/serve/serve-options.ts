@@ -6,7 +6,7 @@ import { UserError } from '../user-error';
 export const ServeOptionsSchema = z
   .object({
     model: z.string({ error: 'required: a run folder, a model folder, or an MLflow model URI' }).min(1)
-      .describe('run folder, model folder, runs:/<run_id>/model, models:/<name>@<alias> or models:/<name>/<version>'),
+      .describe('run folder, model folder, runs:/<run_id>/model, models:/<name>@<alias>, models:/<name>/<version> or models:/m-<model_id>'),
     port: z.number().int().min(0).max(65535).default(8080).describe('TCP port (0 picks a free one)'),
     host: z.string().min(1).default('127.0.0.1').describe('address to listen on (0.0.0.0 in a container)'),
     basePath: z.string().regex(/^(\/[\w.~-]+)+$/, 'must look like /model (no trailing slash)').optional()

@@ -46,10 +46,14 @@ export type OpenTracking = (run: { readonly runDir: string; readonly resumeRunId
  * Tracking as the environment configures it (MLFLOW_TRACKING_URI and friends, as MLflow's own
  * client reads them). The variables are checked now, so a malformed one fails before any data is read.
  */
-export function trackingFromEnv(env: NodeJS.ProcessEnv, options: { registerModel: string; championMetric: string }): OpenTracking {
+export function trackingFromEnv(
+  env: NodeJS.ProcessEnv,
+  options: { registerModel: string; championMetric: string; /** Aborting skips the retries still waiting. */ signal?: AbortSignal },
+): OpenTracking {
   parseMlflowEnv(env);
   return ({ runDir, resumeRunId }) => {
-    const mlflow = createMlflowTrackerFromEnv(env, { ...options, resumeRunId });
+    const { registerModel, championMetric, signal } = options;
+    const mlflow = createMlflowTrackerFromEnv(env, { registerModel, championMetric, signal, resumeRunId });
     return new RunTracking(new RunFolderTracker(runDir), mlflow, mlflow && `MLflow at ${env.MLFLOW_TRACKING_URI}`);
   };
 }

@@ -7,7 +7,7 @@ describe('parseMlflowEnv', () => {
     expect(parseMlflowEnv({ MLFLOW_TRACKING_URI: '  ' })).toBeUndefined();
   });
 
-  test("defaults are MLflow's Python client's: 7 retries, 120 s timeout, backoff factor 2 s", () => {
+  test("defaults are MLflow's Python client's (7 retries, 120 s timeout, backoff factor 2 s), but multipart upload is on from 32 MiB", () => {
     const settings = parseMlflowEnv({ MLFLOW_TRACKING_URI: 'http://mlflow.internal:5000/' });
     expect(settings).toEqual({
       connection: {
@@ -19,9 +19,17 @@ describe('parseMlflowEnv', () => {
         backoffFactorMs: 2000,
         backoffJitterMs: 1000,
       },
-      artifacts: { s3Endpoint: undefined },
+      artifacts: { s3Endpoint: undefined, proxyMultipart: { minBytes: 32 * 1024 * 1024, chunkBytes: 10 * 1024 * 1024 } },
       experimentName: undefined,
     });
+  });
+
+  test('multipart upload through the server follows MLflow\'s variables', () => {
+    const base = { MLFLOW_TRACKING_URI: 'http://m:5000' };
+    expect(parseMlflowEnv({ ...base, MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD: 'false' })?.artifacts.proxyMultipart).toBe(false);
+    expect(parseMlflowEnv({ ...base, MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE: '1000', MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE: '6000000' })?.artifacts.proxyMultipart)
+      .toEqual({ minBytes: 1000, chunkBytes: 6_000_000 });
+    expect(() => parseMlflowEnv({ ...base, MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE: '1000' })).toThrow(/MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE: must be at least 5 MiB/);
   });
 
   test('reads every variable', () => {

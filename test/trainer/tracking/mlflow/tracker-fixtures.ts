@@ -2,18 +2,19 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { defaultPreprocessing } from '../../../../trainer/src/models/preprocessing';
 import { MlflowClient } from '../../../../trainer/src/tracking/mlflow/client';
+import type { MlflowConnection } from '../../../../trainer/src/tracking/mlflow/env';
 import { MlflowTracker, type MlflowTrackerOptions } from '../../../../trainer/src/tracking/mlflow/mlflow-tracker';
 import type { RunStart } from '../../../../trainer/src/tracking/tracker';
-import { fastConnection } from '../../../support/fake-mlflow';
 
 export const IMAGE_SIZE = 16;
 
-/** A run folder as the trainer leaves it: metrics, a report, a plot and a saved TF.js model. */
+/** A run folder as the trainer leaves it: its record, metrics, a report, a plot and a saved TF.js model. */
 export async function makeRunFolder(parent: string, name: string): Promise<{ runDir: string; modelDir: string }> {
   const runDir = path.join(parent, name);
   const modelDir = path.join(runDir, 'model');
   await mkdir(path.join(runDir, 'plots'), { recursive: true });
   await mkdir(modelDir, { recursive: true });
+  await writeFile(path.join(runDir, 'run.json'), JSON.stringify({ runName: name, status: 'FINISHED' }));
   await writeFile(path.join(runDir, 'metrics.jsonl'), '{"epoch":1,"loss":0.7}\n');
   await writeFile(path.join(runDir, 'report.html'), '<html>report</html>');
   await writeFile(path.join(runDir, 'plots', 'loss.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
@@ -32,9 +33,10 @@ export interface TestTracker {
   readonly lines: string[];
 }
 
-export function makeTracker(url: string, options: Partial<MlflowTrackerOptions> = {}): TestTracker {
+/** A tracker with quick polls whose log lines are kept; `connection` names the server and the login. */
+export function makeTracker(connection: MlflowConnection, options: Partial<MlflowTrackerOptions> = {}): TestTracker {
   const lines: string[] = [];
-  const tracker = new MlflowTracker(new MlflowClient(fastConnection(url)), {
+  const tracker = new MlflowTracker(new MlflowClient(connection), {
     experimentName: 'malaria',
     user: 'tester',
     sourceName: 'main.ts',
@@ -48,7 +50,7 @@ export function makeTracker(url: string, options: Partial<MlflowTrackerOptions> 
 }
 
 export const DATASET = {
-  name: 'nih-malaria',
+  name: 'synthetic-cells-40',
   digest: 'a'.repeat(64),
   source: 'synthetic:40',
   splitDigest: 'b'.repeat(64),

@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../user-error';
 import { type Progress, startProgress } from '../../data/progress';
 import type { UploadProgress } from '../../tracking/mlflow/artifacts/upload-directory';
 import { createMlflowClient } from '../../tracking/mlflow/create-tracker';
 import { parseMlflowEnv } from '../../tracking/mlflow/env';
+import { syncCommand } from '../../tracking/mlflow/mlflow-tracker';
 import { findOutboxes, readOutbox } from '../../tracking/mlflow/outbox';
 import { type ReplayResult, replayOutbox } from '../../tracking/mlflow/replay-outbox';
 
@@ -46,11 +49,22 @@ async function syncFile(file: string, env: NodeJS.ProcessEnv, log: (line: string
   }
 }
 
-/** Sends what runs that could not reach MLflow kept in their folders; exits non-zero while anything is left. */
+/** A run folder has run.json; anything else given to sync is a mistake worth naming. */
+function checkRunFolder(dir: string): void {
+  if (!existsSync(dir)) throw new UserError(`${dir}: no such run folder`);
+  if (!existsSync(path.join(dir, 'run.json'))) throw new UserError(`${dir} is not a run folder (it has no run.json)`);
+}
+
+/**
+ * Sends what runs that could not reach MLflow kept in their folders; exits non-zero while anything
+ * is left. Run folders with nothing left to send are fine: that is said, and nothing is sent.
+ */
 export async function syncRunFolders(runDirs: readonly string[], env: NodeJS.ProcessEnv, log: (line: string) => void = stderrLog): Promise<ReplayResult[]> {
+  runDirs.forEach(checkRunFolder);
   const files = (await Promise.all(runDirs.map((dir) => findOutboxes(dir)))).flat();
   if (files.length === 0) {
-    throw new UserError(`nothing to sync: no mlflow-outbox.jsonl in ${runDirs.join(', ')} (everything was sent, or these are not run folders)`);
+    log(`nothing to send: ${runDirs.join(', ')} ${runDirs.length > 1 ? 'have' : 'has'} no mlflow-outbox.jsonl; MLflow has everything`);
+    return [];
   }
   const results: ReplayResult[] = [];
   for (const file of files) {
@@ -62,7 +76,8 @@ export async function syncRunFolders(runDirs: readonly string[], env: NodeJS.Pro
   const left = results.filter((r) => r.remaining > 0);
   if (left.length) {
     const lines = left.flatMap((r) => [`${r.file}: ${r.remaining} call(s) left`, ...r.errors.map((e) => `  ${e}`)]);
-    throw new UserError(`MLflow did not take everything; run sync again once the cause is fixed:\n${lines.join('\n')}`);
+    const again = syncCommand(...new Set(left.map((r) => path.dirname(r.file))));
+    throw new UserError(`MLflow did not take everything:\n${lines.join('\n')}\nOnce the cause is fixed, send the rest with:\n  ${again}`);
   }
   return results;
 }

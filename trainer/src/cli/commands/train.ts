@@ -40,10 +40,10 @@ export function registerTrainCommand(program: Command): void {
       return;
     }
     // The command's edge: the backend, tracking and checkpoints are chosen here, then handed in.
-    const openTracking = trackingFromEnv(process.env, config);
+    const stop = new StopRequests(() => process.exit(130));
+    const openTracking = trackingFromEnv(process.env, { ...config, signal: stop.signal });
     const backend = await selectBackend(config.backend, { threads: config.threads });
     const checkpoints = config.checkpointUri ? createCheckpointStore(config.checkpointUri) : undefined;
-    const stop = new StopRequests(() => process.exit(130));
     const requestStop = (what: string) => {
       process.stderr.write(stop.signal.aborted
         ? `\n${what}: quitting at once (second stop request)\n`

@@ -17,6 +17,10 @@ export interface MetricEntry {
   readonly value: number;
   readonly timestamp: number;
   readonly step: number;
+  /** MLflow 3: the logged model the value describes, and the data set it was measured on. */
+  readonly model_id?: string;
+  readonly dataset_name?: string;
+  readonly dataset_digest?: string;
 }
 
 export interface KeyValueEntry {

@@ -2,13 +2,15 @@ import type { z } from 'zod';
 import { UserError } from '../../user-error';
 import { type BatchItems, splitBatch, validateBatch } from './batch';
 import type { ArtifactSettings, MlflowConnection } from './env';
-import { MlflowApiError, MlflowResponseError } from './errors';
-import { type HttpRequest, HttpTransport } from './http';
+import { MlflowApiError, MlflowResponseError, MlflowUnavailableError } from './errors';
+import { type HttpRequest, HttpTransport, type TransportHooks } from './http';
 import {
   type DatasetInputEntry,
   type Experiment,
   type FileInfo,
   type KeyValue,
+  type LoggedModel,
+  type LoggedModelStatus,
   type Metric,
   type MlflowRunStatus,
   type ModelVersion,
@@ -53,6 +55,14 @@ function isNotFound(error: unknown): boolean {
   return error instanceof MlflowApiError && (error.status === 404 || error.errorCode === 'RESOURCE_DOES_NOT_EXIST');
 }
 
+/**
+ * The server does not have this endpoint at all (MLflow 2.x asked for an MLflow 3 API): a 404
+ * that is not MLflow's "no such entity" answer.
+ */
+export function isMissingEndpoint(error: unknown): boolean {
+  return error instanceof MlflowApiError && error.status === 404 && error.errorCode !== 'RESOURCE_DOES_NOT_EXIST';
+}
+
 function isAlreadyExists(error: unknown): boolean {
   return error instanceof MlflowApiError && error.errorCode === 'RESOURCE_ALREADY_EXISTS';
 }
@@ -87,8 +97,9 @@ export class MlflowClient {
   constructor(
     readonly connection: MlflowConnection,
     readonly artifactSettings: ArtifactSettings = {},
+    hooks: TransportHooks = {},
   ) {
-    this.http = new HttpTransport(connection);
+    this.http = new HttpTransport(connection, hooks);
   }
 
   get trackingUri(): string {
@@ -119,11 +130,18 @@ export class MlflowClient {
 
   /** One quick request with no retries: tells whether the server answers at all right now. */
   async isReachable(timeoutMs = 5000): Promise<boolean> {
+    return (await this.probe(timeoutMs)) === undefined;
+  }
+
+  /** One quick request with no retries: why the server does not answer now, or undefined when it does. */
+  async probe(timeoutMs = 5000): Promise<string | undefined> {
     try {
       await this.http.request({ method: 'GET', path: '/health', maxRetries: 0, timeoutMs });
-      return true;
-    } catch {
-      return false;
+      return undefined;
+    } catch (error) {
+      // Any other answer (a proxy's 404, an auth page) is a server that answers.
+      if (error instanceof MlflowUnavailableError) return error.reason;
+      return undefined;
     }
   }
 
@@ -225,6 +243,11 @@ export class MlflowClient {
     await this.post(Responses.empty, '/runs/log-inputs', { run_id: runId, datasets });
   }
 
+  /** MLflow 3: records logged models as outputs of the run, at a step. */
+  async logOutputs(runId: string, models: readonly { modelId: string; step: number }[]): Promise<void> {
+    await this.post(Responses.empty, '/runs/outputs', { run_id: runId, models: models.map((m) => ({ model_id: m.modelId, step: m.step })) });
+  }
+
   /** Every value of one metric, all pages. */
   async getMetricHistory(runId: string, key: string): Promise<Metric[]> {
     const all: Metric[] = [];
@@ -246,6 +269,46 @@ export class MlflowClient {
   async listArtifacts(runId: string, path?: string): Promise<{ rootUri?: string; files: FileInfo[] }> {
     const r = await this.get(Responses.artifactList, '/artifacts/list', { run_id: runId, path });
     return { rootUri: r.root_uri, files: r.files };
+  }
+
+  // Logged models (MLflow 3; a 2.x server answers 404: see isMissingEndpoint)
+
+  async createLoggedModel(input: {
+    experimentId: string;
+    name: string;
+    modelType?: string;
+    sourceRunId?: string;
+    params?: readonly KeyValue[];
+    tags?: readonly KeyValue[];
+  }): Promise<LoggedModel> {
+    const r = await this.post(Responses.loggedModel, '/logged-models', {
+      experiment_id: input.experimentId,
+      name: input.name,
+      model_type: input.modelType,
+      source_run_id: input.sourceRunId,
+      params: input.params,
+      tags: input.tags,
+    });
+    return r.model;
+  }
+
+  async getLoggedModel(modelId: string): Promise<LoggedModel> {
+    return (await this.get(Responses.loggedModel, `/logged-models/${encodeURIComponent(modelId)}`, {})).model;
+  }
+
+  async finalizeLoggedModel(modelId: string, status: Extract<LoggedModelStatus, 'LOGGED_MODEL_READY' | 'LOGGED_MODEL_UPLOAD_FAILED'>): Promise<LoggedModel> {
+    const r = await this.call(Responses.loggedModel, { method: 'PATCH', path: `${API}/logged-models/${encodeURIComponent(modelId)}`, json: { model_id: modelId, status } });
+    return r.model;
+  }
+
+  async searchLoggedModels(experimentIds: readonly string[], input: SearchInput = {}): Promise<Page<LoggedModel>> {
+    const r = await this.post(Responses.loggedModels, '/logged-models/search', {
+      experiment_ids: experimentIds,
+      filter: input.filter,
+      max_results: input.maxResults ?? 100,
+      page_token: input.pageToken,
+    });
+    return { items: r.models, nextPageToken: r.next_page_token };
   }
 
   // Model registry
@@ -271,11 +334,12 @@ export class MlflowClient {
     return { items: r.registered_models, nextPageToken: r.next_page_token };
   }
 
-  async createModelVersion(input: { name: string; source: string; runId?: string; description?: string }): Promise<ModelVersion> {
+  async createModelVersion(input: { name: string; source: string; runId?: string; modelId?: string; description?: string }): Promise<ModelVersion> {
     const r = await this.post(Responses.modelVersion, '/model-versions/create', {
       name: input.name,
       source: input.source,
       run_id: input.runId,
+      model_id: input.modelId,
       description: input.description,
     });
     return r.model_version;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UserError } from '../../user-error';
+import { DEFAULT_PROXY_MULTIPART, type ProxyMultipart, S3_MIN_PART_BYTES } from './artifacts/proxy-multipart';
 
 /**
  * The environment variables of MLflow's own Python client, with its defaults, parsed in one
@@ -32,6 +33,10 @@ export const MlflowEnvSchema = z.object({
   MLFLOW_HTTP_REQUEST_TIMEOUT: z.preprocess(emptyAsUnset, seconds.default(120)),
   MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR: z.preprocess(emptyAsUnset, z.coerce.number().min(0).default(2)),
   MLFLOW_HTTP_REQUEST_BACKOFF_JITTER: z.preprocess(emptyAsUnset, z.coerce.number().min(0).default(1)),
+  // Files this large go through the server's multipart API: parts straight to the bucket behind it.
+  MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD: z.preprocess(emptyAsUnset, flag.default(true)),
+  MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE: z.preprocess(emptyAsUnset, z.coerce.number().int().min(0).default(DEFAULT_PROXY_MULTIPART.minBytes)),
+  MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE: z.preprocess(emptyAsUnset, z.coerce.number().int().min(S3_MIN_PART_BYTES, 'must be at least 5 MiB (5242880), S3\'s smallest part').default(DEFAULT_PROXY_MULTIPART.chunkBytes)),
   // S3-compatible endpoints (MinIO, s3rver in tests): MLflow's own variable first, then the AWS SDK's.
   MLFLOW_S3_ENDPOINT_URL: z.preprocess(emptyAsUnset, z.url().optional()),
   AWS_ENDPOINT_URL_S3: z.preprocess(emptyAsUnset, z.url().optional()),
@@ -53,10 +58,16 @@ export interface MlflowConnection {
   readonly backoffJitterMs: number;
 }
 
-/** How `s3://` artifacts are reached; credentials and region come from the AWS default chain. */
+/** How artifacts are moved; for `s3://`, credentials and region come from the AWS default chain. */
 export interface ArtifactSettings {
   /** An S3-compatible endpoint instead of AWS (path-style addressing is then used). */
   readonly s3Endpoint?: string;
+  /**
+   * Files of at least minBytes go through the server's multipart upload (chunkBytes a part);
+   * false: every file is one PUT through the server.
+   * @default DEFAULT_PROXY_MULTIPART (32 MiB, 10 MiB parts)
+   */
+  readonly proxyMultipart?: ProxyMultipart | false;
 }
 
 export interface MlflowSettings {
@@ -105,7 +116,11 @@ export function parseMlflowEnv(env: NodeJS.ProcessEnv): MlflowSettings | undefin
       backoffFactorMs: e.MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR * 1000,
       backoffJitterMs: e.MLFLOW_HTTP_REQUEST_BACKOFF_JITTER * 1000,
     },
-    artifacts: { s3Endpoint: e.MLFLOW_S3_ENDPOINT_URL ?? e.AWS_ENDPOINT_URL_S3 ?? e.AWS_ENDPOINT_URL },
+    artifacts: {
+      s3Endpoint: e.MLFLOW_S3_ENDPOINT_URL ?? e.AWS_ENDPOINT_URL_S3 ?? e.AWS_ENDPOINT_URL,
+      proxyMultipart: e.MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD
+        && { minBytes: e.MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE, chunkBytes: e.MLFLOW_MULTIPART_UPLOAD_CHUNK_SIZE },
+    },
     experimentName: e.MLFLOW_EXPERIMENT_NAME,
   };
 }

@@ -52,8 +52,11 @@ export class MlflowResponseError extends Error {
   }
 }
 
+/** The answers MLflow's Python client retries: 501 (not implemented) and the like are final. */
+const TRANSIENT_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
 export function isRetryableStatus(status: number): boolean {
-  return status === 429 || status >= 500;
+  return TRANSIENT_STATUSES.has(status);
 }
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);

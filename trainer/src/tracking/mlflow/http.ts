@@ -24,6 +24,24 @@ export interface HttpRequest {
   readonly timeoutMs?: number;
 }
 
+/** A failed attempt that will be tried again. */
+export interface RetryNotice {
+  readonly endpoint: string;
+  /** The attempt that just failed, from 1. */
+  readonly attempt: number;
+  /** All attempts this request gets (MLFLOW_HTTP_REQUEST_MAX_RETRIES + 1). */
+  readonly attempts: number;
+  readonly delayMs: number;
+  readonly reason: string;
+}
+
+export interface TransportHooks {
+  /** Called before each wait for a retry, so a person sees why nothing moves. */
+  readonly onRetry?: (notice: RetryNotice) => void;
+  /** Aborted: no more waiting for retries; the request fails at once as unavailable. */
+  readonly signal?: AbortSignal;
+}
+
 export interface HttpResponse {
   readonly status: number;
   readonly text: string;
@@ -38,7 +56,20 @@ export function backoffMs(attempt: number, factorMs: number, jitterMs: number, r
   return Math.min(120_000, factorMs * 2 ** (attempt - 1) + random() * jitterMs);
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits ms, or less when the signal aborts; true when it aborted. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = (aborted: boolean) => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(aborted);
+    };
+    const onAbort = () => done(true);
+    const timer = setTimeout(() => done(false), ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 interface Exchange {
   readonly status: number;
@@ -51,7 +82,10 @@ interface Exchange {
  * retried with exponential backoff; 4xx is final and reported with the server's error_code.
  */
 export class HttpTransport {
-  constructor(readonly connection: MlflowConnection) {}
+  constructor(
+    readonly connection: MlflowConnection,
+    readonly hooks: TransportHooks = {},
+  ) {}
 
   async request(req: HttpRequest): Promise<HttpResponse> {
     const endpoint = `${req.method} ${req.path}`;
@@ -69,9 +103,11 @@ export class HttpTransport {
         if (error instanceof MlflowApiError || error instanceof MlflowAuthError) throw error;
         reason = describeError(error);
       }
-      if (attempt > maxRetries) throw new MlflowUnavailableError(this.connection.trackingUri, endpoint, reason, attempt);
-      const { backoffFactorMs, backoffJitterMs } = this.connection;
-      await sleep(Math.max(retryAfterMs ?? 0, backoffMs(attempt, backoffFactorMs, backoffJitterMs)));
+      const { trackingUri, backoffFactorMs, backoffJitterMs } = this.connection;
+      if (attempt > maxRetries || this.hooks.signal?.aborted) throw new MlflowUnavailableError(trackingUri, endpoint, reason, attempt);
+      const delayMs = Math.max(retryAfterMs ?? 0, backoffMs(attempt, backoffFactorMs, backoffJitterMs));
+      this.hooks.onRetry?.({ endpoint, attempt, attempts: maxRetries + 1, delayMs, reason });
+      if (await sleep(delayMs, this.hooks.signal)) throw new MlflowUnavailableError(trackingUri, endpoint, `${reason} (retries skipped)`, attempt);
     }
   }
 

@@ -5,9 +5,12 @@ import type { UploadProgress } from './artifacts/upload-directory';
 import { greaterIsBetterFor } from './champion';
 import { MlflowClient } from './client';
 import { describeError } from './errors';
+import type { RetryNotice } from './http';
 import { type FlushOutcome, OpQueue } from './op-queue';
-import { sendOp, type SendContext } from './op-sender';
-import { nextOutboxFile, type OutboxOp, summarizeUnsent, writeOutbox } from './outbox';
+import { mlflowDatasetDigest } from './dataset-input';
+import { sendOp } from './op-sender';
+import { nextOutboxFile, OUTBOX_VERSION, type OutboxOp, summarizeUnsent, writeOutbox } from './outbox';
+import type { SendContext } from './send-context';
 
 export interface MlflowTrackerOptions {
   readonly experimentName: string;
@@ -41,6 +44,11 @@ export interface MlflowTrackerOptions {
   readonly versionReadyTimeoutMs?: number;
   /** How often to ask whether it is READY. @default 1000 */
   readonly versionPollMs?: number;
+  /**
+   * Aborted (Ctrl-C): stop waiting for the server. Retries are skipped and what is unsent goes
+   * to the outbox at once.
+   */
+  readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
   readonly onUploadProgress?: (progress: UploadProgress) => void;
 }
@@ -59,13 +67,26 @@ export class MlflowOutboxError extends UserError {
     const why = errors.length ? `\n  ${errors.slice(0, 5).join('\n  ')}${errors.length > 5 ? `\n  ... and ${errors.length - 5} more` : ''}` : '';
     super(
       `MLflow did not receive ${unsent} logging call(s) of this run; they are kept in ${outboxFile}.${why}\n` +
-        `The run folder has everything. Send them later with: sync ${runDir}`,
+        `The run folder has everything. Send them later with:\n  ${syncCommand(runDir)}`,
     );
     this.name = 'MlflowOutboxError';
   }
 }
 
 const defaultLog = (line: string) => process.stderr.write(`mlflow: ${line}\n`);
+
+/** A command a person can paste: each path quoted for a POSIX shell when it needs it. */
+export function syncCommand(...runDirs: string[]): string {
+  const quote = (dir: string) => (/^[\w@%+=:,./-]+$/.test(dir) ? dir : `'${dir.replace(/'/g, `'\\''`)}'`);
+  return `npm run sync -- ${runDirs.map(quote).join(' ')}`;
+}
+
+/** A retry line: which call, why, and when the next attempt comes. */
+function retryLine(notice: RetryNotice, uri: string, final: boolean): string {
+  const next = `attempt ${notice.attempt + 1} of ${notice.attempts} in ${Math.max(1, Math.round(notice.delayMs / 1000))} s`;
+  const skip = final ? '; Ctrl-C skips tracking (the rest stays in the run folder)' : '';
+  return `MLflow server ${uri} did not answer ${notice.endpoint} (${notice.reason}); ${next}${skip}`;
+}
 
 type FlushResult = FlushOutcome | { readonly kind: 'skipped' };
 
@@ -79,11 +100,15 @@ export class MlflowTracker implements Tracker {
   /** Shared by every send: what a sent `start` learned. */
   private readonly run: SendContext['run'] = {};
   private readonly liveClient: MlflowClient;
+  /** endRun's: every retry MLFLOW_HTTP_REQUEST_MAX_RETRIES allows. */
+  private readonly finalClient: MlflowClient;
   private readonly log: (line: string) => void;
   private runDir?: string;
   /** While the server is down: when to look again (0 = online). */
   private offlineUntil = 0;
   private lastStep = 0;
+  /** The data set the test metrics were measured on (its split). */
+  private dataset?: { readonly name: string; readonly digest: string };
   /** Calls run one after another even if the caller does not await them. */
   private chain: Promise<unknown> = Promise.resolve();
 
@@ -92,8 +117,11 @@ export class MlflowTracker implements Tracker {
     private readonly options: MlflowTrackerOptions,
   ) {
     this.log = options.log ?? defaultLog;
-    const liveRetries = Math.min(options.liveMaxRetries ?? 3, client.connection.maxRetries);
-    this.liveClient = new MlflowClient({ ...client.connection, maxRetries: liveRetries }, client.artifactSettings);
+    const { connection, artifactSettings } = client;
+    const hooks = (final: boolean) => ({ signal: options.signal, onRetry: (n: RetryNotice) => this.log(retryLine(n, connection.trackingUri, final)) });
+    const liveRetries = Math.min(options.liveMaxRetries ?? 3, connection.maxRetries);
+    this.liveClient = new MlflowClient({ ...connection, maxRetries: liveRetries }, artifactSettings, hooks(false));
+    this.finalClient = new MlflowClient(connection, artifactSettings, hooks(true));
   }
 
   /** The MLflow run id, once the run exists on the server. */
@@ -144,6 +172,12 @@ export class MlflowTracker implements Tracker {
         gitCommit: this.options.gitCommit,
         resumeRunId: this.options.resumeRunId,
       });
+      // A closed port is said at once, and training starts without waiting out the retries.
+      const unreachable = await this.liveClient.probe();
+      if (unreachable) {
+        this.goOffline(`MLflow server ${this.client.trackingUri} is unreachable (${unreachable})`);
+        return;
+      }
       const result = await this.flush('live', true);
       if (result.kind === 'blocked') throw result.error;
     });
@@ -165,6 +199,7 @@ export class MlflowTracker implements Tracker {
   }
 
   logDataset(input: DatasetInput): Promise<void> {
+    this.dataset = { name: input.name, digest: mlflowDatasetDigest(input.digest) };
     return this.enqueue({ op: 'dataset', ...input, counts: { ...input.counts } });
   }
 
@@ -176,7 +211,7 @@ export class MlflowTracker implements Tracker {
     return this.serialize(async () => {
       const runDir = this.runDir;
       if (!runDir) throw new Error('endRun called before startRun');
-      for (const op of endOps(end, runDir, this.lastStep, this.options)) this.queue.push(op);
+      for (const op of endOps(end, runDir, { step: this.lastStep, dataset: this.dataset }, this.options)) this.queue.push(op);
       // The last chance before the process exits: a full attempt, even if the server was down.
       this.offlineUntil = 0;
       await this.flush('final');
@@ -184,7 +219,7 @@ export class MlflowTracker implements Tracker {
       if (unsent.length === 0) return;
       const file = await nextOutboxFile(runDir);
       const header = {
-        outbox: 1 as const,
+        outbox: OUTBOX_VERSION,
         trackingUri: this.client.trackingUri,
         experimentName: this.options.experimentName,
         runId: this.run.runId ?? null,
@@ -202,10 +237,17 @@ export class MlflowTracker implements Tracker {
     });
   }
 
+  /** Said once when the server stops answering during training (at the end, the outbox error says it). */
+  private goOffline(why: string): void {
+    const probeMs = this.options.probeIntervalMs ?? 30_000;
+    this.log(`warning: ${why}\n  training goes on; ${this.queue.waitingCount} logging call(s) wait and are sent when the server answers (asked again every ${Math.round(probeMs / 1000)} s)`);
+    this.offlineUntil = Date.now() + probeMs;
+  }
+
   /** Sends what is queued unless the server is known to be down; an outage is logged, never thrown. */
   private async flush(mode: 'live' | 'final', starting = false): Promise<FlushResult> {
     const wasOffline = this.offlineUntil > 0;
-    const client = mode === 'live' ? this.liveClient : this.client;
+    const client = mode === 'live' ? this.liveClient : this.finalClient;
     if (mode === 'live' && wasOffline && (Date.now() < this.offlineUntil || !(await client.isReachable()))) {
       this.offlineUntil = Math.max(this.offlineUntil, Date.now() + (this.options.probeIntervalMs ?? 30_000));
       return { kind: 'skipped' };
@@ -222,14 +264,12 @@ export class MlflowTracker implements Tracker {
     const rejectedBefore = this.queue.rejectedErrors().length;
     const outcome = await this.queue.flush((op) => sendOp(op, ctx));
     for (const error of this.queue.rejectedErrors().slice(rejectedBefore)) {
-      this.log(`warning: MLflow rejected ${error}\n  it is kept for the outbox; training goes on`);
+      this.log(`warning: MLflow rejected ${error}\n  it is kept for the outbox${mode === 'live' ? '; training goes on' : ''}`);
     }
     if (outcome.kind === 'blocked' && starting) return outcome;
     if (outcome.kind !== 'drained') {
-      if (!wasOffline) {
-        this.log(`warning: ${describeError(outcome.error)}\n  training goes on; ${this.queue.waitingCount} logging call(s) wait and are sent when the server answers`);
-      }
-      this.offlineUntil = Date.now() + (this.options.probeIntervalMs ?? 30_000);
+      if (mode === 'live' && !wasOffline) this.goOffline(describeError(outcome.error));
+      else this.offlineUntil = Date.now() + (this.options.probeIntervalMs ?? 30_000);
     } else {
       if (wasOffline) this.log('MLflow server answers again: queued calls sent');
       this.offlineUntil = 0;
@@ -238,16 +278,19 @@ export class MlflowTracker implements Tracker {
   }
 }
 
-/** What ending a run sends, in order: error, test metrics, files, model registration, status. */
-function endOps(end: RunEnd, runDir: string, lastStep: number, options: MlflowTrackerOptions): OutboxOp[] {
+/** What ending a run sends, in order: error, test metrics, files, model, registration, status. */
+function endOps(end: RunEnd, runDir: string, run: { step: number; dataset?: { name: string; digest: string } }, options: MlflowTrackerOptions): OutboxOp[] {
   const ops: OutboxOp[] = [];
+  const timestamp = Date.now();
+  const testMetrics = end.testMetrics ?? {};
   if (end.error) ops.push({ op: 'tags', tags: { error_message: end.error.slice(0, 5000) } });
-  if (end.testMetrics && Object.keys(end.testMetrics).length) {
-    const timestamp = Date.now();
-    ops.push({ op: 'metrics', metrics: Object.entries(end.testMetrics).map(([key, value]) => ({ key, value, timestamp, step: lastStep })) });
+  // On the run first, so that they land even if the model cannot; the model operation links them to it.
+  if (Object.keys(testMetrics).length) {
+    ops.push({ op: 'metrics', metrics: Object.entries(testMetrics).map(([key, value]) => ({ key, value, timestamp, step: run.step })) });
   }
   const modelDir = end.modelDir ? relativeIfInside(runDir, end.modelDir) : undefined;
   ops.push({ op: 'artifacts', runDir: '.', modelDir });
+  if (modelDir) ops.push({ op: 'model', modelDir, step: run.step, timestamp, metrics: { ...testMetrics }, dataset: run.dataset });
   const modelName = options.registerModel ?? 'malaria-classifier';
   if (modelName && modelDir && end.status === 'FINISHED') {
     const metric = options.championMetric ?? 'test_auc';

@@ -11,6 +11,8 @@ export interface MlmodelInput {
   readonly files: readonly string[];
   readonly preprocessing: Preprocessing;
   readonly modelUuid: string;
+  /** MLflow 3 logged model id (`m-...`), when the model is one. */
+  readonly modelId?: string;
   readonly createdAt: Date;
 }
 
@@ -63,6 +65,7 @@ export function buildMlmodel(input: MlmodelInput): MlmodelFiles {
     ...weights.map((w) => `    - ${quote(w)}`),
     `    preprocessing_file: ${flavor.preprocessing_file}`,
     `    architecture: ${quote(flavor.architecture)}`,
+    ...(input.modelId ? [`model_id: ${input.modelId}`] : []),
     `model_uuid: ${input.modelUuid}`,
     `run_id: ${input.runId}`,
     'saved_input_example_info:',
@@ -87,6 +90,7 @@ export function buildMlmodel(input: MlmodelInput): MlmodelFiles {
       artifact_path: input.artifactPath,
       utc_time_created: createdAt,
       model_uuid: input.modelUuid,
+      ...(input.modelId ? { model_id: input.modelId } : {}),
       flavors: { tfjs: flavor },
     },
   };

@@ -44,7 +44,18 @@ export const OutboxOpSchema = z.discriminatedUnion('op', [
     op: z.literal('artifacts'),
     /** Relative to the outbox's folder when inside it, else absolute. */
     runDir: z.string(),
+    /** Left out of the run files: the `model` operation sends it. */
     modelDir: z.string().optional(),
+  }),
+  z.object({
+    op: z.literal('model'),
+    modelDir: z.string(),
+    /** The run's last epoch: the step of its model output and test metrics. */
+    step: z.number(),
+    timestamp: z.number(),
+    /** Test metrics, linked to the logged model and the data set (MLflow 3). */
+    metrics: z.record(z.string(), double),
+    dataset: z.object({ name: z.string(), digest: z.string() }).optional(),
   }),
   z.object({
     op: z.literal('register'),
@@ -58,8 +69,11 @@ export const OutboxOpSchema = z.discriminatedUnion('op', [
 ]);
 export type OutboxOp = z.infer<typeof OutboxOpSchema>;
 
+export const OUTBOX_VERSION = 2 as const;
+
 export const OutboxHeaderSchema = z.object({
-  outbox: z.literal(1),
+  /** 1: written before the model had an operation of its own (`artifacts` sent it). */
+  outbox: z.union([z.literal(1), z.literal(OUTBOX_VERSION)]),
   trackingUri: z.string(),
   experimentName: z.string(),
   /** Set once the run exists on the server; null while the `start` line is still unsent. */
@@ -135,13 +149,20 @@ export function parseOutbox(file: string, text: string): Outbox {
   if (lines.length === 0) fail(1, 'empty file');
   const header = OutboxHeaderSchema.safeParse(parseLine(lines[0], 0));
   if (!header.success) return fail(1, `bad header (${header.error.issues[0]?.message})`);
-  const entries = lines.slice(1).map((line, i) => {
+  const entries = lines.slice(1).flatMap((line, i) => {
     const raw = parseLine(line, i + 1) as { error?: unknown };
     const op = OutboxOpSchema.safeParse(raw);
     if (!op.success) return fail(i + 2, `bad operation (${op.error.issues[0]?.message})`);
-    return { op: op.data, error: typeof raw.error === 'string' ? raw.error : undefined };
+    const error = typeof raw.error === 'string' ? raw.error : undefined;
+    return upgradeV1(header.data.outbox, op.data).map((o) => ({ op: o, error }));
   });
-  return { file, header: header.data, entries };
+  return { file, header: { ...header.data, outbox: OUTBOX_VERSION }, entries };
+}
+
+/** Version 1 sent the model with the run files: it becomes a `model` operation of its own. */
+function upgradeV1(version: number, op: OutboxOp): OutboxOp[] {
+  if (version !== 1 || op.op !== 'artifacts' || !op.modelDir) return [op];
+  return [op, { op: 'model', modelDir: op.modelDir, step: 0, timestamp: Date.now(), metrics: {} }];
 }
 
 export async function readOutbox(file: string): Promise<Outbox> {

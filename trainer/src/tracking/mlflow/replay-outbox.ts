@@ -4,6 +4,7 @@ import type { MlflowClient } from './client';
 import { OpQueue } from './op-queue';
 import { sendOp } from './op-sender';
 import { type Outbox, type OutboxOp, summarizeUnsent, writeOutbox } from './outbox';
+import type { SentRun } from './send-context';
 
 export interface ReplayResult {
   readonly file: string;
@@ -28,7 +29,7 @@ export interface ReplayOptions {
 export async function replayOutbox(client: MlflowClient, outbox: Outbox, options: ReplayOptions): Promise<ReplayResult> {
   const queue = new OpQueue();
   for (const entry of outbox.entries) queue.push(entry.op, entry.error);
-  const run: { runId?: string; artifactUri?: string } = { runId: outbox.header.runId ?? undefined };
+  const run: SentRun = { runId: outbox.header.runId ?? undefined };
   const ctx = {
     client,
     experimentName: outbox.header.experimentName,

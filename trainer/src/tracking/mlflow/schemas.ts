@@ -57,6 +57,8 @@ export type Dataset = z.infer<typeof DatasetSchema>;
 export const DatasetInputSchema = z.object({ tags: z.array(KeyValueSchema).default([]), dataset: DatasetSchema });
 export type DatasetInputEntry = z.infer<typeof DatasetInputSchema>;
 
+export const ModelOutputSchema = z.object({ model_id: z.string(), step: int64.default(0) });
+
 export const RunSchema = z.object({
   info: RunInfoSchema,
   data: z
@@ -67,8 +69,35 @@ export const RunSchema = z.object({
     })
     .default({ metrics: [], params: [], tags: [] }),
   inputs: z.object({ dataset_inputs: z.array(DatasetInputSchema).default([]) }).default({ dataset_inputs: [] }),
+  /** MLflow 3: the logged models the run produced. */
+  outputs: z.object({ model_outputs: z.array(ModelOutputSchema).default([]) }).default({ model_outputs: [] }),
 });
 export type Run = z.infer<typeof RunSchema>;
+
+export const LOGGED_MODEL_STATUSES = ['LOGGED_MODEL_STATUS_UNSPECIFIED', 'LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED'] as const;
+export type LoggedModelStatus = (typeof LOGGED_MODEL_STATUSES)[number];
+
+/** MLflow 3's first-class model: its own id (`m-...`), artifact location and status. */
+export const LoggedModelSchema = z.object({
+  info: z.object({
+    model_id: z.string(),
+    experiment_id: z.string(),
+    name: z.string(),
+    artifact_uri: z.string(),
+    status: z.enum(LOGGED_MODEL_STATUSES),
+    model_type: z.string().optional(),
+    source_run_id: z.string().optional(),
+    creation_timestamp_ms: int64.optional(),
+    tags: z.array(KeyValueSchema).default([]),
+  }),
+  data: z
+    .object({
+      params: z.array(KeyValueSchema).default([]),
+      metrics: z.array(MetricSchema.extend({ model_id: z.string().optional(), dataset_name: z.string().optional(), dataset_digest: z.string().optional() })).default([]),
+    })
+    .default({ params: [], metrics: [] }),
+});
+export type LoggedModel = z.infer<typeof LoggedModelSchema>;
 
 export const MODEL_VERSION_STATUSES = ['PENDING_REGISTRATION', 'FAILED_REGISTRATION', 'READY'] as const;
 
@@ -115,5 +144,7 @@ export const Responses = {
   modelVersion: z.object({ model_version: ModelVersionSchema }),
   modelVersions: z.object({ model_versions: z.array(ModelVersionSchema).default([]), next_page_token: z.string().optional() }),
   downloadUri: z.object({ artifact_uri: z.string() }),
+  loggedModel: z.object({ model: LoggedModelSchema }),
+  loggedModels: z.object({ models: z.array(LoggedModelSchema).default([]), next_page_token: z.string().optional() }),
   artifactList: z.object({ root_uri: z.string().optional(), files: z.array(FileInfoSchema).default([]), next_page_token: z.string().optional() }),
 } as const;

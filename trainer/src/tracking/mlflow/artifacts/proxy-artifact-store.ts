@@ -3,9 +3,11 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../../user-error';
 import { MlflowApiError, MlflowResponseError } from '../errors';
+import type { ArtifactSettings } from '../env';
 import type { HttpTransport } from '../http';
 import { Responses } from '../schemas';
 import { type ArtifactStore, baseName, type DownloadedArtifact, joinArtifactPath } from './artifact-store';
+import { DEFAULT_PROXY_MULTIPART, uploadInParts } from './proxy-multipart';
 
 const PROXY = '/api/2.0/mlflow-artifacts/artifacts';
 
@@ -24,6 +26,7 @@ export class ProxyArtifactStore implements ArtifactStore {
   constructor(
     readonly rootUri: string,
     private readonly http: HttpTransport,
+    private readonly settings: ArtifactSettings = {},
   ) {
     // mlflow-artifacts:/4/... or mlflow-artifacts://host:port/4/...: the path is what counts, and
     // the tracking server is the proxy (the deployments this trainer targets have one server).
@@ -32,9 +35,15 @@ export class ProxyArtifactStore implements ArtifactStore {
 
   async uploadFile(localFile: string, artifactPath: string): Promise<void> {
     const { size } = await stat(localFile);
+    const full = joinArtifactPath(this.root, artifactPath);
+    const multipart = this.settings.proxyMultipart ?? DEFAULT_PROXY_MULTIPART;
+    if (multipart && size >= multipart.minBytes) {
+      const dir = full.split('/').slice(0, -1).join('/');
+      if (await uploadInParts(this.http, dir, baseName(full), localFile, size, multipart)) return;
+    }
     await this.http.request({
       method: 'PUT',
-      path: `${PROXY}/${encodePath(joinArtifactPath(this.root, artifactPath))}`,
+      path: `${PROXY}/${encodePath(full)}`,
       body: () => createReadStream(localFile),
       contentLength: size,
     });
@@ -44,6 +53,12 @@ export class ProxyArtifactStore implements ArtifactStore {
     const entries = await this.list(artifactPath);
     await mkdir(destDir, { recursive: true });
     if (entries.length === 0) {
+      // A missing file is not asked for: an S3-backed server answers that with a 500, not a 404.
+      const parent = artifactPath.split('/').filter(Boolean).slice(0, -1).join('/');
+      const siblings = await this.list(parent);
+      if (!siblings.some((f) => !f.is_dir && baseName(f.path) === baseName(artifactPath))) {
+        throw new UserError(`no artifact '${artifactPath}' under ${this.rootUri}`);
+      }
       const target = path.join(destDir, baseName(artifactPath));
       await this.fetchFile(artifactPath, target);
       return { localPath: target, files: [target] };

@@ -12,7 +12,7 @@ const s3Clients = new Map<string, S3Client>();
 
 /** Picks the store for an artifact root by its scheme, as MLflow's Python client does. */
 export function artifactStoreFor(rootUri: string, client: MlflowClient): ArtifactStore {
-  if (rootUri.startsWith('mlflow-artifacts:')) return new ProxyArtifactStore(rootUri, client.http);
+  if (rootUri.startsWith('mlflow-artifacts:')) return new ProxyArtifactStore(rootUri, client.http, client.artifactSettings);
   if (rootUri.startsWith('s3://')) {
     const key = client.artifactSettings.s3Endpoint ?? 'aws';
     const s3 = s3Clients.get(key) ?? s3ClientFor(client.artifactSettings.s3Endpoint);

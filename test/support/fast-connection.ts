@@ -1,4 +1,4 @@
-import type { MlflowConnection } from '../../../trainer/src/tracking/mlflow/env';
+import type { MlflowConnection } from '../../trainer/src/tracking/mlflow/env';
 
 /** A connection to a test server with quick retries, so failure tests take milliseconds. */
 export function fastConnection(url: string, overrides: Partial<MlflowConnection> = {}): MlflowConnection {
