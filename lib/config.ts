@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { UserError } from '../trainer/src/user-error';
+import { SWEEP_INSTANCE_SIZES } from './gpu-instance-sizes';
 import { parseCloudTrainOptions, TRAINER_MODELS, type CloudTrainOptions } from './run-options';
 
 /**
@@ -36,6 +37,10 @@ export interface DeploymentConfig {
   readonly train: CloudTrainOptions;
   /** Serve the registry's `champion` model on Fargate behind MLflow's load balancers, under /model. */
   readonly serve: boolean;
+  /** Instance type of sweep children (AWS Batch); one child per GPU. */
+  readonly sweepInstanceType: string;
+  /** At most this many sweep instances at once: the compute environment's ceiling. */
+  readonly sweepMaxInstances: number;
 }
 
 // Context from `-c key=value` arrives as strings, from cdk.json as JSON values: accept both.
@@ -74,6 +79,8 @@ const ContextSchema = z.object({
   epochs: integer(1, 10000).default(10),
   trainOptions: object.default({}),
   serve: flag.default(false),
+  sweepInstanceType: z.string().default('g4dn.xlarge'),
+  sweepMaxInstances: integer(1, 100).default(4),
 });
 
 /** The context keys this app reads, with their defaults, for messages and docs. */
@@ -100,6 +107,10 @@ export function loadConfig(context: Record<string, unknown>): DeploymentConfig {
   problems.push(...c.allowedCidrs.flatMap((cidr) => cidrProblem(cidr)).map((p) => `allowedCidrs: ${p}`));
   const typeProblem = gpuInstanceTypeProblem(c.instanceType);
   if (typeProblem) problems.push(`${show('instanceType')}: ${typeProblem}`);
+  if (!Object.hasOwn(SWEEP_INSTANCE_SIZES, c.sweepInstanceType)) {
+    problems.push(`${show('sweepInstanceType')}: must be one of ${Object.keys(SWEEP_INSTANCE_SIZES).join(', ')} `
+      + '(NVIDIA GPU types whose size the sweep job definition is fitted to)');
+  }
   if (c.certificateArn && !c.allowedCidrs.length) {
     problems.push('certificateArn: HTTPS is for the public load balancer, which exists only with allowedCidrs; set allowedCidrs too');
   }
@@ -133,6 +144,8 @@ export function loadConfig(context: Record<string, unknown>): DeploymentConfig {
     trainOnDeploy: c.trainOnDeploy,
     train,
     serve: c.serve,
+    sweepInstanceType: c.sweepInstanceType,
+    sweepMaxInstances: c.sweepMaxInstances,
   };
 }
 

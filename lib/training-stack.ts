@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -8,16 +8,19 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import type { ArtifactBucket } from './artifact-bucket';
+import { BUCKET_PREFIXES, type ArtifactBucket } from './artifact-bucket';
 import type { DeploymentConfig } from './config';
 import { DeployRunStarter } from './deploy-run-starter';
 import { ownLambdaLogGroups } from './lambda-log-groups';
 import type { MlflowLoadBalancer } from './mlflow-load-balancer';
 import { ModelServer, type ModelServerEntrance } from './model-server';
 import { MODEL_BASE_PATH, MODEL_SERVER_PORT, registeredModelName, restartCommand } from './model-server-command';
-import { SERVING_OUTPUTS, TRAINING_OUTPUTS, trainerParameterNames } from './names';
+import { SERVING_OUTPUTS, SWEEP_OUTPUTS, sweepLogGroupNames, TRAINING_OUTPUTS, trainerParameterNames } from './names';
 import { trainerArgs } from './run-options';
 import { deployRunId, encodeRunParameter } from './run-parameter';
+import { SweepCompute } from './sweep-compute';
+import { SweepJobDefinition, sweepCellCommand } from './sweep-job-definition';
+import { SweepStateMachine } from './sweep-state-machine';
 import { TrainerGroup } from './trainer-group';
 import { TrainerLaunchTemplate } from './trainer-launch-template';
 import { trainerUserData } from './trainer-user-data';
@@ -31,6 +34,8 @@ export interface TrainingStackProps extends StackProps {
   readonly artifacts: ArtifactBucket;
   /** datasets/ and checkpoints/ of the bucket, from the tracking stack. */
   readonly dataAccess: iam.IManagedPolicy;
+  /** sweeps/ of the bucket, from the tracking stack. */
+  readonly sweepPlanAccess: iam.IManagedPolicy;
   readonly mlflow: {
     readonly internalUrl: string;
     readonly adminSecret: secretsmanager.ISecret;
@@ -53,6 +58,7 @@ export class TrainingStack extends Stack {
   public readonly runId: string;
   /** Present with `serve=true`. */
   public readonly modelServer?: ModelServer;
+  public readonly sweeps: SweepStateMachine;
 
   constructor(scope: Construct, id: string, props: TrainingStackProps) {
     super(scope, id, props);
@@ -128,7 +134,50 @@ export class TrainingStack extends Stack {
     new CfnOutput(this, TRAINING_OUTPUTS.runParameter, { description: 'Run request the next instance reads', value: runRequest.parameterName });
     new CfnOutput(this, TRAINING_OUTPUTS.outcomeParameter, { description: 'Outcome of the last run', value: outcome.parameterName });
     if (config.serve) this.modelServer = this.serveChampion(image, config, mlflow);
+    this.sweeps = this.sweepOnBatch(ecs.ContainerImage.fromDockerImageAsset(image), props);
     ownLambdaLogGroups(this);
+  }
+
+  /** Sweeps: AWS Batch GPU capacity idle at zero, the job every step runs, and the state machine that runs a sweep. */
+  private sweepOnBatch(image: ecs.ContainerImage, props: TrainingStackProps): SweepStateMachine {
+    const { config, artifacts, mlflow } = props;
+    const names = sweepLogGroupNames(config.envName);
+    const compute = new SweepCompute(this, 'SweepCompute', {
+      vpc: props.vpc,
+      securityGroup: mlflow.clientSecurityGroup,
+      instanceType: config.sweepInstanceType,
+      maxInstances: config.sweepMaxInstances,
+      rootVolumeGiB: config.rootVolumeGiB,
+      spot: config.spot,
+    });
+    const logGroup = new logs.LogGroup(this, 'SweepLogs', {
+      logGroupName: names.jobs,
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const datasetCacheUri = artifacts.uri(`${BUCKET_PREFIXES.datasets}/malaria/`);
+    const job = new SweepJobDefinition(this, 'SweepJob', {
+      image,
+      instanceType: config.sweepInstanceType,
+      timeout: Duration.minutes(config.maxRuntimeMinutes),
+      mlflow: { trackingUri: mlflow.internalUrl, credentials: mlflow.adminSecret },
+      dataPolicies: [props.dataAccess, props.sweepPlanAccess],
+      logGroup,
+      datasetCacheUri,
+      region: this.region,
+    });
+    const orchestration = new SweepStateMachine(this, 'Sweep', {
+      jobQueue: compute.jobQueue,
+      jobDefinition: job.jobDefinition,
+      bucketName: artifacts.bucket.bucketName,
+      cellCommand: (plan, checkpointUri) => sweepCellCommand(datasetCacheUri, plan, checkpointUri),
+      logGroupName: names.orchestration,
+    });
+    new CfnOutput(this, SWEEP_OUTPUTS.stateMachine, { description: 'Runs one sweep (npm run sweep -- --cloud starts it)', value: orchestration.stateMachine.stateMachineArn });
+    new CfnOutput(this, SWEEP_OUTPUTS.jobQueue, { description: 'Batch queue of the sweep jobs', value: compute.jobQueue.jobQueueArn });
+    new CfnOutput(this, SWEEP_OUTPUTS.bucket, { description: 'Bucket of the sweep plans (sweeps/<id>/plan.json)', value: artifacts.bucket.bucketName });
+    new CfnOutput(this, SWEEP_OUTPUTS.logGroup, { description: 'Logs of the sweep jobs', value: logGroup.logGroupName });
+    return orchestration;
   }
 
   private serveChampion(image: DockerImageAsset, config: DeploymentConfig, mlflow: TrainingStackProps['mlflow']): ModelServer {
