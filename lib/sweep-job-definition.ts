@@ -7,9 +7,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { jobResources } from './gpu-instance-sizes';
 import { acknowledgeUnscopableActions } from './nag-acknowledgements';
-
-/** Batch job parameters the cell command refers to as `Ref::<name>`; the state machine fills them. */
-export const SWEEP_JOB_PARAMETERS = { plan: 'plan', checkpointUri: 'checkpointUri' } as const;
+import { SWEEP_JOB_PARAMETERS, sweepCellCommand } from './sweep-commands';
 
 /**
  * The trainer exits with 130 when it stops itself: on a spot two-minute notice (it polls IMDS) or
@@ -36,8 +34,8 @@ export interface SweepJobDefinitionProps {
   /** Bucket access the job role gets: datasets/, checkpoints/, sweeps/. */
   readonly dataPolicies: readonly iam.IManagedPolicy[];
   readonly logGroup: logs.ILogGroup;
-  /** e.g. `s3://bucket/datasets/malaria/`: shared with `train:cloud`. */
-  readonly datasetCacheUri: string;
+  /** The artifact bucket: the dataset cache is shared with `train:cloud`. */
+  readonly bucketName: string;
   readonly region: string;
 }
 
@@ -67,7 +65,7 @@ export class SweepJobDefinition extends Construct {
       gpu: resources.gpus,
       cpu: resources.vcpus,
       memory: Size.mebibytes(resources.memoryMiB),
-      command: sweepCellCommand(props.datasetCacheUri),
+      command: sweepCellCommand(props.bucketName),
       environment: {
         MLFLOW_TRACKING_URI: props.mlflow.trackingUri,
         AWS_REGION: props.region,
@@ -102,16 +100,4 @@ export class SweepJobDefinition extends Construct {
       reason: 'The plain environment holds only the tracking URI and the region; the MLflow credentials come from Secrets Manager.',
     });
   }
-}
-
-/**
- * What a child runs: one cell of the plan, with the dataset cache and checkpoints that
- * `train:cloud` uses. Plan and checkpoint folder default to the job's parameters.
- */
-export function sweepCellCommand(
-  datasetCacheUri: string,
-  plan = `Ref::${SWEEP_JOB_PARAMETERS.plan}`,
-  checkpointUri = `Ref::${SWEEP_JOB_PARAMETERS.checkpointUri}`,
-): string[] {
-  return ['sweep-cell', '--plan', plan, '--require-gpu', '--dataset-cache', datasetCacheUri, '--checkpoint-uri', checkpointUri];
 }

@@ -6,36 +6,13 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from './nag-acknowledgements';
-import { SWEEP_JOB_PARAMETERS } from './sweep-job-definition';
-
-/** What the launcher starts an execution with; the execution is named after the sweep. */
-export interface SweepExecutionInput {
-  readonly sweepId: string;
-  /** How many cells the plan has: the array size. */
-  readonly cells: number;
-}
-
-/** Names of the states, for the launcher's status and the tests. */
-export const SWEEP_STATES = {
-  start: 'StartSweep',
-  oneCell: 'TrainTheCell',
-  cells: 'TrainCells',
-  finish: 'FinishSweep',
-  finishAfterFailures: 'FinishAfterFailures',
-} as const;
-
-/** Batch job names of a sweep's steps; `--stop` finds the running ones by these. */
-export function sweepJobName(sweepId: string, step: 'start' | 'cells' | 'finish'): string {
-  return `${sweepId}-${step}`;
-}
+import { SWEEP_JOB_PARAMETERS, type SweepStep, sweepCellCommand, sweepCheckpointUri, sweepJobName, sweepUri } from './sweep-commands';
 
 export interface SweepStateMachineProps {
   readonly jobQueue: batch.IJobQueue;
   readonly jobDefinition: batch.IJobDefinition;
   /** The artifact bucket: plans live in `sweeps/<id>/`, checkpoints in `checkpoints/<id>/<cell>/`. */
   readonly bucketName: string;
-  /** The cell command of the job definition, less what the state machine fills in. */
-  readonly cellCommand: (plan: string, checkpointUri: string) => string[];
   /** The state machine's log group name. */
   readonly logGroupName: string;
   /** sweep-start and sweep-finish run at most this long. */
@@ -55,14 +32,17 @@ export class SweepStateMachine extends Construct {
   constructor(scope: Construct, id: string, props: SweepStateMachineProps) {
     super(scope, id);
     const stepTimeout = props.stepTimeout ?? Duration.minutes(30);
-    // JSONata, so that commands and job names are built from the input inside the definition.
-    const plan = `{% 's3://${props.bucketName}/sweeps/' & $sweepId & '/' %}`;
-    const checkpoints = `{% 's3://${props.bucketName}/checkpoints/' & $sweepId & '/' %}`;
-    const job = (stateId: string, step: 'start' | 'cells' | 'finish', extra: Partial<tasks.BatchSubmitJobJsonataProps>) =>
+    // JSONata, so that commands and job names are built from the input inside the definition: the
+    // launcher's own functions, given the variable `$sweepId` as a JSONata string splice.
+    const withSweepId = (build: (sweepId: string) => string) =>
+      `{% ${`'${build("' & $sweepId & '")}'`.replace(/^'' & /, '').replace(/ & ''$/, '')} %}`;
+    const plan = withSweepId((id) => sweepUri(props.bucketName, id));
+    const checkpoints = withSweepId((id) => sweepCheckpointUri(props.bucketName, id));
+    const job = (stateId: string, step: SweepStep, extra: Partial<tasks.BatchSubmitJobJsonataProps>) =>
       tasks.BatchSubmitJob.jsonata(this, stateId, {
         jobQueueArn: props.jobQueue.jobQueueArn,
         jobDefinitionArn: props.jobDefinition.jobDefinitionArn,
-        jobName: `{% $sweepId & '-${step}' %}`,
+        jobName: withSweepId((id) => sweepJobName(id, step)),
         ...extra,
       });
     const step = (stateId: string, subcommand: 'sweep-start' | 'sweep-finish', name: 'start' | 'finish') =>
@@ -76,17 +56,17 @@ export class SweepStateMachine extends Construct {
       error: 'BadInput',
       cause: 'expected {"sweepId": "sweep-YYYYMMDD-HHMMSS-xxxx", "cells": 1..10000}; start sweeps with npm run sweep -- --cloud',
     });
-    const start = step(SWEEP_STATES.start, 'sweep-start', 'start');
-    const oneCell = job(SWEEP_STATES.oneCell, 'cells', {
+    const start = step('StartSweep', 'sweep-start', 'start');
+    const oneCell = job('TrainTheCell', 'cells', {
       // Batch arrays have at least two children; a single cell runs as a plain job, told its index.
-      containerOverrides: { command: [...props.cellCommand(plan, checkpoints), '--index', '0'] },
+      containerOverrides: { command: [...sweepCellCommand(props.bucketName, plan, checkpoints), '--index', '0'] },
     });
-    const cells = job(SWEEP_STATES.cells, 'cells', {
+    const cells = job('TrainCells', 'cells', {
       arraySize: Token.asNumber({ resolve: () => '{% $cells %}' }),
       payload: sfn.TaskInput.fromObject({ [SWEEP_JOB_PARAMETERS.plan]: plan, [SWEEP_JOB_PARAMETERS.checkpointUri]: checkpoints }),
     });
-    const finish = step(SWEEP_STATES.finish, 'sweep-finish', 'finish');
-    const finishAfterFailures = step(SWEEP_STATES.finishAfterFailures, 'sweep-finish', 'finish');
+    const finish = step('FinishSweep', 'sweep-finish', 'finish');
+    const finishAfterFailures = step('FinishAfterFailures', 'sweep-finish', 'finish');
     const cellsFailed = new sfn.Fail(this, 'SomeCellsFailed', {
       error: 'CellsFailed',
       cause: 'Some cells failed; the comparison covers the cells that finished (npm run sweep -- --status <sweep id> names them).',

@@ -8,7 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Construct } from 'constructs';
-import { BUCKET_PREFIXES, type ArtifactBucket } from './artifact-bucket';
+import type { ArtifactBucket } from './artifact-bucket';
 import type { DeploymentConfig } from './config';
 import { DeployRunStarter } from './deploy-run-starter';
 import { ownLambdaLogGroups } from './lambda-log-groups';
@@ -19,7 +19,7 @@ import { SERVING_OUTPUTS, SWEEP_OUTPUTS, sweepLogGroupNames, TRAINING_OUTPUTS, t
 import { trainerArgs } from './run-options';
 import { deployRunId, encodeRunParameter } from './run-parameter';
 import { SweepCompute } from './sweep-compute';
-import { SweepJobDefinition, sweepCellCommand } from './sweep-job-definition';
+import { SweepJobDefinition } from './sweep-job-definition';
 import { SweepStateMachine } from './sweep-state-machine';
 import { TrainerGroup } from './trainer-group';
 import { TrainerLaunchTemplate } from './trainer-launch-template';
@@ -155,7 +155,6 @@ export class TrainingStack extends Stack {
       retention: logs.RetentionDays.THREE_MONTHS,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const datasetCacheUri = artifacts.uri(`${BUCKET_PREFIXES.datasets}/malaria/`);
     const job = new SweepJobDefinition(this, 'SweepJob', {
       image,
       instanceType: config.sweepInstanceType,
@@ -163,14 +162,13 @@ export class TrainingStack extends Stack {
       mlflow: { trackingUri: mlflow.internalUrl, credentials: mlflow.adminSecret },
       dataPolicies: [props.dataAccess, props.sweepPlanAccess],
       logGroup,
-      datasetCacheUri,
+      bucketName: artifacts.bucket.bucketName,
       region: this.region,
     });
     const orchestration = new SweepStateMachine(this, 'Sweep', {
       jobQueue: compute.jobQueue,
       jobDefinition: job.jobDefinition,
       bucketName: artifacts.bucket.bucketName,
-      cellCommand: (plan, checkpointUri) => sweepCellCommand(datasetCacheUri, plan, checkpointUri),
       logGroupName: names.orchestration,
     });
     new CfnOutput(this, SWEEP_OUTPUTS.stateMachine, { description: 'Runs one sweep (npm run sweep -- --cloud starts it)', value: orchestration.stateMachine.stateMachineArn });

@@ -4,8 +4,9 @@ import { UserError } from '../../trainer/src/user-error';
 import { addSchemaOptions, typedOptions } from '../../trainer/src/cli/schema-options';
 import { CloudTrainOptionsSchema, parseCloudTrainOptions, trainerArgs } from '../run-options';
 import { newRunId, RUN_ID_PATTERN, type RunRequest } from '../run-parameter';
+import type { AwsClients } from './aws-clients';
 import {
-  type AwsClients, currentRunRequest, findTrainerStack, groupState, lastOutcome, startRun, stopRun, type TrainerStack,
+  currentRunRequest, findTrainerStack, groupState, lastOutcome, startRun, stopRun, type TrainerStack,
 } from './trainer-control';
 
 export interface LauncherDeps {

@@ -1,20 +1,9 @@
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { GetParameterCommand, PutParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { DescribeAutoScalingGroupsCommand, SetDesiredCapacityCommand } from '@aws-sdk/client-auto-scaling';
+import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { UserError } from '../../trainer/src/user-error';
-import { stackNames, TRAINING_OUTPUTS } from '../names';
+import { TRAINING_OUTPUTS } from '../names';
 import { decodeRunParameter, encodeRunParameter, type RunRequest } from '../run-parameter';
-
-export interface AwsClients {
-  readonly cloudFormation: CloudFormationClient;
-  readonly autoScaling: AutoScalingClient;
-  readonly ssm: SSMClient;
-}
-
-export function createAwsClients(region?: string): AwsClients {
-  const config = region ? { region } : {};
-  return { cloudFormation: new CloudFormationClient(config), autoScaling: new AutoScalingClient(config), ssm: new SSMClient(config) };
-}
+import { type AwsClients, trainingStackOutputs } from './aws-clients';
 
 /** Where one environment's trainer lives, from the training stack's outputs. */
 export interface TrainerStack {
@@ -32,27 +21,7 @@ export interface GroupState {
 }
 
 export async function findTrainerStack(clients: AwsClients, envName: string): Promise<TrainerStack> {
-  const stackName = stackNames(envName).training;
-  const response = await clients.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName })).catch((error: unknown) => {
-    const { name, message } = error as { name?: string; message?: string };
-    if (name === 'ValidationError') {
-      throw new UserError(`stack ${stackName} does not exist in this account and region: deploy it first (npx cdk deploy --all -c env=${envName})`);
-    }
-    // The SDK's own words for a missing region or missing credentials read like a crash.
-    if (message === 'Region is missing') {
-      throw new UserError('no AWS region: pass --region <region>, or set AWS_REGION or a region in your AWS profile');
-    }
-    if (name === 'CredentialsProviderError') {
-      throw new UserError(`no AWS credentials (${message}): run \`aws configure\`, or set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`);
-    }
-    throw error;
-  });
-  const outputs = new Map((response.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
-  const output = (key: string) => {
-    const value = outputs.get(key);
-    if (!value) throw new UserError(`stack ${stackName} has no output ${key}: redeploy it (npx cdk deploy --all -c env=${envName})`);
-    return value;
-  };
+  const { stackName, output } = await trainingStackOutputs(clients, envName);
   return {
     envName,
     stackName,

@@ -271,7 +271,7 @@ describe('constructs check their props', () => {
       mlflow: { trackingUri: 'http://mlflow', credentials: new secretsmanager.Secret(stack, 'Secret') },
       dataPolicies: [],
       logGroup: new logs.LogGroup(stack, 'Logs'),
-      datasetCacheUri: 's3://bucket/datasets/malaria/',
+      bucketName: 'bucket',
       region: 'eu-west-1',
     })).toThrow(/timeout must be at least 60 seconds/);
   });

@@ -1,0 +1,67 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { BatchClient } from '@aws-sdk/client-batch';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SFNClient } from '@aws-sdk/client-sfn';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { UserError } from '../../trainer/src/user-error';
+import { stackNames } from '../names';
+
+/** The AWS clients the launchers (train:cloud, sweep --cloud) use, all for one region. */
+export interface AwsClients {
+  readonly cloudFormation: CloudFormationClient;
+  readonly autoScaling: AutoScalingClient;
+  readonly ssm: SSMClient;
+  readonly stepFunctions: SFNClient;
+  readonly batch: BatchClient;
+  readonly s3: S3Client;
+}
+
+/** Clients for `region`, or the AWS profile's region when none is given. The SDK connects only on a first call. */
+export function createAwsClients(region?: string): AwsClients {
+  const config = region ? { region } : {};
+  return {
+    cloudFormation: new CloudFormationClient(config),
+    autoScaling: new AutoScalingClient(config),
+    ssm: new SSMClient(config),
+    stepFunctions: new SFNClient(config),
+    batch: new BatchClient(config),
+    s3: new S3Client({ ...config, followRegionRedirects: true }),
+  };
+}
+
+/** An environment's training stack, read through its outputs. */
+export interface TrainingStackOutputs {
+  readonly envName: string;
+  readonly stackName: string;
+  /** The output's value; a missing one is an error that says to redeploy. */
+  output(key: string): string;
+}
+
+export async function trainingStackOutputs(clients: AwsClients, envName: string): Promise<TrainingStackOutputs> {
+  const stackName = stackNames(envName).training;
+  const response = await clients.cloudFormation.send(new DescribeStacksCommand({ StackName: stackName })).catch((error: unknown) => {
+    const { name, message } = error as { name?: string; message?: string };
+    if (name === 'ValidationError') {
+      throw new UserError(`stack ${stackName} does not exist in this account and region: deploy it first (npx cdk deploy --all -c env=${envName})`);
+    }
+    // The SDK's own words for a missing region or missing credentials read like a crash.
+    if (message === 'Region is missing') {
+      throw new UserError('no AWS region: pass --region <region>, or set AWS_REGION or a region in your AWS profile');
+    }
+    if (name === 'CredentialsProviderError') {
+      throw new UserError(`no AWS credentials (${message}): run \`aws configure\`, or set AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`);
+    }
+    throw error;
+  });
+  const outputs = new Map((response.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+  return {
+    envName,
+    stackName,
+    output(key) {
+      const value = outputs.get(key);
+      if (!value) throw new UserError(`stack ${stackName} has no output ${key}: redeploy it (npx cdk deploy --all -c env=${envName})`);
+      return value;
+    },
+  };
+}
