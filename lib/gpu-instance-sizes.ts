@@ -1,40 +1,12 @@
+import { GPU_INSTANCE_SPECS } from '../trainer/src/cloud/gpu-instances';
+
 /**
- * vCPUs, memory and GPUs of the instance types a sweep may run on, from the EC2 instance type
- * pages (aws.amazon.com/ec2/instance-types/g4/, /g5/, /g6/). Batch places a job only where its
- * vCPU, memory and GPU requests fit, so the job definition is sized from this table.
+ * The instance types a sweep may run on: the GPU types whose size is known (vCPUs, memory, GPUs)
+ * and that the ECS GPU-optimized AMI and tfjs-node-gpu's CUDA 11 both support. Batch places a
+ * job only where its vCPU, memory and GPU requests fit, so the job definition is sized from this.
  */
-export interface GpuInstanceSize {
-  readonly vcpus: number;
-  readonly memoryGiB: number;
-  readonly gpus: number;
-}
-
-const size = (vcpus: number, memoryGiB: number, gpus: number): GpuInstanceSize => ({ vcpus, memoryGiB, gpus });
-
-export const SWEEP_INSTANCE_SIZES: Readonly<Record<string, GpuInstanceSize>> = {
-  'g4dn.xlarge': size(4, 16, 1),
-  'g4dn.2xlarge': size(8, 32, 1),
-  'g4dn.4xlarge': size(16, 64, 1),
-  'g4dn.8xlarge': size(32, 128, 1),
-  'g4dn.12xlarge': size(48, 192, 4),
-  'g4dn.16xlarge': size(64, 256, 1),
-  'g5.xlarge': size(4, 16, 1),
-  'g5.2xlarge': size(8, 32, 1),
-  'g5.4xlarge': size(16, 64, 1),
-  'g5.8xlarge': size(32, 128, 1),
-  'g5.12xlarge': size(48, 192, 4),
-  'g5.16xlarge': size(64, 256, 1),
-  'g5.24xlarge': size(96, 384, 4),
-  'g5.48xlarge': size(192, 768, 8),
-  'g6.xlarge': size(4, 16, 1),
-  'g6.2xlarge': size(8, 32, 1),
-  'g6.4xlarge': size(16, 64, 1),
-  'g6.8xlarge': size(32, 128, 1),
-  'g6.12xlarge': size(48, 192, 4),
-  'g6.16xlarge': size(64, 256, 1),
-  'g6.24xlarge': size(96, 384, 4),
-  'g6.48xlarge': size(192, 768, 8),
-};
+export const SWEEP_INSTANCE_SIZES = Object.fromEntries(Object.entries(GPU_INSTANCE_SPECS)
+  .filter(([type]) => /^(g4dn|g5|g6)\./.test(type)));
 
 /** What one sweep child asks Batch for: one GPU and that GPU's share of the instance. */
 export interface JobResources {

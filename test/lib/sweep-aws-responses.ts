@@ -1,4 +1,6 @@
 import { Readable } from 'node:stream';
+import type { DescribeJobsCommandOutput, JobStatus, JobSummary, ListJobsCommandOutput } from '@aws-sdk/client-batch';
+import type { DescribeStacksCommandOutput } from '@aws-sdk/client-cloudformation';
 
 /**
  * AWS answers for the sweep launcher's tests, in the shapes the services return (field names and
@@ -17,7 +19,7 @@ export const CELLS_JOB_ID = '2f4b0a8e-6c1d-4e9f-9a3b-5d7c8e1f2a3b';
 
 const metadata = { httpStatusCode: 200, requestId: 'f3b1c2d4-0000-4000-8000-000000000001', attempts: 1, totalRetryDelay: 0 };
 
-export const describeStacks = (outputs: Record<string, string>) => ({
+export const describeStacks = (outputs: Record<string, string>): DescribeStacksCommandOutput => ({
   $metadata: metadata,
   Stacks: [{
     StackName: 'MalariaTraining-dev',
@@ -57,18 +59,22 @@ export const executionDoesNotExist = () => Object.assign(new Error(`Execution Do
   name: 'ExecutionDoesNotExist', $fault: 'client', $metadata: { ...metadata, httpStatusCode: 400 },
 });
 
-const jobSummary = (name: string, jobId: string, status: string, extra: Record<string, unknown> = {}) => ({
+/** Fields every job has, in a summary (ListJobs) and in full (DescribeJobs). */
+const jobFields = (name: string, jobId: string, status: JobStatus) => ({
   jobArn: `arn:aws:batch:${REGION}:${ACCOUNT}:job/${jobId}`,
   jobId,
   jobName: name,
   createdAt: 1_796_033_701_000,
   status,
   jobDefinition: `arn:aws:batch:${REGION}:${ACCOUNT}:job-definition/SweepJobJobDefinitionBB7D73E1-1a2b3c4d5e6f7a8:3`,
-  ...extra,
+});
+
+const jobSummary = (name: string, jobId: string, status: JobStatus, extra: Partial<JobSummary> = {}): JobSummary => ({
+  ...jobFields(name, jobId, status), ...extra,
 });
 
 /** ListJobs on the queue filtered by the sweep's job names. */
-export const sweepJobsList = (steps: { start?: string; cells?: string; finish?: string }) => ({
+export const sweepJobsList = (steps: { start?: JobStatus; cells?: JobStatus; finish?: JobStatus }): ListJobsCommandOutput => ({
   $metadata: metadata,
   jobSummaryList: [
     ...(steps.start ? [jobSummary(`${SWEEP_ID}-start`, '7a1e3c5b-2d4f-4a6b-8c0d-1e2f3a4b5c6d', steps.start, steps.start === 'SUCCEEDED' ? { container: { exitCode: 0 } } : {})] : []),
@@ -78,27 +84,30 @@ export const sweepJobsList = (steps: { start?: string; cells?: string; finish?: 
 });
 
 /** ListJobs of the array's children in one state. */
-export const childrenList = (indexes: readonly number[], status: string) => ({
+export const childrenList = (indexes: readonly number[], status: JobStatus): ListJobsCommandOutput => ({
   $metadata: metadata,
   jobSummaryList: indexes.map((index) => jobSummary(`${SWEEP_ID}-cells`, `${CELLS_JOB_ID}:${index}`, status, { arrayProperties: { index } })),
 });
 
-export const describeArrayJob = (statusSummary: Record<string, number>) => ({
+export const describeArrayJob = (statusSummary: Record<string, number>): DescribeJobsCommandOutput => ({
   $metadata: metadata,
   jobs: [{
-    ...jobSummary(`${SWEEP_ID}-cells`, CELLS_JOB_ID, 'PENDING'),
+    ...jobFields(`${SWEEP_ID}-cells`, CELLS_JOB_ID, 'PENDING'),
     jobQueue: JOB_QUEUE_ARN,
+    startedAt: 1_796_033_760_000,
     arrayProperties: { size: 4, statusSummary },
     dependsOn: [],
     parameters: { plan: `s3://${BUCKET}/sweeps/${SWEEP_ID}/`, checkpointUri: `s3://${BUCKET}/checkpoints/${SWEEP_ID}/` },
   }],
 });
 
-export const describeFailedChild = (index: number) => ({
+export const describeFailedChild = (index: number): DescribeJobsCommandOutput => ({
   $metadata: metadata,
   jobs: [{
-    ...jobSummary(`${SWEEP_ID}-cells`, `${CELLS_JOB_ID}:${index}`, 'FAILED'),
+    ...jobFields(`${SWEEP_ID}-cells`, `${CELLS_JOB_ID}:${index}`, 'FAILED'),
     jobQueue: JOB_QUEUE_ARN,
+    startedAt: 1_796_033_760_000,
+    stoppedAt: 1_796_034_100_000,
     statusReason: 'Essential container in task exited',
     arrayProperties: { index },
     attempts: [{ container: { exitCode: 1, logStreamName: `sweep/default/0c1d2e3f4a5b6c7d8e9f0a1b2c3d4e5${index}` }, statusReason: 'Essential container in task exited' }],
