@@ -6,6 +6,7 @@ import { listModels } from '../../models/registry';
 import { selectBackend } from '../../backend/select-backend';
 import { watchSpotInterruption } from '../../cloud/instance-metadata';
 import { createCheckpointStore } from '../../cloud/checkpoint-store';
+import { withCloudTelemetry } from '../../cloud/run-telemetry';
 import { runTraining } from '../../pipeline/run-training';
 import { trackingFromEnv } from '../../tracking/run-tracking';
 import { StopRequests } from '../../train/stop-requests';
@@ -30,7 +31,9 @@ export function registerTrainCommand(program: Command): void {
       return;
     }
     // The command's edge: the backend, tracking and checkpoints are chosen here, then handed in.
-    const openTracking = trackingFromEnv(process.env, config);
+    const tracking = trackingFromEnv(process.env, config);
+    // A GPU run also logs its GPUs' readings, GPU time and cost.
+    const openTracking = config.requireGpu ? withCloudTelemetry(tracking, { log: logLine }) : tracking;
     const backend = await selectBackend(config.backend, { threads: config.threads });
     const checkpoints = config.checkpointUri ? createCheckpointStore(config.checkpointUri) : undefined;
     const stop = new StopRequests(() => process.exit(130));
