@@ -15,7 +15,10 @@ export interface SweepStateMachineProps {
   readonly bucketName: string;
   /** The state machine's log group name. */
   readonly logGroupName: string;
-  /** sweep-start and sweep-finish run at most this long. */
+  /**
+   * sweep-start and sweep-finish run at most this long.
+   * @default 30 minutes
+   */
   readonly stepTimeout?: Duration;
 }
 

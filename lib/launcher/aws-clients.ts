@@ -30,6 +30,13 @@ export function createAwsClients(region?: string): AwsClients {
   };
 }
 
+/** What a launcher command is given from outside: replaced in tests. */
+export interface LauncherDeps {
+  readonly clients: (region?: string) => AwsClients;
+  readonly now: () => Date;
+  readonly print: (line: string) => void;
+}
+
 /** An environment's training stack, read through its outputs. */
 export interface TrainingStackOutputs {
   readonly envName: string;

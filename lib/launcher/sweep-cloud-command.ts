@@ -8,16 +8,10 @@ import { UserError } from '../../trainer/src/user-error';
 import { stackNames } from '../names';
 import { parseCloudTrainOptions, trainerArgs } from '../run-options';
 import { type SweepExecutionInput, sweepCellCommand, sweepCheckpointUri, sweepJobName, sweepUri } from '../sweep-commands';
-import type { AwsClients } from './aws-clients';
+import type { AwsClients, LauncherDeps } from './aws-clients';
 import {
   executionArn, executionConsoleUrl, findSweepStack, launchSweep, stopSweep, sweepStatus, type SweepStack, type SweepStatus,
 } from './sweep-control';
-
-export interface SweepLauncherDeps {
-  readonly clients: (region?: string) => AwsClients;
-  readonly now: () => Date;
-  readonly print: (line: string) => void;
-}
 
 interface LauncherFlags {
   readonly cloud?: boolean;
@@ -34,7 +28,7 @@ interface LauncherFlags {
  * `--status <sweep-id>` and `--stop <sweep-id>`. Every cell is validated as a cloud run before
  * anything is sent; `--dry-run` prints what would be submitted and needs no AWS at all.
  */
-export function sweepCloudCommand(deps: SweepLauncherDeps): Command {
+export function sweepCloudCommand(deps: LauncherDeps): Command {
   const command = new Command('sweep')
     .description('train every cell of a grid of training options in parallel on AWS Batch GPU instances and compare them in MLflow')
     .option('--cloud', 'run the sweep on AWS (without it, `npm run sweep` trains the cells one after another on this machine)')

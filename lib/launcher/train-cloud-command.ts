@@ -4,16 +4,10 @@ import { UserError } from '../../trainer/src/user-error';
 import { addSchemaOptions, typedOptions } from '../../trainer/src/cli/schema-options';
 import { CloudTrainOptionsSchema, parseCloudTrainOptions, trainerArgs } from '../run-options';
 import { newRunId, RUN_ID_PATTERN, type RunRequest } from '../run-parameter';
-import type { AwsClients } from './aws-clients';
+import type { AwsClients, LauncherDeps } from './aws-clients';
 import {
   currentRunRequest, findTrainerStack, groupState, lastOutcome, startRun, stopRun, type TrainerStack,
 } from './trainer-control';
-
-export interface LauncherDeps {
-  readonly clients: (region?: string) => AwsClients;
-  readonly now: () => Date;
-  readonly print: (line: string) => void;
-}
 
 interface LauncherFlags {
   readonly env: string;

@@ -6,6 +6,8 @@ import { COST_BASIS_TAG, COST_METRICS, withCloudTelemetry, type CloudTelemetryOp
 import { RunFolderTracker } from '../../../trainer/src/tracking/run-folder';
 import { RunTracking, type ServerTracker } from '../../../trainer/src/tracking/run-tracking';
 import type { RunStart } from '../../../trainer/src/tracking/tracker';
+import { startFakeMlflow } from '../../support/fake-mlflow';
+import { makeRunFolder, makeTracker, runStart } from '../tracking/mlflow/tracker-fixtures';
 import { startFakeImds, type FakeImds } from './fake-imds';
 import { standInNvidiaSmi } from './stand-in-nvidia-smi';
 
@@ -133,4 +135,35 @@ describe('a GPU run\'s telemetry', () => {
     const plain = new RunTracking(new RunFolderTracker(runDir));
     expect(withCloudTelemetry(() => plain, { log: () => undefined })({ runDir })).toBe(plain);
   });
+});
+
+test('over the MLflow client: readings and cost are system metrics, and the test metrics still go at the last epoch', async () => {
+  const mlflow = await startFakeMlflow();
+  const smi = standInNvidiaSmi();
+  try {
+    const work = mkdtempSync(join(tmpdir(), 'telemetry-mlflow-'));
+    const { runDir, modelDir } = await makeRunFolder(work, 'run-1');
+    const { tracker } = makeTracker(mlflow.url);
+    let now = 0;
+    const open = withCloudTelemetry(() => new RunTracking(new RunFolderTracker(runDir), tracker, 'fake MLflow'), {
+      log: () => undefined, runner: oneT4, env: { PATH: `${smi.bin}:${process.env.PATH}` }, metadata: { endpoint: imds.endpoint },
+      clock: () => now, startedAt: 0,
+    });
+    const tracking = open({ runDir });
+    await tracking.startRun(runStart(runDir));
+    for (const epoch of [1, 2]) await tracking.logMetrics({ loss: 1 / epoch }, epoch);
+    await sleep(400);
+    now = 600_000;
+    await tracking.endRun({ status: 'FINISHED', testMetrics: { test_auc: 0.9 }, modelDir });
+
+    const run = [...mlflow.state.runs.values()][0];
+    const history = (key: string) => run.metrics.filter((m) => m.key === key);
+    expect(history('test_auc').map((m) => m.step)).toEqual([2]);
+    expect(history('system/gpu_0_utilization_percentage').length).toBeGreaterThan(1);
+    expect(history(COST_METRICS.gpuSeconds).at(-1)).toMatchObject({ value: 600, step: 600 });
+    expect(history(COST_METRICS.costUsd).at(-1)?.value).toBeCloseTo((600 / 3600) * 0.587, 4);
+    expect(run.info.status).toBe('FINISHED');
+  } finally {
+    await mlflow.close();
+  }
 });

@@ -7,14 +7,18 @@ import { sampleGpus, type GpuSampler } from './gpu-sampler';
 import { instanceIdentity, type MetadataOptions } from './instance-metadata';
 import { hourlyPrice, type HourlyPrice } from './prices';
 
-/** What a cloud run logs about its cost, for the sweep comparison and anyone reading MLflow. */
+/**
+ * What a cloud run logs about its cost, for the sweep comparison and anyone reading MLflow. Under
+ * `system/`, beside the GPU readings: MLflow shows them with the system metrics, and their steps
+ * are not epochs.
+ */
 export const COST_METRICS = {
   /** Seconds the run held its GPUs (wall time since the trainer started, times the GPUs it sees), every attempt included. */
-  gpuSeconds: 'gpu_seconds',
+  gpuSeconds: 'system/gpu_seconds',
   /** Estimated US dollars: GPU hours times the instance's hourly price per GPU (prices.ts). */
-  costUsd: 'cost_usd',
+  costUsd: 'system/cost_usd',
   /** The instance's hourly price the estimate used. */
-  instancePrice: 'instance_price_usd_per_hour',
+  instancePrice: 'system/instance_price_usd_per_hour',
 } as const;
 
 /** Tag naming the price the estimate used (tags instance_type and instance_lifecycle come from gpu.ts). */
@@ -145,7 +149,7 @@ class TelemetryTracker implements ServerTracker {
 
   private logCost(): Promise<void> {
     const gpuSeconds = this.priorGpuSeconds + (Math.max(0, this.clock() - this.startedAt) / 1000) * this.gpus;
-    const metrics: Record<string, number> = { [COST_METRICS.gpuSeconds]: Math.round(gpuSeconds) };
+    const metrics: Record<string, number> = { [COST_METRICS.gpuSeconds]: Math.round(gpuSeconds * 10) / 10 };
     if (this.pricePerGpuSecond !== undefined) metrics[COST_METRICS.costUsd] = Math.round(gpuSeconds * this.pricePerGpuSecond * 10_000) / 10_000;
     return this.inner.logMetrics(metrics, Math.floor(gpuSeconds));
   }
