@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createAwsClients } from '../lib/launcher/trainer-control';
+import { createAwsClients } from '../lib/launcher/aws-clients';
 import { powerCommand } from '../lib/launcher/power-command';
 import { handleError } from '../trainer/src/cli/handle-error';
 

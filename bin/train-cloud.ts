@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createAwsClients } from '../lib/launcher/trainer-control';
+import { createAwsClients } from '../lib/launcher/aws-clients';
 import { trainCloudCommand } from '../lib/launcher/train-cloud-command';
 import { handleError } from '../trainer/src/cli/handle-error';
 

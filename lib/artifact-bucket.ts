@@ -12,6 +12,8 @@ export const BUCKET_PREFIXES = {
   datasets: 'datasets',
   /** Per-epoch checkpoints, one folder per run. */
   checkpoints: 'checkpoints',
+  /** One folder per sweep: its plan (written by the launcher) and its MLflow parent run. */
+  sweeps: 'sweeps',
 } as const;
 
 const READ_ACTIONS = ['s3:GetObject'];

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { UserError } from '../trainer/src/user-error';
 import { IMAGE_BUILDS, type ImageBuild } from './container-image';
 import { prebuiltImageProblem } from './prebuilt-image';
+import { SWEEP_INSTANCE_SIZES } from './gpu-instance-sizes';
 import { parseCloudTrainOptions, TRAINER_MODELS, type CloudTrainOptions } from './run-options';
 
 /**
@@ -46,6 +47,10 @@ export interface DeploymentConfig {
   };
   /** Who is e-mailed each run's outcome (an SNS topic with this subscription). */
   readonly notifyEmail?: string;
+  /** Instance type of sweep children (AWS Batch); one child per GPU. */
+  readonly sweepInstanceType: string;
+  /** At most this many sweep instances at once: the compute environment's ceiling. */
+  readonly sweepMaxInstances: number;
 }
 
 // Context from `-c key=value` arrives as strings, from cdk.json as JSON values: accept both.
@@ -90,6 +95,8 @@ const ContextSchema = z.object({
   mlflowImage: z.string().optional(),
   imageBuild: z.enum(IMAGE_BUILDS, { error: `must be one of ${IMAGE_BUILDS.join(', ')} (how images are built when no prebuilt one is named)` }).default('local'),
   notifyEmail: z.string().regex(/^[^@\s,]+@[^@\s,]+\.[a-z]{2,}$/i, { error: 'must be one e-mail address, such as team@example.com' }).optional(),
+  sweepInstanceType: z.string().default('g4dn.xlarge'),
+  sweepMaxInstances: integer(1, 100).default(4),
 });
 
 /** The context keys this app reads, with their defaults, for messages and docs. */
@@ -124,6 +131,10 @@ export function loadConfig(context: Record<string, unknown>): DeploymentConfig {
   }
   const typeProblem = gpuInstanceTypeProblem(c.instanceType);
   if (typeProblem) problems.push(`${show('instanceType')}: ${typeProblem}`);
+  if (!Object.hasOwn(SWEEP_INSTANCE_SIZES, c.sweepInstanceType)) {
+    problems.push(`${show('sweepInstanceType')}: must be one of ${Object.keys(SWEEP_INSTANCE_SIZES).join(', ')} `
+      + '(NVIDIA GPU types whose size the sweep job definition is fitted to)');
+  }
   if (c.certificateArn && !c.allowedCidrs.length) {
     problems.push('certificateArn: HTTPS is for the public load balancer, which exists only with allowedCidrs; set allowedCidrs too');
   }
@@ -163,6 +174,8 @@ export function loadConfig(context: Record<string, unknown>): DeploymentConfig {
       build: c.imageBuild,
     },
     ...(c.notifyEmail ? { notifyEmail: c.notifyEmail } : {}),
+    sweepInstanceType: c.sweepInstanceType,
+    sweepMaxInstances: c.sweepMaxInstances,
   };
 }
 

@@ -21,6 +21,7 @@ export function addMalariaStacks(app: App, config: DeploymentConfig, env?: Envir
     vpc: tracking.network.vpc,
     artifacts: tracking.artifacts,
     dataAccess: tracking.trainerDataAccess,
+    sweepPlanAccess: tracking.sweepPlanAccess,
     mlflow: tracking.mlflow,
   });
   Tags.of(app).add('project', 'malaria-mlops');

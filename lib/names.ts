@@ -43,3 +43,15 @@ export const TRACKING_OUTPUTS = {
   service: 'MlflowService',
   database: 'DatabaseInstance',
 } as const;
+/** Outputs of the training stack that the sweep launcher (bin/sweep.ts) reads. */
+export const SWEEP_OUTPUTS = {
+  stateMachine: 'SweepStateMachineArn',
+  jobQueue: 'SweepJobQueueArn',
+  bucket: 'SweepBucketName',
+  logGroup: 'SweepLogGroup',
+} as const;
+
+/** Log groups of one environment's sweeps: the jobs' output, and the state machine's history (vended-logs prefix, as AWS advises). */
+export function sweepLogGroupNames(envName: string): { readonly jobs: string; readonly orchestration: string } {
+  return { jobs: `/malaria-mlops/${envName}/sweeps`, orchestration: `/aws/vendedlogs/states/malaria-mlops-${envName}-sweeps` };
+}

@@ -21,6 +21,8 @@ export class TrackingStack extends Stack {
   public readonly mlflow: MlflowService;
   /** The trainer's access to the bucket: datasets/ and checkpoints/ only. */
   public readonly trainerDataAccess: iam.ManagedPolicy;
+  /** Sweep jobs' access to their plans: sweeps/ only. */
+  public readonly sweepPlanAccess: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: TrackingStackProps) {
     super(scope, id, props);
@@ -32,6 +34,7 @@ export class TrackingStack extends Stack {
       { prefix: BUCKET_PREFIXES.datasets },
       { prefix: BUCKET_PREFIXES.checkpoints, delete: true },
     ]);
+    this.sweepPlanAccess = this.artifacts.prefixPolicy('SweepPlanAccess', [{ prefix: BUCKET_PREFIXES.sweeps }]);
     const database = new MlflowDatabase(this, 'Database', { vpc, retainData: config.retainData });
     const image = new ContainerImageSource(this, 'MlflowImage', { directory: MLFLOW_IMAGE_DIR, prebuilt: config.images.mlflow, build: config.images.build });
     this.mlflow = new MlflowService(this, 'Mlflow', {

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Annotations, CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as iam from 'aws-cdk-lib/aws-iam';
@@ -16,9 +16,14 @@ import type { MlflowLoadBalancer } from './mlflow-load-balancer';
 import { ModelServer, type ModelServerEntrance } from './model-server';
 import { RunNotifications } from './run-notifications';
 import { MODEL_BASE_PATH, MODEL_SERVER_PORT, registeredModelName, restartCommand } from './model-server-command';
-import { MLFLOW_EXPERIMENT, SERVING_OUTPUTS, TRAINING_OUTPUTS, TUNNEL_MLFLOW_URL, trainerParameterNames } from './names';
+import {
+  MLFLOW_EXPERIMENT, SERVING_OUTPUTS, SWEEP_OUTPUTS, sweepLogGroupNames, TRAINING_OUTPUTS, TUNNEL_MLFLOW_URL, trainerParameterNames,
+} from './names';
 import { trainerArgs } from './run-options';
 import { deployRunId, encodeRunParameter } from './run-parameter';
+import { SweepCompute } from './sweep-compute';
+import { SweepJobDefinition } from './sweep-job-definition';
+import { SweepStateMachine } from './sweep-state-machine';
 import { TrainerGroup } from './trainer-group';
 import { TrainerLaunchTemplate } from './trainer-launch-template';
 import { trainerUserData } from './trainer-user-data';
@@ -32,6 +37,8 @@ export interface TrainingStackProps extends StackProps {
   readonly artifacts: ArtifactBucket;
   /** datasets/ and checkpoints/ of the bucket, from the tracking stack. */
   readonly dataAccess: iam.IManagedPolicy;
+  /** sweeps/ of the bucket, from the tracking stack. */
+  readonly sweepPlanAccess: iam.IManagedPolicy;
   readonly mlflow: {
     readonly internalUrl: string;
     readonly adminSecret: secretsmanager.ISecret;
@@ -54,6 +61,7 @@ export class TrainingStack extends Stack {
   public readonly runId: string;
   /** Present with `serve=true`. */
   public readonly modelServer?: ModelServer;
+  public readonly sweeps: SweepStateMachine;
 
   constructor(scope: Construct, id: string, props: TrainingStackProps) {
     super(scope, id, props);
@@ -140,7 +148,48 @@ export class TrainingStack extends Stack {
     new CfnOutput(this, TRAINING_OUTPUTS.outcomeParameter, { description: 'Outcome of the last run', value: outcome.parameterName });
     if (notifications) new CfnOutput(this, 'RunNotificationsTopic', { description: `Run outcomes, e-mailed to ${config.notifyEmail} once the subscription is confirmed`, value: notifications.topic.topicArn });
     if (config.serve) this.modelServer = this.serveChampion(image, config, mlflow);
+    this.sweeps = this.sweepOnBatch(image.ecsImage, props);
     ownLambdaLogGroups(this);
+  }
+
+  /** Sweeps: AWS Batch GPU capacity idle at zero, the job every step runs, and the state machine that runs a sweep. */
+  private sweepOnBatch(image: ecs.ContainerImage, props: TrainingStackProps): SweepStateMachine {
+    const { config, artifacts, mlflow } = props;
+    const names = sweepLogGroupNames(config.envName);
+    const compute = new SweepCompute(this, 'SweepCompute', {
+      vpc: props.vpc,
+      securityGroup: mlflow.clientSecurityGroup,
+      instanceType: config.sweepInstanceType,
+      maxInstances: config.sweepMaxInstances,
+      rootVolumeGiB: config.rootVolumeGiB,
+      spot: config.spot,
+    });
+    const logGroup = new logs.LogGroup(this, 'SweepLogs', {
+      logGroupName: names.jobs,
+      retention: logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const job = new SweepJobDefinition(this, 'SweepJob', {
+      image,
+      instanceType: config.sweepInstanceType,
+      timeout: Duration.minutes(config.maxRuntimeMinutes),
+      mlflow: { trackingUri: mlflow.internalUrl, credentials: mlflow.adminSecret },
+      dataPolicies: [props.dataAccess, props.sweepPlanAccess],
+      logGroup,
+      bucketName: artifacts.bucket.bucketName,
+      region: this.region,
+    });
+    const orchestration = new SweepStateMachine(this, 'Sweep', {
+      jobQueue: compute.jobQueue,
+      jobDefinition: job.jobDefinition,
+      bucketName: artifacts.bucket.bucketName,
+      logGroupName: names.orchestration,
+    });
+    new CfnOutput(this, SWEEP_OUTPUTS.stateMachine, { description: 'Runs one sweep (npm run sweep -- --cloud starts it)', value: orchestration.stateMachine.stateMachineArn });
+    new CfnOutput(this, SWEEP_OUTPUTS.jobQueue, { description: 'Batch queue of the sweep jobs', value: compute.jobQueue.jobQueueArn });
+    new CfnOutput(this, SWEEP_OUTPUTS.bucket, { description: 'Bucket of the sweep plans (sweeps/<id>/plan.json)', value: artifacts.bucket.bucketName });
+    new CfnOutput(this, SWEEP_OUTPUTS.logGroup, { description: 'Logs of the sweep jobs', value: logGroup.logGroupName });
+    return orchestration;
   }
 
   private serveChampion(image: ContainerImageSource, config: DeploymentConfig, mlflow: TrainingStackProps['mlflow']): ModelServer {

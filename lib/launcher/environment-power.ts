@@ -2,7 +2,8 @@ import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-e
 import { DescribeDBInstancesCommand, StartDBInstanceCommand, StopDBInstanceCommand, waitUntilDBInstanceAvailable } from '@aws-sdk/client-rds';
 import { UserError } from '../../trainer/src/user-error';
 import { stackNames, TRACKING_OUTPUTS } from '../names';
-import { type AwsClients, findTrainerStack, groupState, stackOutputs, type TrainerStack } from './trainer-control';
+import { type AwsClients, stackOutputs } from './aws-clients';
+import { findTrainerStack, groupState, type TrainerStack } from './trainer-control';
 
 /**
  * Stopping what costs money by the hour while nobody works (the MLflow task, the model server and
@@ -21,9 +22,9 @@ export async function findEnvironment(clients: AwsClients, envName: string): Pro
   const tracking = await stackOutputs(clients, stackNames(envName).tracking, envName);
   return {
     envName,
-    cluster: tracking.get(TRACKING_OUTPUTS.cluster),
-    mlflowService: tracking.get(TRACKING_OUTPUTS.service),
-    database: tracking.get(TRACKING_OUTPUTS.database),
+    cluster: tracking.output(TRACKING_OUTPUTS.cluster),
+    mlflowService: tracking.output(TRACKING_OUTPUTS.service),
+    database: tracking.output(TRACKING_OUTPUTS.database),
     trainer: await findTrainerStack(clients, envName),
   };
 }
@@ -33,7 +34,7 @@ export async function mlflowAsleep(clients: AwsClients, envName: string): Promis
   const tracking = await stackOutputs(clients, stackNames(envName).tracking, envName);
   if (!tracking.has(TRACKING_OUTPUTS.service)) return undefined;
   const response = await clients.ecs.send(new DescribeServicesCommand({
-    cluster: tracking.get(TRACKING_OUTPUTS.cluster), services: [tracking.get(TRACKING_OUTPUTS.service)],
+    cluster: tracking.output(TRACKING_OUTPUTS.cluster), services: [tracking.output(TRACKING_OUTPUTS.service)],
   }));
   return (response.services?.[0]?.desiredCount ?? 1) === 0;
 }

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { npmUsage } from '../../trainer/src/cli/npm-usage';
 import { findEnvironment, sleepEnvironment, wakeEnvironment, type WakeOptions } from './environment-power';
-import type { AwsClients } from './trainer-control';
+import type { AwsClients } from './aws-clients';
 
 export interface PowerDeps extends WakeOptions {
   readonly clients: (region?: string) => AwsClients;

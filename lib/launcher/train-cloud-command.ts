@@ -5,16 +5,11 @@ import { UserError } from '../../trainer/src/user-error';
 import { addSchemaOptions, typedOptions } from '../../trainer/src/cli/schema-options';
 import { CloudTrainOptionsSchema, LocalOnlyOptionsSchema, parseCloudTrainOptions, trainerArgs } from '../run-options';
 import { newRunId, RUN_ID_PATTERN, type RunRequest } from '../run-parameter';
+import type { AwsClients, LauncherDeps } from './aws-clients';
 import { mlflowAsleep } from './environment-power';
 import {
-  type AwsClients, currentRunRequest, findTrainerStack, groupState, lastOutcome, startRun, stopRun, type TrainerStack,
+  currentRunRequest, findTrainerStack, groupState, lastOutcome, startRun, stopRun, type TrainerStack,
 } from './trainer-control';
-
-export interface LauncherDeps {
-  readonly clients: (region?: string) => AwsClients;
-  readonly now: () => Date;
-  readonly print: (line: string) => void;
-}
 
 interface LauncherFlags {
   readonly env: string;

@@ -29,6 +29,8 @@ describe('loadConfig', () => {
       train: { model: 'compact', epochs: 10 },
       serve: false,
       images: { build: 'local' },
+      sweepInstanceType: 'g4dn.xlarge',
+      sweepMaxInstances: 4,
     });
   });
 
@@ -42,9 +44,10 @@ describe('loadConfig', () => {
     const config = loadConfig({
       env: 'alice', spot: 'true', retainData: 'true', trainOnDeploy: 'false', maxRuntimeMinutes: '90', epochs: '25',
       model: 'cnn-2', allowedCidrs: '203.0.113.7/32, 198.51.100.0/24', trainOptions: '{"batchSize":32,"augment":true}',
-      instanceType: 'g5.2xlarge', serve: 'true',
+      instanceType: 'g5.2xlarge', serve: 'true', sweepInstanceType: 'g5.xlarge', sweepMaxInstances: '10',
     });
     expect(config).toMatchObject({
+      sweepInstanceType: 'g5.xlarge', sweepMaxInstances: 10,
       envName: 'alice', spot: true, serve: true, retainData: true, trainOnDeploy: false, maxRuntimeMinutes: 90, instanceType: 'g5.2xlarge',
       allowedCidrs: ['203.0.113.7/32', '198.51.100.0/24'],
       train: { model: 'cnn-2', epochs: 25, batchSize: 32, augment: true },
@@ -63,6 +66,9 @@ describe('loadConfig', () => {
     ['a non-boolean serve', { serve: 'on' }, /serve = "on": must be true or false/],
     ['an environment name unfit for stack names', { env: 'Alice_1' }, /env = "Alice_1": must be 1-20 lower-case letters, digits or dashes/],
     ['a misspelt key', { epoch: 5 }, /epoch = 5: unknown key; accepted keys: env, allowedCidrs, .*trainOptions/],
+    ['a sweep instance type whose size is not known', { sweepInstanceType: 'p3.2xlarge' },
+      /sweepInstanceType = "p3.2xlarge": must be one of g4dn.xlarge, .*g6.48xlarge \(NVIDIA GPU types whose size the sweep job definition is fitted to\)/],
+    ['no sweep instances at all', { sweepMaxInstances: 0 }, /sweepMaxInstances = 0: must be a whole number from 1 to 100/],
     ['a watchdog under 15 minutes', { maxRuntimeMinutes: 5 }, /maxRuntimeMinutes = 5: must be a whole number from 15 to 2880/],
     ['HTTPS without public access', { certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc-123', domainName: 'mlflow.example.com' },
       /certificateArn: HTTPS is for the public load balancer, which exists only with allowedCidrs/],

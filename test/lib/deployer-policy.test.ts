@@ -8,9 +8,10 @@ const allowed = new Set(policy.Statement.flatMap((s) => (Array.isArray(s.Action)
 /** IAM's service prefix of each AWS SDK client package the launchers use. */
 const SERVICE_PREFIX: Record<string, string> = {
   'client-auto-scaling': 'autoscaling', 'client-cloudformation': 'cloudformation', 'client-ssm': 'ssm', 'client-ecs': 'ecs', 'client-rds': 'rds',
+  'client-batch': 'batch', 'client-sfn': 'states',
 };
 
-test('docs/deployer-policy.json allows every AWS call that train:cloud, cloud:sleep and cloud:wake make', () => {
+test('docs/deployer-policy.json allows every AWS call that train:cloud, sweep --cloud, cloud:sleep and cloud:wake make', () => {
   const dir = path.join(ROOT, 'lib/launcher');
   const actions = readdirSync(dir).flatMap((file) => {
     const source = readFileSync(path.join(dir, file), 'utf8');

@@ -1,4 +1,4 @@
-import { createAwsClients, type AwsClients } from '../../lib/launcher/trainer-control';
+import { createAwsClients, type AwsClients } from '../../lib/launcher/aws-clients';
 
 /** An SDK command as the stubs see it. */
 export type SentCommand = { constructor: { name: string }; input: Record<string, unknown> };

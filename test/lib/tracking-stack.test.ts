@@ -111,13 +111,13 @@ describe('MLflow service', () => {
     });
   });
 
-  test('the task role reaches only mlflow-artifacts/ of the bucket', () => {
+  test('the task role reaches only mlflow-artifacts/ of the bucket, the trainer\'s and sweeps\' policies only their prefixes', () => {
     const s3 = allowStatements(base.tracking).filter((s) => asArray(s.Action).some((a: string) => a.startsWith('s3:')));
     expect(s3.length).toBeGreaterThan(0);
     for (const statement of s3) {
       expect(asArray(statement.Action)).not.toContain('s3:*');
       const resources = asArray(statement.Resource).map(text);
-      const scoped = resources.every((r) => r.includes('/mlflow-artifacts/*') || r.includes('/datasets/*') || r.includes('/checkpoints/*'))
+      const scoped = resources.every((r) => r.includes('/mlflow-artifacts/*') || r.includes('/datasets/*') || r.includes('/checkpoints/*') || r.includes('/sweeps/*'))
         || (asArray(statement.Action).join() === 's3:ListBucket' && statement.Condition?.StringLikeIfExists);
       expect(scoped).toBeTruthy();
     }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
-import { createAwsClients } from '../../lib/launcher/trainer-control';
+import { createAwsClients } from '../../lib/launcher/aws-clients';
 import { trainCloudCommand } from '../../lib/launcher/train-cloud-command';
 import { UserError } from '../../trainer/src/user-error';
 import { stackWithOutputs, stubbedAwsClients } from './stubbed-aws';

@@ -140,7 +140,10 @@ describe('instance role', () => {
     for (const statement of trainerStatements(base)) {
       expect(asArray(statement.Action)).not.toContain('*');
       if (asArray(statement.Resource).includes('*')) {
-        for (const action of asArray(statement.Action) as string[]) expect(action).toMatch(/^(ecr:GetAuthorizationToken|ssmmessages:\w+Channel)$/);
+        // The sweep state machine's too (test/lib/sweep.test.ts): Batch's DescribeJobs, X-Ray, log delivery set-up.
+        for (const action of asArray(statement.Action) as string[]) {
+          expect(action).toMatch(/^(ecr:GetAuthorizationToken|ssmmessages:\w+Channel|batch:DescribeJobs|xray:\w+|logs:\w*(LogDelivery|LogDeliveries|ResourcePolicy|ResourcePolicies|LogGroups))$/);
+        }
       }
     }
   });
@@ -175,10 +178,12 @@ describe('outputs and clean-up', () => {
     expect(spot.stacks.tracking.stackName).toBe('MalariaTracking-alice');
   });
 
-  test('log groups, the trainer\'s and those of CDK\'s helper function, are deleted with the stack', () => {
+  test('log groups, the trainer\'s, the sweeps\' and those of CDK\'s helper function, are deleted with the stack', () => {
     const groups = resourcesOfType(base.training, 'AWS::Logs::LogGroup');
-    expect(groups.map(([, g]) => text(g.Properties?.LogGroupName))).toEqual(expect.arrayContaining(['/malaria-mlops/dev/trainer']));
-    expect(groups.length).toBe(2);
+    expect(groups.map(([, g]) => text(g.Properties?.LogGroupName))).toEqual(expect.arrayContaining([
+      '/malaria-mlops/dev/trainer', '/malaria-mlops/dev/sweeps', '/aws/vendedlogs/states/malaria-mlops-dev-sweeps',
+    ]));
+    expect(groups.length).toBe(4);
     for (const [, group] of groups) expect(group.DeletionPolicy).toBe('Delete');
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { z } from 'zod';
 import { createBlobStore } from '../cloud/blob-store';
 import { UserError } from '../user-error';
@@ -64,8 +65,8 @@ export interface SweepParent {
 }
 
 /** Reads and writes a sweep's files in its folder: `s3://bucket/sweeps/<id>/` or a local folder. */
-export function sweepFolder(uri: string) {
-  const store = createBlobStore(uri, '--plan');
+export function sweepFolder(uri: string, s3?: S3Client) {
+  const store = createBlobStore(uri, '--plan', s3);
   const readJson = async (name: string): Promise<unknown> => {
     const bytes = await store.read(name);
     return bytes && JSON.parse(Buffer.from(bytes).toString('utf8'));

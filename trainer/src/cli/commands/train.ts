@@ -8,6 +8,7 @@ import { listModels } from '../../models/registry';
 import { selectBackend } from '../../backend/select-backend';
 import { watchSpotInterruption } from '../../cloud/instance-metadata';
 import { createCheckpointStore } from '../../cloud/checkpoint-store';
+import { withCloudTelemetry } from '../../cloud/run-telemetry';
 import { runTraining } from '../../pipeline/run-training';
 import { trackingFromEnv } from '../../tracking/run-tracking';
 import { StopRequests } from '../../train/stop-requests';
@@ -41,7 +42,9 @@ export function registerTrainCommand(program: Command): void {
     }
     // The command's edge: the backend, tracking and checkpoints are chosen here, then handed in.
     const stop = new StopRequests(() => process.exit(130));
-    const openTracking = trackingFromEnv(process.env, { ...config, signal: stop.signal });
+    const tracking = trackingFromEnv(process.env, { ...config, signal: stop.signal });
+    // A GPU run also logs its GPUs' readings, GPU time and cost.
+    const openTracking = config.requireGpu ? withCloudTelemetry(tracking, { log: logLine }) : tracking;
     const backend = await selectBackend(config.backend, { threads: config.threads });
     const checkpoints = config.checkpointUri ? createCheckpointStore(config.checkpointUri) : undefined;
     const requestStop = (what: string) => {

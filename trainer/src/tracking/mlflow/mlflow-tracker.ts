@@ -193,7 +193,8 @@ export class MlflowTracker implements Tracker {
   }
 
   logMetrics(metrics: Readonly<Record<string, number>>, step: number): Promise<void> {
-    this.lastStep = Math.max(this.lastStep, step);
+    // MLflow's system metrics (`system/...`) count steps of their own; the test metrics go at the last epoch.
+    if (Object.keys(metrics).some((key) => !key.startsWith('system/'))) this.lastStep = Math.max(this.lastStep, step);
     const timestamp = Date.now();
     return this.enqueue({ op: 'metrics', metrics: Object.entries(metrics).map(([key, value]) => ({ key, value, timestamp, step })) });
   }
