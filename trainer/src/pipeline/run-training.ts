@@ -5,9 +5,7 @@ import { saveSplit, SPLIT_FILE } from '../data/split';
 import { saveModel } from '../models/model-files';
 import { defaultPreprocessing } from '../models/preprocessing';
 import { datasetName } from '../tracking/dataset-name';
-import { MlflowOutboxError } from '../tracking/mlflow';
-import type { RunTracking } from '../tracking/run-tracking';
-import type { ParamValue, RunEnd, RunStatus } from '../tracking/tracker';
+import type { ParamValue, RunStatus } from '../tracking/tracker';
 import { fit, type FitResult, type FitState } from '../train/fit';
 import type { EpochRecord } from '../train/history';
 import { evaluateOnTest, writeRunReport, type Evaluation } from './finish-run';
@@ -109,7 +107,7 @@ async function finish(run: StartedRun, result: FitResult, deps: RunDeps): Promis
   }
   const report = await writeRunReport(runDir, result.history, reportData(run, status), evaluation);
   log(`report: ${report}`);
-  const unsynced = await endRun(run.tracking, { status, testMetrics: evaluation?.record, modelDir }, log);
+  const unsynced = await run.tracking.endRunKeepingUnsent({ status, testMetrics: evaluation?.record, modelDir }, log);
   return { runDir, status, testMetrics: evaluation?.record, unsynced };
 }
 
@@ -125,7 +123,7 @@ async function recordFailure(run: StartedRun, history: readonly EpochRecord[], e
     log(`warning: could not write the report of the failed run: ${(reportError as Error).message}`);
   }
   try {
-    await endRun(run.tracking, { status: 'FAILED', error: message }, log);
+    await run.tracking.endRunKeepingUnsent({ status: 'FAILED', error: message }, log);
   } catch (endError) {
     log(`warning: could not record the run as FAILED: ${(endError as Error).message}`);
   }
@@ -145,24 +143,17 @@ function reportData(run: StartedRun, status: RunStatus) {
   };
 }
 
-/** Ends the run everywhere; what MLflow did not take stays in the run folder and is reported, not thrown. */
-async function endRun(tracking: RunTracking, end: RunEnd, log: (line: string) => void): Promise<string | undefined> {
-  try {
-    await tracking.endRun(end);
-    return undefined;
-  } catch (error) {
-    if (!(error instanceof MlflowOutboxError)) throw error;
-    log(`warning: ${error.message}`);
-    return error.outboxFile;
-  }
-}
-
 /** Every option as an MLflow param (lists joined, unset options left out), with what the run measured of itself. */
 function allParams(run: StartedRun): Record<string, ParamValue> {
+  return { ...optionParams(run.config), param_count: run.paramCount, dataset_digest: run.images.digest, split_digest: run.images.splitDigest };
+}
+
+/** Options as MLflow params: lists joined, unset options left out. */
+export function optionParams(options: Readonly<Record<string, unknown>>): Record<string, ParamValue> {
   const params: Record<string, ParamValue> = {};
-  for (const [key, value] of Object.entries(run.config)) {
+  for (const [key, value] of Object.entries(options)) {
     if (value === undefined) continue;
     params[key] = Array.isArray(value) ? value.join(',') : (value as ParamValue);
   }
-  return { ...params, param_count: run.paramCount, dataset_digest: run.images.digest, split_digest: run.images.splitDigest };
+  return params;
 }

@@ -28,6 +28,18 @@ export interface RunDeps {
   /** Where checkpoints go (`--checkpoint-uri`); a run finds its predecessor's there and resumes. */
   readonly checkpoints?: CheckpointStore;
   readonly openTracking: OpenTracking;
+  /** The group the run belongs to (a sweep, a cross-validation); absent for a run of its own. */
+  readonly member?: GroupMembership;
+}
+
+/** A run as one of a group: named and placed by the group, a child of its parent run. */
+export interface GroupMembership {
+  readonly runName: string;
+  /** The group's folder, which holds the member's run folder. */
+  readonly folder: string;
+  /** The group's MLflow run (MLflow shows members nested under it). */
+  readonly parentRunId?: string;
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /** A run that has started: its model, images and record, and where an earlier attempt left off. */
@@ -66,8 +78,10 @@ export async function setUpRun(config: TrainConfig, deps: RunDeps): Promise<Star
   const images = await loadSplitImages(config, log);
 
   const resumed = deps.checkpoints && (await findResumePoint(deps.checkpoints, model, images, config, log));
-  const runName = resumed?.meta.runName ?? `${timestamp(startedAt)}-${config.model}`;
-  const runDir = resumed ? resolve(config.out, runName) : uniqueDir(resolve(config.out, runName));
+  const { member } = deps;
+  const runName = resumed?.meta.runName ?? member?.runName ?? `${timestamp(startedAt)}-${config.model}`;
+  const folder = member?.folder ?? config.out;
+  const runDir = resumed || member ? resolve(folder, runName) : uniqueDir(resolve(folder, runName));
   // The resumed run's epochs are written again, from the checkpoint's history.
   if (resumed) await rm(join(runDir, 'metrics.jsonl'), { force: true });
   const tracking = deps.openTracking({ runDir, resumeRunId: resumed?.runId });
@@ -81,7 +95,10 @@ export async function setUpRun(config: TrainConfig, deps: RunDeps): Promise<Star
       + `${config.imageSize}x${config.imageSize} px, split by ${split.mode} into ${counts.train}/${counts.validation}/${counts.test} `
       + `train/validation/test images, for up to ${config.epochs} epochs with Adam (learning rate ${config.learningRate}, `
       + `batch ${config.batchSize}) on the ${backend.name} backend.`,
-    tags: { model: config.model, backend: backend.name, ...cloudTags },
+    tags: {
+      model: config.model, backend: backend.name, ...cloudTags, ...member?.tags,
+      ...(member?.parentRunId ? { [MLFLOW_PARENT_RUN_TAG]: member.parentRunId } : {}),
+    },
   });
   return {
     config, backend, model, paramCount, images, resume: resumed?.state, runName, runDir, tracking, startedAt,
@@ -128,12 +145,16 @@ async function gpuTags(tfBackend: string, env: NodeJS.ProcessEnv): Promise<Recor
   return collectCloudTags(active, { env });
 }
 
-function timestamp(date: Date): string {
+/** MLflow's own tag for a nested run: the UI shows the run under its parent. */
+export const MLFLOW_PARENT_RUN_TAG = 'mlflow.parentRunId';
+
+export function timestamp(date: Date): string {
   const iso = date.toISOString();
   return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}`;
 }
 
-function uniqueDir(dir: string): string {
+/** `dir`, or `dir-2`, `dir-3`... whichever does not exist yet. */
+export function uniqueDir(dir: string): string {
   let candidate = dir;
   for (let n = 2; existsSync(candidate); n++) candidate = `${dir}-${n}`;
   return candidate;

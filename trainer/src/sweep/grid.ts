@@ -59,6 +59,7 @@ export function expandGrid(grid: SweepGrid): SweepCell[] {
   }
   let combos: Record<string, unknown>[] = (grid.cells?.length ? grid.cells : [{}]).map(camelKeys);
   for (const [key, values] of axes) combos = combos.flatMap((combo) => values.map((value) => ({ ...combo, [key]: value })));
+  combos = combos.flatMap((combo) => foldsOf({ ...fixed, ...combo }).map((cvFold) => (cvFold ? { ...combo, cvFold } : combo)));
   if (combos.length > MAX_CELLS) throw new UserError(`the sweep has ${combos.length} cells; at most ${MAX_CELLS} are allowed (narrow an axis)`);
 
   const variedKeys = keysThatVary(combos);
@@ -109,6 +110,16 @@ export function mergeGrids(a: SweepGrid, b: SweepGrid): SweepGrid {
     axes: { ...camelKeys(a.axes ?? {}), ...camelKeys(b.axes ?? {}) },
     cells: b.cells?.length ? b.cells : a.cells,
   };
+}
+
+/**
+ * `--cv K` in a sweep: each fold is a cell of its own, so that folds train side by side; a cell that
+ * names its fold already is kept as it is.
+ */
+function foldsOf(options: Record<string, unknown>): (number | undefined)[] {
+  const folds = options.cv;
+  if (typeof folds !== 'number' || !Number.isInteger(folds) || folds < 2 || folds > 20 || options.cvFold !== undefined) return [undefined];
+  return Array.from({ length: folds }, (_, i) => i + 1);
 }
 
 function keysThatVary(combos: readonly Record<string, unknown>[]): string[] {

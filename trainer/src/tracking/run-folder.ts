@@ -3,6 +3,9 @@ import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DatasetInput, ParamValue, RunEnd, RunStart, RunStatus, Tracker } from './tracker';
 
+/** The run record's file name in a run folder. */
+export const RUN_RECORD_FILE = 'run.json';
+
 /** `run.json`: who, when, how it ended. */
 export interface RunRecord {
   readonly runName: string;
@@ -64,7 +67,7 @@ export class RunFolderTracker implements Tracker {
   endRunSync(end: Pick<RunEnd, 'status' | 'error'>): void {
     if (!this.record || this.record.status !== 'RUNNING') return;
     this.record = { ...this.record, status: end.status, endTime: new Date().toISOString(), error: end.error };
-    writeFileSync(join(this.runDir, 'run.json'), jsonText(this.record));
+    writeFileSync(join(this.runDir, RUN_RECORD_FILE), jsonText(this.record));
   }
 
   private started(): RunRecord {
@@ -73,7 +76,7 @@ export class RunFolderTracker implements Tracker {
   }
 
   private writeRecord(): Promise<void> {
-    return writeFile(join(this.runDir, 'run.json'), jsonText(this.started()));
+    return writeFile(join(this.runDir, RUN_RECORD_FILE), jsonText(this.started()));
   }
 }
 

@@ -1,8 +1,9 @@
 import { parseMlflowEnv } from './mlflow/env';
 import { createMlflowTrackerFromEnv } from './mlflow/create-tracker';
+import { MlflowOutboxError } from './mlflow/mlflow-tracker';
 import { FanOutTracker } from './fan-out-tracker';
 import { RunFolderTracker } from './run-folder';
-import type { Tracker } from './tracker';
+import type { RunEnd, Tracker } from './tracker';
 
 /** A tracking server's side of a run: what a resumed run needs beyond the Tracker calls. */
 export interface ServerTracker extends Tracker {
@@ -30,6 +31,21 @@ export class RunTracking extends FanOutTracker {
       const values = metrics as Record<string, number>;
       await this.folder.logMetrics(values, epoch);
       if (epoch > lastOnServer) await this.server?.logMetrics(values, epoch);
+    }
+  }
+
+  /**
+   * Ends the run everywhere; what the server did not take stays in the run folder (the outbox,
+   * for `sync`) and is reported, not thrown. Returns the outbox file, if one was written.
+   */
+  async endRunKeepingUnsent(end: RunEnd, log: (line: string) => void): Promise<string | undefined> {
+    try {
+      await this.endRun(end);
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof MlflowOutboxError)) throw error;
+      log(`warning: ${error.message}`);
+      return error.outboxFile;
     }
   }
 

@@ -6,14 +6,11 @@ import { UserError } from '../../user-error';
 import { readSplit } from '../../data/split';
 import { listModels } from '../../models/registry';
 import { selectBackend } from '../../backend/select-backend';
-import { watchSpotInterruption } from '../../cloud/instance-metadata';
-import { createCheckpointStore } from '../../cloud/checkpoint-store';
-import { withCloudTelemetry } from '../../cloud/run-telemetry';
 import { runTraining } from '../../pipeline/run-training';
-import { trackingFromEnv } from '../../tracking/run-tracking';
-import { StopRequests } from '../../train/stop-requests';
-import { terminalProgress } from '../../train/progress';
+import { crossValidation } from '../../sweep/cross-validation';
+import { runGroup } from '../../sweep/run-group';
 import { modelTableLines } from '../model-table';
+import { atTrainingEdge } from '../training-edge';
 import { addSchemaOptions, typedOptions } from '../schema-options';
 
 /** `train`: every option of the config schema, plus `--config` and `--list-models`. */
@@ -40,46 +37,17 @@ export function registerTrainCommand(program: Command): void {
       printModelTable(config.imageSize, TrainConfigSchema.shape.model.parse(undefined));
       return;
     }
-    // The command's edge: the backend, tracking and checkpoints are chosen here, then handed in.
-    const stop = new StopRequests(() => process.exit(130));
-    const tracking = trackingFromEnv(process.env, { ...config, signal: stop.signal });
-    // A GPU run also logs its GPUs' readings, GPU time and cost.
-    const openTracking = config.requireGpu ? withCloudTelemetry(tracking, { log: logLine }) : tracking;
-    const backend = await selectBackend(config.backend, { threads: config.threads });
-    const checkpoints = config.checkpointUri ? createCheckpointStore(config.checkpointUri) : undefined;
-    const requestStop = (what: string) => {
-      process.stderr.write(stop.signal.aborted
-        ? `\n${what}: quitting at once (second stop request)\n`
-        : `\n${what}: stopping after this step and saving the best model so far (again to quit at once)\n`);
-      stop.request();
-    };
-    const onSignal = (signal: NodeJS.Signals) => requestStop(signal);
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    // On a spot instance the two-minute notice comes through the metadata service, not as a signal;
-    // off EC2 the first poll finds no service and polling ends.
-    const stopWatching = checkpoints
-      ? watchSpotInterruption((action) => requestStop(`spot interruption (${action})`))
-      : () => undefined;
-    try {
-      const outcome = await runTraining(config, {
-        backend, progress: terminalProgress(), stop, env: process.env, log: logLine, checkpoints, openTracking,
-      });
-      // The last line is the run folder, so scripts can `dir=$(npm run -s train ...)`.
-      process.stdout.write(`${outcome.runDir}\n`);
-      if (outcome.status === 'KILLED') process.exitCode = 130;
-      else if (outcome.unsynced) process.exitCode = 1;
-    } finally {
-      stopWatching();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    await atTrainingEdge(config, async (deps) => {
+      if (config.cv && !config.cvFold) {
+        const group = await runGroup(crossValidation(config), deps);
+        return { status: group.status, folder: group.folder, unsynced: group.unsynced };
+      }
+      const outcome = await runTraining(config, deps);
+      return { status: outcome.status, folder: outcome.runDir, unsynced: outcome.unsynced };
+    });
   });
 }
 
-function logLine(line: string): void {
-  process.stderr.write(`${line}\n`);
-}
 
 /** One option of a `--config` file, under its schema key, with the key as the file spells it. */
 interface ConfigFileEntry {

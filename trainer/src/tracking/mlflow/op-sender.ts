@@ -1,5 +1,7 @@
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../../user-error';
+import { RUN_RECORD_FILE } from '../run-folder';
 import { artifactStoreFor } from './artifacts/store-for-uri';
 import { uploadDirectory } from './artifacts/upload-directory';
 import { logDataset } from './dataset-input';
@@ -75,7 +77,11 @@ function resolveFrom(baseDir: string, p: string): string {
   return path.isAbsolute(p) ? p : path.join(baseDir, p);
 }
 
-/** The run folder as run artifacts, less the outbox and the model folder (the `model` operation sends that). */
+/**
+ * The run folder as run artifacts, less the outbox, the model folder (the `model` operation sends
+ * that) and the folders of other runs inside it (a sweep's or a cross-validation's members, each
+ * a run of its own with its own artifacts).
+ */
 async function uploadRunFiles(op: Extract<OutboxOp, { op: 'artifacts' }>, ctx: SendContext): Promise<void> {
   const { artifactUri } = await runLocation(ctx);
   const store = artifactStoreFor(artifactUri, ctx.client);
@@ -83,8 +89,19 @@ async function uploadRunFiles(op: Extract<OutboxOp, { op: 'artifacts' }>, ctx: S
   const modelDir = op.modelDir ? resolveFrom(ctx.baseDir, op.modelDir) : undefined;
   const modelInRunDir = modelDir ? path.relative(runDir, modelDir).split(path.sep).join('/') : undefined;
   const insideRun = modelInRunDir !== undefined && !modelInRunDir.startsWith('..') && !path.isAbsolute(modelInRunDir);
+  const otherRuns = await nestedRunFolders(runDir);
+  const under = (rel: string, dir: string) => rel === dir || rel.startsWith(`${dir}/`);
   const exclude = (rel: string) =>
-    OUTBOX_PATTERN.test(rel) || (insideRun && (rel === modelInRunDir || rel.startsWith(`${modelInRunDir}/`)));
+    OUTBOX_PATTERN.test(rel) || (insideRun && under(rel, modelInRunDir)) || otherRuns.some((dir) => under(rel, dir));
   const sent = await uploadDirectory(store, runDir, '', { label: 'run files', exclude, onProgress: ctx.onUploadProgress });
   ctx.log(`uploaded ${sent.files} run file(s) (${(sent.bytes / 1e6).toFixed(1)} MB) to ${artifactUri}`);
+}
+
+/** Subfolders (relative, with `/`) that hold a run record of their own. */
+async function nestedRunFolders(runDir: string): Promise<string[]> {
+  const entries = await readdir(runDir, { recursive: true }).catch(() => [] as string[]);
+  return entries
+    .map((entry) => entry.split(path.sep).join('/'))
+    .filter((rel) => rel.endsWith(`/${RUN_RECORD_FILE}`))
+    .map((rel) => rel.slice(0, -RUN_RECORD_FILE.length - 1));
 }
