@@ -10,7 +10,6 @@ import { type TrainConfig } from '../config';
 import { UserError } from '../user-error';
 import { mulberry32 } from '../data/random';
 import { saveSplit, SPLIT_FILE } from '../data/split';
-import { saveModel } from '../models/model-files';
 import { defaultPreprocessing } from '../models/preprocessing';
 import { FanOutTracker } from '../tracking/fan-out-tracker';
 import { createMlflowTrackerFromEnv, MlflowOutboxError, parseMlflowEnv } from '../tracking/mlflow';
@@ -18,7 +17,7 @@ import { RunFolderTracker } from '../tracking/run-folder';
 import type { ParamValue, RunStatus } from '../tracking/tracker';
 import { fit, type FitState } from '../train/fit';
 import type { TrainingProgress } from '../train/progress';
-import { evaluateOnTest, writeRunReport, type Evaluation } from './finish-run';
+import { saveAndEvaluate, writeRunReport, type RunEvaluation } from './finish-run';
 import { prepareModel } from './prepare-model';
 import { loadSplitImages } from './training-images';
 
@@ -106,7 +105,7 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
   };
   // Kept up to date so that a failed run's report still shows the epochs it finished.
   let history: FitState['history'] = resume?.history ?? [];
-  let evaluation: Evaluation | undefined;
+  let evaluation: RunEvaluation | undefined;
   try {
     const result = await fit(model, parts.train, parts.validation, {
       epochs: config.epochs,
@@ -133,20 +132,14 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
     history = result.history;
     const status: RunStatus = result.outcome === 'interrupted' ? 'KILLED' : 'FINISHED';
     if (result.outcome === 'early-stopped') log(`stopped early: no better validation loss for ${config.patience} epochs; keeping epoch ${result.bestEpoch}`);
-    const modelDir = join(runDir, 'model');
-    await saveModel(model, modelDir, preprocessing);
-    if (status === 'FINISHED') {
-      evaluation = await evaluateOnTest(model, parts.test, config.batchSize, preprocessing.scale, preprocessing.threshold, runDir);
-      const m = evaluation.metrics;
-      log(`test: accuracy ${m.accuracy.toFixed(4)}  AUC ${m.auc.toFixed(4)}  F1 ${m.f1.toFixed(4)}  `
-        + `sensitivity ${m.recall.toFixed(4)}  specificity ${m.specificity.toFixed(4)}`);
-    } else {
-      log('interrupted: the best model so far is saved and the run is recorded as KILLED');
-    }
+    const saved = await saveAndEvaluate(model, parts, { status, config, preprocessing, runDir, log });
+    const modelDir = saved.modelDir;
+    evaluation = saved.evaluation;
+    if (status !== 'FINISHED') log('interrupted: the best model so far is saved and the run is recorded as KILLED');
     const report = await writeRunReport(runDir, history, {
-      runName, model: config.model, status, backend: `${backend.name} (${backend.detail})`, startTime: started.toISOString(),
+      runName, model: config.model, status, backend: backend.summary, startTime: started.toISOString(),
       durationSeconds: (Date.now() - started.getTime()) / 1000,
-      data: { source: data.source, splitMode: split.mode, counts }, params: allParams,
+      data: { source: data.source, splitMode: split.mode, counts, composition: data.composition }, params: allParams,
     }, evaluation);
     log(`report: ${report}`);
     const unsynced = await endRun(tracker, { status, testMetrics: evaluation?.record, modelDir }, log);
@@ -154,9 +147,9 @@ export async function runTraining(config: TrainConfig, options: RunTrainingOptio
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     await writeRunReport(runDir, history, {
-      runName, model: config.model, status: 'FAILED', backend: backend.name, startTime: started.toISOString(),
+      runName, model: config.model, status: 'FAILED', backend: backend.summary, startTime: started.toISOString(),
       durationSeconds: (Date.now() - started.getTime()) / 1000,
-      data: { source: data.source, splitMode: split.mode, counts }, params: allParams, error: message,
+      data: { source: data.source, splitMode: split.mode, counts, composition: data.composition }, params: allParams, error: message,
     }).catch(() => undefined);
     await endRun(tracker, { status: 'FAILED', error: message }, log);
     throw error;
