@@ -51,7 +51,8 @@ test('a training run is logged to MLflow: params, per-epoch history, test metric
     expect(tags['mlflow.runName']).toMatch(/-micro$/);
     expect(tags['mlflow.note.content']).toContain('Trains micro');
     const metricKeys = run.data.metrics.map((m: { key: string }) => m.key);
-    expect(metricKeys).toEqual(expect.arrayContaining(['test_accuracy', 'test_auc', 'val_loss', 'images_per_second']));
+    expect(metricKeys).toEqual(expect.arrayContaining(['test_accuracy', 'test_auc', 'val_loss', 'images_per_second',
+      'test_auc_ci_low', 'test_auc_ci_high', 'test_accuracy_ci_low', 'test_brier', 'test_ece', 'test_average_precision', 'test_patients']));
 
     const history = await api(mlflow, `metrics/get-history?run_id=${run.info.run_id}&metric_key=val_loss&max_results=100`);
     expect(history.metrics.map((m: { step: number }) => m.step)).toEqual([1, 2]);
