@@ -51,7 +51,7 @@ describe('bootstrapAucByPatient', () => {
     const a = bootstrapAucByPatient(labels, probs, ids, { seed: 1 })!;
     expect(bootstrapAucByPatient(labels, probs, ids, { seed: 1 })).toEqual(a);
     expect(bootstrapAucByPatient(labels, probs, ids, { seed: 2 })).not.toEqual(a);
-    expect(a).toMatchObject({ resamples: 2000, patients: 8 });
+    expect(a).toMatchObject({ resamples: 2000, drawn: 2000, patients: 8 });
     const auc = rocAuc(labels, probs);
     expect(a.low).toBeLessThan(auc);
     expect(a.high).toBeGreaterThan(auc);

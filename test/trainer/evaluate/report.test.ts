@@ -82,7 +82,8 @@ test('writes report.html with the run, its data per split and class, and the tes
   // At threshold 0.55: accuracy 8/10, sensitivity 3/4, specificity 5/6, AUC 21/24; Wilson 95% for 8/10 is 0.490 to 0.943.
   expect(html).toContain('<tr><td>Accuracy</td><td>0.800</td><td>0.490 to 0.943</td>');
   expect(html).toMatch(/<tr><td>ROC AUC<\/td><td>0\.875<\/td><td>0\.\d{3} to (0\.\d{3}|1\.000)<\/td>/);
-  expect(html).toContain('resamples patients, not cells (percentile bootstrap, ');
+  // Resamples that draw only C3P3 (negatives only) have no AUC and are left out, and the report says so.
+  expect(html).toMatch(/resamples patients, not cells \(percentile bootstrap over 1,\d{3} resamples \(those of 2,000 that held both classes\) of the 3 test patients, seed 42\)/);
   for (const cell of ['3 (75.0% of 4) TP', '1 (16.7% of 6) FP', '5 (83.3% of 6) TN', '1 (25.0% of 4) FN']) expect(html).toContain(`<td>${cell}</td>`);
 });
 
@@ -111,6 +112,8 @@ test('marks the epoch with the lowest validation loss and lists every epoch', as
   const html = await readFile(await writeReport(dir, data), 'utf8');
   expect(html).toContain('<tr class="best"><td>2</td>');
   expect(html.match(/<tr( class="best")?><td>\d<\/td><td>0\.\d{3}<\/td>/g)).toHaveLength(3);
+  // Learning rates as people write them.
+  expect(html).toContain('<td>0.001</td><td>2.5</td>');
 });
 
 test('inlines the plots and the cells so the file stands alone', async () => {

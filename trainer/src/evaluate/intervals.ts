@@ -39,6 +39,8 @@ export interface BootstrapOptions {
 export interface BootstrapInterval extends Interval {
   /** Resamples that held both classes (AUC needs both); the interval rests on these. */
   readonly resamples: number;
+  /** Resamples drawn. */
+  readonly drawn: number;
   /** Distinct patients (clusters) resampled. */
   readonly patients: number;
 }
@@ -76,7 +78,7 @@ export function bootstrapAucByPatient(
   if (aucs.length === 0) return undefined;
   aucs.sort((a, b) => a - b);
   const tail = (1 - level) / 2;
-  return { low: quantile(aucs, tail), high: quantile(aucs, 1 - tail), resamples: aucs.length, patients: ids.length };
+  return { low: quantile(aucs, tail), high: quantile(aucs, 1 - tail), resamples: aucs.length, drawn: resamples, patients: ids.length };
 }
 
 /** AUC with a weight per cell (its patient's draw count), ties counting one half; scores ascending. */

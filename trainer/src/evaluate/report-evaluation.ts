@@ -2,7 +2,7 @@ import { CLASS_NAMES } from '../data/types';
 import type { Evaluation } from './evaluation';
 import type { Gallery } from './gallery';
 import { escapeHtml, formatMetric, formatPercent, htmlTable, type TableRow } from './html';
-import type { Interval } from './intervals';
+import type { BootstrapInterval, Interval } from './intervals';
 
 /** One test cell of the report's galleries. */
 export interface GalleryCell {
@@ -59,7 +59,7 @@ the figures rest on these. An image is labelled ${escapeHtml(positive)} when P($
 ${table}
 <p class="note">The accuracy, sensitivity and specificity intervals are Wilson score intervals, which treat cells as
 independent; cells of one patient are not, so the true uncertainty is larger. ${auc
-    ? `The AUC interval resamples patients, not cells (percentile bootstrap, ${auc.resamples} resamples of the ${auc.patients} test patients, seed ${evaluation.seed}).`
+    ? `The AUC interval resamples patients, not cells (percentile bootstrap over ${aucResamples(auc)} of the ${auc.patients} test patients, seed ${evaluation.seed}).`
     : 'The AUC interval is missing: no resample of the test patients held both classes.'}
 With few test patients every interval is wide; cross-validation gives a steadier estimate.</p>
 <h3>Decision threshold</h3>
@@ -67,6 +67,13 @@ With few test patients every interval is wide; cross-validation gives a steadier
 <h3>Confusion matrix at the threshold</h3>
 <p class="note">Percentages are of the true class (the row).</p>
 ${confusion}`;
+}
+
+function aucResamples(auc: BootstrapInterval): string {
+  const count = (n: number) => n.toLocaleString('en-US');
+  return auc.resamples === auc.drawn
+    ? `${count(auc.resamples)} resamples`
+    : `${count(auc.resamples)} resamples (those of ${count(auc.drawn)} that held both classes)`;
 }
 
 function thresholdText(evaluation: Evaluation): string {

@@ -188,6 +188,11 @@ async function inlinePng(runDir: string, alt: string, file: string | undefined):
   return `<img alt="${escapeHtml(alt)}" width="${width}" src="data:image/png;base64,${png.toString('base64')}">`;
 }
 
+/** A learning rate as people write it: 0.001, 0.0003, 1e-7 (three significant digits). */
+function formatRate(rate: number): string {
+  return String(Number(rate.toPrecision(3)));
+}
+
 function epochs(history: readonly EpochRecord[]): string {
   if (history.length === 0) return '<h2>Epochs</h2><p class="note">No epoch finished.</p>';
   const best = history.reduce((a, b) => (b.val_loss < a.val_loss ? b : a));
@@ -199,7 +204,7 @@ function epochs(history: readonly EpochRecord[]): string {
       formatMetric(r.accuracy),
       formatMetric(r.val_loss),
       formatMetric(r.val_accuracy),
-      formatNumber(r.learning_rate),
+      formatRate(r.learning_rate),
       formatNumber(r.epoch_seconds, 1),
       formatNumber(r.images_per_second, 0),
     ],
