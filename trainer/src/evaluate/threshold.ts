@@ -21,6 +21,7 @@ export interface ThresholdChoice {
   readonly validation?: { readonly sensitivity: number; readonly specificity: number; readonly count: number };
 }
 
+/** The threshold of a run without --threshold-for, and of every model saved before it existed. */
 export const DEFAULT_THRESHOLD = 0.5;
 
 const TARGET_FORMAT = /^\s*([a-z]+)\s*=\s*([0-9.eE+-]+)\s*$/;

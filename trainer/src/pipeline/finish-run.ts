@@ -95,7 +95,7 @@ export async function saveAndEvaluate(
 }
 
 /** `0.231 (validation sensitivity 0.951 >= 0.95, specificity 0.874)`. */
-export function describeThreshold(choice: ThresholdChoice): string {
+function describeThreshold(choice: ThresholdChoice): string {
   const v = choice.validation;
   const figures = v ? `validation sensitivity ${formatMetric(v.sensitivity)}, specificity ${formatMetric(v.specificity)}` : '';
   const rule = choice.target ? `chosen on validation for ${choice.target.metric} >= ${choice.target.value}` : 'the default';
