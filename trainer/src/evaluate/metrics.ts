@@ -199,7 +199,7 @@ export function checkInputs(labels: ArrayLike<number>, probs: ArrayLike<number>)
   for (let i = 0; i < probs.length; i++) if (!Number.isFinite(probs[i])) nonFinite++;
   if (nonFinite > 0) {
     throw new UserError(
-      `the model produced ${nonFinite} of ${probs.length} test predictions that are not numbers (NaN or infinite): ` +
+      `the model produced ${nonFinite} of ${probs.length} predictions that are not numbers (NaN or infinite): ` +
         'training diverged; lower --learning-rate and train again',
     );
   }
