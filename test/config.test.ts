@@ -17,6 +17,20 @@ describe('parseTrainConfig', () => {
     expect(() => parseTrainConfig(input)).toThrow(UserError);
     expect(() => parseTrainConfig(input)).toThrow(key);
   });
+
+  test('--threshold-for takes sensitivity=<share> or specificity=<share>', () => {
+    expect(parseTrainConfig({ thresholdFor: 'sensitivity=0.95' }).thresholdFor).toBe('sensitivity=0.95');
+    expect(parseTrainConfig({}).thresholdFor).toBeUndefined();
+  });
+
+  test.each([
+    ['recall=0.9', "--threshold-for: 'recall' cannot set the threshold: use sensitivity or specificity"],
+    ['sensitivity=95', '--threshold-for: sensitivity must be a share above 0 and at most 1 (0.95, not 95%)'],
+    ['0.95', "--threshold-for: '0.95' is not a target: give sensitivity=<value> or specificity=<value>"],
+  ])('refuses --threshold-for %p with a message that names the fix', (thresholdFor, message) => {
+    expect(() => parseTrainConfig({ thresholdFor })).toThrow(UserError);
+    expect(() => parseTrainConfig({ thresholdFor })).toThrow(message);
+  });
 });
 
 describe('cross-validation options', () => {

@@ -40,7 +40,8 @@ describeRealMlflow('npm run train with MLflow', (mlflow) => {
     const tags = Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
     expect(tags['mlflow.runName']).toMatch(/-micro$/);
     expect(tags['mlflow.note.content']).toContain('Trains micro');
-    expect(run.data.metrics.map((m) => m.key)).toEqual(expect.arrayContaining(['test_accuracy', 'test_auc', 'val_loss', 'images_per_second']));
+    expect(run.data.metrics.map((m) => m.key)).toEqual(expect.arrayContaining(['test_accuracy', 'test_auc', 'val_loss', 'images_per_second',
+      'test_auc_ci_low', 'test_auc_ci_high', 'test_accuracy_ci_low', 'test_brier', 'test_ece', 'test_average_precision', 'test_patients']));
     expect((await client.getMetricHistory(run.info.run_id, 'val_loss')).map((m) => m.step)).toEqual([1, 2]);
     // The data set is named for what was read: synthetic cells, not the NIH set.
     expect(run.inputs.dataset_inputs.map((i) => i.dataset.name)).toEqual(['synthetic-cells-300']);

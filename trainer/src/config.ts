@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { thresholdTargetProblem } from './evaluate/threshold';
 import { checkOptions, type OptionName } from './option-problems';
 import { UserError } from './user-error';
 
@@ -40,6 +41,14 @@ export const TrainConfigSchema = z
     patience: z.number().int().nonnegative().default(3)
       .describe('epochs without validation-loss improvement before stopping (0 = never stop early)'),
     augment: z.boolean().default(false).describe('random flips, 90-degree rotations and brightness changes'),
+    thresholdFor: z.string()
+      .superRefine((text, ctx) => {
+        const problem = thresholdTargetProblem(text);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .optional()
+      .describe('choose the decision threshold on the validation split to reach sensitivity=<0..1> or specificity=<0..1> '
+        + '(e.g. sensitivity=0.95); the model is saved and served with it (default: threshold 0.5)'),
     out: z.string().min(1).default('runs').describe('folder that receives one folder per run'),
     backend: z.enum(BACKENDS).default('auto').describe('TF.js backend; auto picks the fastest installed'),
     threads: z.number().int().positive().max(64).optional().describe('wasm threads (default: one per core)'),

@@ -16,6 +16,16 @@ test('without a terminal, progress is a plain line a log keeps, ending with the 
   expect(stream.text).toMatch(/^decoding images: 100% \(27,558\/27,558, [\d,]+\/s\)\n$/);
 });
 
+test('without a terminal, a line marks every tenth of the work, however fast it goes', () => {
+  const stream = logStream();
+  const progress = startProgress({ label: 'generating synthetic images', total: 2000, unit: 'images', stream });
+  for (let done = 1; done <= 2000; done++) progress.update(done);
+  progress.finish();
+  const percents = stream.text.trim().split('\n').map((line) => /: (\d+)% \(/.exec(line)?.[1]);
+  expect(percents).toEqual(['10', '20', '30', '40', '50', '60', '70', '80', '90', '100']);
+  expect(stream.text).toContain('(2,000/2,000, ');
+});
+
 test('downloads are counted in bytes', () => {
   const stream = logStream();
   const progress = startProgress({ label: 'downloading cell_images.zip', unit: 'bytes', stream });

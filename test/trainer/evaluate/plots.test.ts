@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transformer } from '@napi-rs/image';
 import { computeMetrics } from '../../../trainer/src/evaluate/metrics';
-import { plotConfusion, plotLearningCurves, plotRoc } from '../../../trainer/src/evaluate/plots';
+import { calibration } from '../../../trainer/src/evaluate/calibration';
+import {
+  plotCalibration, plotConfusion, plotLearningCurves, plotPrecisionRecall, plotProbabilityHistogram, plotRoc,
+} from '../../../trainer/src/evaluate/plots';
 import type { EpochRecord } from '../../../trainer/src/train/history';
 
 const HISTORY: EpochRecord[] = [1, 2, 3, 4].map((epoch) => ({
@@ -70,7 +73,29 @@ test('learning curves show loss and accuracy per epoch for both splits', async (
 test('the ROC curve names both rates and carries the AUC in its title', async () => {
   const files = await plotRoc(LABELS, PROBS, join(dir, 'roc.png'));
   expect(files.png).toBe(join(dir, 'roc.png'));
-  await expectChart(files, ['ROC curve (AUC = 0.8750)', 'False positive rate', 'True positive rate']);
+  await expectChart(files, ['ROC curve (AUC = 0.875)', 'False positive rate', 'True positive rate']);
+  expect(await readFile(files.svg, 'utf8')).not.toContain('threshold');
+});
+
+test('the ROC and precision-recall curves mark the operating point at the chosen threshold', async () => {
+  const at = computeMetrics(LABELS, PROBS, 0.55);
+  const roc = await plotRoc(LABELS, PROBS, join(dir, 'roc-at'), at);
+  await expectChart(roc, ['threshold 0.550']);
+  const pr = await plotPrecisionRecall(LABELS, PROBS, join(dir, 'precision-recall'), at);
+  // Average precision of the hand-worked example: 0.854167.
+  await expectChart(pr, ['Precision-recall (average precision = 0.854)', 'Recall (sensitivity)', 'Precision', 'threshold 0.550']);
+});
+
+test('the reliability diagram carries ECE and Brier score; the histogram shows both classes and the threshold', async () => {
+  const cal = await plotCalibration(calibration(LABELS, PROBS), join(dir, 'calibration'));
+  await expectChart(cal, ['Reliability (ECE = ', 'Brier = ', 'Observed share Parasitized', 'Images in bin']);
+  const hist = await plotProbabilityHistogram(LABELS, PROBS, 0.55, join(dir, 'probabilities'));
+  await expectChart(hist, ['Predicted probabilities per true class', 'Uninfected', 'Parasitized', 'square-root scale']);
+  // Bars rise from the axis: with a square-root scale vega-lite would otherwise draw them as thin dashes.
+  const svg = await readFile(hist.svg, 'utf8');
+  const heights = [...svg.matchAll(/aria-roledescription="bar" d="M[\d.]+,[\d.]+h[\d.]+v([\d.]+)h/g)].map((m) => Number(m[1]));
+  expect(heights.length).toBe(40);
+  expect(Math.max(...heights)).toBeGreaterThan(100);
 });
 
 test('the confusion matrix shows both class names and every count', async () => {
@@ -79,5 +104,5 @@ test('the confusion matrix shows both class names and every count', async () => 
   await expectChart(files, ['Predicted class', 'True class', 'Uninfected', 'Parasitized']);
   const svg = await readFile(files.svg, 'utf8');
   // tp 3 of 4 positives, fp 2 of 6 negatives, tn 4 of 6, fn 1 of 4.
-  for (const label of ['3 (75.0%)', '2 (33.3%)', '4 (66.7%)', '1 (25.0%)']) expect(svg).toContain(label);
+  for (const label of ['75.0% of Parasitized', '33.3% of Uninfected', '66.7% of Uninfected', '25.0% of Parasitized']) expect(svg).toContain(label);
 });

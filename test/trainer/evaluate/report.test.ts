@@ -1,75 +1,130 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { computeMetrics } from '../../../trainer/src/evaluate/metrics';
-import { plotConfusion, plotLearningCurves, plotRoc } from '../../../trainer/src/evaluate/plots';
+import { cellThumbnail } from '../../../trainer/src/evaluate/cell-thumbnail';
+import { evaluatePredictions } from '../../../trainer/src/evaluate/evaluation';
+import { mapGallery, selectGallery } from '../../../trainer/src/evaluate/gallery';
+import { plotConfusion, plotLearningCurves, plotPrecisionRecall, plotRoc } from '../../../trainer/src/evaluate/plots';
 import { writeReport, type ReportData } from '../../../trainer/src/evaluate/report';
+import { chooseThreshold } from '../../../trainer/src/evaluate/threshold';
 import type { EpochRecord } from '../../../trainer/src/train/history';
 
 const HOSTILE = `<script>alert("x")</script>`;
 const LABELS = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0];
 const PROBS = [0.9, 0.8, 0.4, 0.6, 0.7, 0.2, 0.1, 0.3, 0.05, 0.5];
+const PATIENTS = ['C1P1thinF', 'C1P1thinF', 'C2P2thinF', 'C2P2thinF', 'C1P1thinF', 'C1P1thinF', 'C2P2thinF', 'C2P2thinF', 'C3P3thinF', 'C3P3thinF'];
+const FILES = LABELS.map((label, i) => `${label ? 'Parasitized' : 'Uninfected'}/${PATIENTS[i]}_IMG_2015_cell_${i}.png`);
 const HISTORY: EpochRecord[] = [
   { epoch: 1, loss: 0.69, accuracy: 0.55, val_loss: 0.6, val_accuracy: 0.6, learning_rate: 1e-3, epoch_seconds: 2.5, images_per_second: 250 },
   { epoch: 2, loss: 0.4, accuracy: 0.8, val_loss: 0.45, val_accuracy: 0.75, learning_rate: 1e-3, epoch_seconds: 2.4, images_per_second: 260 },
   { epoch: 3, loss: 0.3, accuracy: 0.9, val_loss: 0.5, val_accuracy: 0.74, learning_rate: 1e-3, epoch_seconds: 2.4, images_per_second: 261 },
 ];
+const composition = (images: [number, number], patients: [number, number], patientCount: number) => ({ images, patients, patientCount });
 
 let dir: string;
 let data: ReportData;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'report-'));
-  const metrics = computeMetrics(LABELS, PROBS);
-  const [learning, roc, confusion] = await Promise.all([
+  // Chosen on "validation" for sensitivity >= 0.75: between 0.6 and 0.5.
+  const threshold = chooseThreshold(LABELS, PROBS, { metric: 'sensitivity', value: 0.75 });
+  const evaluation = evaluatePredictions({ labels: LABELS, probs: PROBS, patients: PATIENTS }, threshold, { seed: 42 });
+  const m = evaluation.metrics;
+  const [learning, roc, precisionRecall, confusion] = await Promise.all([
     plotLearningCurves(HISTORY, join(dir, 'plots', 'learning-curves')),
-    plotRoc(LABELS, PROBS, join(dir, 'plots', 'roc')),
-    plotConfusion(metrics.confusion, join(dir, 'plots', 'confusion')),
+    plotRoc(LABELS, PROBS, join(dir, 'plots', 'roc'), m),
+    plotPrecisionRecall(LABELS, PROBS, join(dir, 'plots', 'precision-recall'), m),
+    plotConfusion(m.confusion, join(dir, 'plots', 'confusion')),
   ]);
+  const size = 4;
+  const images = { size, pixels: new Uint8Array(LABELS.length * size * size * 3).fill(200), labels: Uint8Array.from(LABELS), files: FILES };
+  const gallery = await mapGallery(selectGallery(LABELS, PROBS, { threshold: m.threshold, seed: 1 }), async (i) => ({
+    file: FILES[i], patient: PATIENTS[i], label: LABELS[i], probability: PROBS[i], png: await cellThumbnail(images, i),
+  }));
   data = {
     runName: '20261125-203112-compact',
     model: 'compact',
     status: 'FINISHED',
-    backend: 'wasm (2 threads)',
+    backend: 'wasm (SIMD, 2 threads)',
     startTime: '2026-11-25T20:31:12.000Z',
     durationSeconds: 185,
-    data: { source: 'synthetic:400', splitMode: 'patient', counts: { train: 320, validation: 40, test: 40 } },
+    data: {
+      source: 'synthetic:400', splitMode: 'patient', counts: { train: 320, validation: 40, test: 10 },
+      composition: { train: composition([170, 150], [14, 13], 16), validation: composition([20, 20], [2, 2], 2), test: composition([6, 4], [3, 2], 3) },
+    },
     params: { model: 'compact', epochs: 3, learning_rate: 0.001, augment: false, data: `"><img src=x onerror=alert(1)>` },
     history: HISTORY,
-    metrics,
+    evaluation,
+    gallery,
     // Relative to the run folder, as the run folder stores them, and absolute.
-    plots: { learningCurves: 'plots/learning-curves.png', roc: roc.png, confusion: confusion.png },
+    plots: { learningCurves: 'plots/learning-curves.png', roc: roc.png, precisionRecall: precisionRecall.png, confusion: confusion.png },
   };
   expect(learning.png).toBe(join(dir, 'plots', 'learning-curves.png'));
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-test('writes report.html with the run, its data, the test metrics and the confusion counts', async () => {
+const cellsOf = (html: string, heading: string) => {
+  const start = html.indexOf(heading);
+  const section = html.slice(start, html.indexOf('<h3>', start + 1));
+  return [...section.matchAll(/<figure( class="(right|wrong)")?><img alt="([^"]+)"/g)].map((m) => m[3]);
+};
+
+test('writes report.html with the run, its data per split and class, and the test metrics with intervals', async () => {
   const file = await writeReport(dir, data);
   expect(file).toBe(join(dir, 'report.html'));
   const html = await readFile(file, 'utf8');
   expect(html).toMatch(/^<!DOCTYPE html>/);
-  for (const text of ['20261125-203112-compact', 'FINISHED', 'wasm (2 threads)', 'synthetic:400', '3 min 05 s', '320', 'patient split, 400 images']) {
+  for (const text of ['20261125-203112-compact', 'FINISHED', '<td>wasm (SIMD, 2 threads)</td>', 'synthetic:400', '3 min 05 s', '370 images', 'split by patient']) {
     expect(html).toContain(text);
   }
-  // accuracy 7/10, precision 3/5, recall 3/4, specificity 4/6, AUC 21/24, MCC 10/sqrt(600).
-  for (const value of ['0.7000', '0.6000', '0.7500', '0.6667', '0.8750', '0.4082']) expect(html).toContain(`<td>${value}</td>`);
-  for (const cell of ['3 (TP)', '2 (FP)', '4 (TN)', '1 (FN)']) expect(html).toContain(`<td>${cell}</td>`);
+  // Per split: images, per-class images, share of all images, patients, patients per class.
+  expect(html).toContain('<tr><td>train</td><td>320</td><td>170</td><td>150</td><td>86.5%</td><td>16</td><td>14</td><td>13</td></tr>');
+  expect(html).toContain('10 test images (4 Parasitized, 6 Uninfected) from <strong>3 patients</strong>');
+  // At threshold 0.55: accuracy 8/10, sensitivity 3/4, specificity 5/6, AUC 21/24; Wilson 95% for 8/10 is 0.490 to 0.943.
+  expect(html).toContain('<tr><td>Accuracy</td><td>0.800</td><td>0.490 to 0.943</td>');
+  expect(html).toMatch(/<tr><td>ROC AUC<\/td><td>0\.875<\/td><td>0\.\d{3} to (0\.\d{3}|1\.000)<\/td>/);
+  // Resamples that draw only C3P3 (negatives only) have no AUC and are left out, and the report says so.
+  expect(html).toMatch(/resamples patients, not cells \(percentile bootstrap over 1,\d{3} resamples \(those of 2,000 that held both classes\) of the 3 test patients, seed 42\)/);
+  for (const cell of ['3 (75.0% of 4) TP', '1 (16.7% of 6) FP', '5 (83.3% of 6) TN', '1 (25.0% of 4) FN']) expect(html).toContain(`<td>${cell}</td>`);
+});
+
+test('says how the threshold was chosen and what it gives on validation and test', async () => {
+  const html = await readFile(await writeReport(dir, data), 'utf8');
+  expect(html).toContain('Threshold 0.550, chosen on the validation split (never on test) as the highest threshold with sensitivity &ge; 0.75');
+  expect(html).toContain('On the validation split (10 images) it gives sensitivity 0.750 and specificity 0.833');
+  const defaults = { ...data.evaluation!, threshold: { threshold: 0.5 } };
+  expect(await readFile(await writeReport(dir, { ...data, evaluation: defaults }), 'utf8')).toContain('Threshold 0.500, the default');
+});
+
+test('lists the test patients worst first, and the cells: missed parasites first, then false alarms, uncertain, examples', async () => {
+  const html = await readFile(await writeReport(dir, data), 'utf8');
+  const patients = [...html.matchAll(/<tr( class="bad")?><td>(C\dP\dthinF)<\/td>/g)].map((m) => m[2]);
+  // C2P2: 2 positives (0.4 missed) and 2 negatives: 3 of 4 right. C1P1: 0.7 is a false alarm: 3 of 4. C3P3: 2 of 2.
+  expect(patients).toEqual(['C1P1thinF', 'C2P2thinF', 'C3P3thinF']);
+  expect(html.indexOf('<h3>Missed parasites')).toBeLessThan(html.indexOf('<h3>False alarms'));
+  expect(cellsOf(html, '<h3>Missed parasites')).toEqual([FILES[2]]);
+  expect(cellsOf(html, '<h3>False alarms')).toEqual([FILES[4]]);
+  expect(cellsOf(html, '<h3>Most uncertain')[0]).toBe(FILES[3]);
+  expect(html).toContain('<figure class="wrong"><img alt="Parasitized/C2P2thinF_IMG_2015_cell_2.png"');
+  expect(html).toContain('<b>P 0.400</b><br>C2P2thinF<br>C2P2thinF_IMG_2015_cell_2.png');
 });
 
 test('marks the epoch with the lowest validation loss and lists every epoch', async () => {
   const html = await readFile(await writeReport(dir, data), 'utf8');
   expect(html).toContain('<tr class="best"><td>2</td>');
-  expect(html.match(/<tr( class="best")?><td>\d<\/td><td>0\.\d{4}<\/td>/g)).toHaveLength(3);
+  expect(html.match(/<tr( class="best")?><td>\d<\/td><td>0\.\d{3}<\/td>/g)).toHaveLength(3);
+  // Learning rates as people write them.
+  expect(html).toContain('<td>0.001</td><td>2.5</td>');
 });
 
-test('inlines the three plots so the file stands alone', async () => {
+test('inlines the plots and the cells so the file stands alone', async () => {
   const html = await readFile(await writeReport(dir, data), 'utf8');
   const images = [...html.matchAll(/<img alt="([^"]+)" width="(\d+)" src="data:image\/png;base64,([^"]+)">/g)];
-  expect(images.map((m) => m[1])).toEqual(['Learning curves', 'ROC curve', 'Confusion matrix']);
+  expect(images.map((m) => m[1])).toEqual(['ROC curve', 'Precision-recall curve', 'Confusion matrix', 'Learning curves']);
   const roc = await readFile(join(dir, 'plots', 'roc.png'));
-  expect(images[1][3]).toBe(roc.toString('base64'));
+  expect(images[0][3]).toBe(roc.toString('base64'));
   // Shown at the chart's design size, half the drawn PNG's width.
-  expect(Number(images[1][2])).toBe(roc.readUInt32BE(16) / 2);
+  expect(Number(images[0][2])).toBe(roc.readUInt32BE(16) / 2);
+  expect(html).toMatch(/<figure[^>]*><img alt="[^"]+" title="[^"]+" src="data:image\/png;base64,/);
   expect(html).not.toMatch(/<link|src="(?!data:)/);
 });
 
@@ -87,15 +142,16 @@ test('escapes hostile run names, parameters and error messages', async () => {
   expect(html).toContain('FAILED');
 });
 
-test('a run killed before testing says so and shows no plots it did not draw', async () => {
+test('a run killed before testing says so and shows no plots or cells it did not make', async () => {
   const html = await readFile(
-    await writeReport(dir, { ...data, status: 'KILLED', metrics: undefined, history: [], plots: undefined }),
+    await writeReport(dir, { ...data, status: 'KILLED', evaluation: undefined, gallery: undefined, history: [], plots: undefined }),
     'utf8',
   );
   expect(html).toContain('KILLED');
   expect(html).toContain('stopped before the test split was evaluated');
   expect(html).toContain('No epoch finished');
   expect(html).not.toContain('<img');
+  expect(html).not.toContain('Per patient');
 });
 
 test('a plot file that does not exist or is not a PNG is an error naming it', async () => {

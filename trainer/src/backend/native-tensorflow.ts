@@ -22,12 +22,13 @@ export function nativeInstalled(name: NativeBackend): boolean {
 }
 
 /**
- * Loads tfjs-node(-gpu) and makes its `tensorflow` backend current; returns a one-line description.
+ * Loads tfjs-node(-gpu) and makes its `tensorflow` backend current; returns a one-line description
+ * and a few words on where it runs.
  * The package registers into the engine that `@tensorflow/tfjs` uses: TF.js keeps its engine and
  * kernel registry on the global object, so this holds even for a second copy of tfjs-core, but
  * kernels and ops only agree when the versions match, which is checked here.
  */
-export async function loadNativeTensorFlow(name: NativeBackend): Promise<string> {
+export async function loadNativeTensorFlow(name: NativeBackend): Promise<{ detail: string; summary: string }> {
   const pkg = NATIVE_PACKAGES[name];
   if (!nativeInstalled(name)) {
     throw new UserError(`--backend ${name} needs ${pkg}, which is not installed. Install it with:\n`
@@ -48,8 +49,11 @@ export async function loadNativeTensorFlow(name: NativeBackend): Promise<string>
   if (tf.findBackendFactory('tensorflow') == null || !(await tf.setBackend('tensorflow'))) {
     throw new UserError(`${pkg} loaded, but no 'tensorflow' backend is registered with @tensorflow/tfjs`);
   }
-  if (name === 'tensorflow') return `native TensorFlow on the CPU (${pkg} ${version})`;
+  if (name === 'tensorflow') return { detail: `native TensorFlow on the CPU (${pkg} ${version})`, summary: 'CPU' };
   // tfjs-node-gpu runs on the CPU when TensorFlow finds no usable GPU; say which happened.
   const onGpu = (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
-  return `native TensorFlow ${onGpu ? 'on the GPU (CUDA)' : 'with no GPU found, on the CPU'} (${pkg} ${version})`;
+  return {
+    detail: `native TensorFlow ${onGpu ? 'on the GPU (CUDA)' : 'with no GPU found, on the CPU'} (${pkg} ${version})`,
+    summary: onGpu ? 'CUDA GPU' : 'no GPU found: CPU',
+  };
 }

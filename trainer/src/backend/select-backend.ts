@@ -16,6 +16,8 @@ export interface BackendInfo {
   readonly threads: number;
   /** One line for people: what it is, and why auto did not pick something faster. */
   readonly detail: string;
+  /** A few words for run records and the report, e.g. `wasm (SIMD, 2 threads)`. */
+  readonly summary: string;
 }
 
 export interface SelectBackendOptions {
@@ -55,19 +57,21 @@ export async function selectBackend(choice: BackendChoice, opts: SelectBackendOp
 async function start(name: BackendName, opts: SelectBackendOptions): Promise<BackendInfo> {
   if (isNative(name)) {
     const native = await loadNativeTensorFlow(name);
-    return { name, tfBackend: tf.getBackend(), threads: os.availableParallelism(), detail: native };
+    const threads = os.availableParallelism();
+    return { name, tfBackend: tf.getBackend(), threads, detail: native.detail, summary: `${name} (${native.summary})` };
   }
   if (name === 'wasm') {
     registerWasmTrainingKernels();
     const setup = await useWasmBackend(opts);
     const simd = setup.simd ? 'SIMD' : 'no SIMD';
+    const threads = `${setup.threads} thread${setup.threads > 1 ? 's' : ''}`;
     return {
       name, tfBackend: tf.getBackend(), threads: setup.threads,
-      detail: `WebAssembly (XNNPACK, ${simd}, ${setup.threads} thread${setup.threads > 1 ? 's' : ''})`,
+      detail: `WebAssembly (XNNPACK, ${simd}, ${threads})`, summary: `wasm (${simd}, ${threads})`,
     };
   }
   if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend failed to start');
-  return { name, tfBackend: tf.getBackend(), threads: 1, detail: 'TF.js plain JavaScript (slow: for checks only)' };
+  return { name, tfBackend: tf.getBackend(), threads: 1, detail: 'TF.js plain JavaScript (slow: for checks only)', summary: 'cpu (plain JavaScript)' };
 }
 
 function isNative(name: BackendName): name is keyof typeof NATIVE_PACKAGES {

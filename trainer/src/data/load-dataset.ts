@@ -30,13 +30,13 @@ export interface ResolveOptions {
   readonly cacheDir?: string;
   /** Seed of a synthetic set. */
   readonly seed: number;
-  /** Download progress; without it a bar (terminal) or log lines go to stderr. */
+  /** Download or generation progress; without it a bar (terminal) or log lines go to stderr. */
   readonly onProgress?: ProgressCallback;
 }
 
 export const DEFAULT_SYNTHETIC_COUNT = 2000;
 /** Bump when the synthetic generator changes, so cached sets are regenerated. */
-const SYNTHETIC_VERSION = 1;
+const SYNTHETIC_VERSION = 2;
 const COMPLETE_MARKER = '.complete';
 
 /**
@@ -47,7 +47,7 @@ const COMPLETE_MARKER = '.complete';
 export async function resolveDataSource(spec: string, opts: ResolveOptions): Promise<DataSource> {
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
   const synthetic = /^synthetic(?::(.*))?$/.exec(spec);
-  if (synthetic) return syntheticSource(synthetic[1], cacheDir, opts.seed);
+  if (synthetic) return syntheticSource(synthetic[1], cacheDir, opts.seed, opts.onProgress);
   if (/^https?:\/\//i.test(spec)) {
     const expected = spec === NIH_DATASET.url ? { bytes: NIH_DATASET.bytes, sha256: NIH_DATASET.sha256 } : undefined;
     const path = await fetchToCache(spec, { cacheDir, expected, onProgress: opts.onProgress });
@@ -63,7 +63,9 @@ export async function resolveDataSource(spec: string, opts: ResolveOptions): Pro
   throw new UserError(`--data ${spec} is neither a zip file nor a folder`);
 }
 
-async function syntheticSource(countText: string | undefined, cacheDir: string, seed: number): Promise<DataSource> {
+async function syntheticSource(
+  countText: string | undefined, cacheDir: string, seed: number, onProgress?: ProgressCallback,
+): Promise<DataSource> {
   const count = countText === undefined ? DEFAULT_SYNTHETIC_COUNT : Number(countText);
   if (!Number.isInteger(count) || count < 10) {
     throw new UserError(`--data synthetic:${countText}: the image count must be a whole number of at least 10, e.g. synthetic:2000`);
@@ -75,7 +77,9 @@ async function syntheticSource(countText: string | undefined, cacheDir: string, 
   const scratch = `${dir}.tmp-${process.pid}`;
   process.stderr.write(`generating ${count} synthetic images (seed ${seed}) into ${dir}\n`);
   await rm(scratch, { recursive: true, force: true });
-  await writeSyntheticDataset(scratch, { count, seed });
+  const progress = startProgress({ label: 'generating synthetic images', total: count, unit: 'images', onProgress });
+  await writeSyntheticDataset(scratch, { count, seed, onProgress: (done) => progress.update(done) });
+  progress.finish();
   await writeFile(join(scratch, COMPLETE_MARKER), '');
   await rm(dir, { recursive: true, force: true });
   await mkdir(cacheDir, { recursive: true });

@@ -20,12 +20,15 @@ export interface Progress {
   finish(): void;
 }
 
-/** Seconds between plain log lines when the output is not a terminal (CI, container logs). */
+/** Longest wait between plain log lines when the output is not a terminal (CI, container logs). */
 const LOG_EVERY_MS = 5000;
+/** With a known total, a plain line also marks every tenth of the work. */
+const LOG_STEPS = 10;
 
 /**
  * Reports long work on stderr, so stdout stays for results: a cli-progress bar on a terminal,
- * otherwise a plain line every few seconds that a log file can keep.
+ * otherwise a plain line a log file can keep at every 10% (with a known total) and at least every
+ * few seconds.
  */
 export function startProgress(opts: ProgressOptions): Progress {
   if (opts.onProgress) {
@@ -93,24 +96,30 @@ function logProgress(opts: ProgressOptions, stream: NodeJS.WriteStream): Progres
   let total = opts.total;
   let last = started;
   let latest = 0;
+  let step = 0;
+  let printed = -1;
   let finished = false;
   const line = (done: number) => {
     const seconds = Math.max((Date.now() - started) / 1000, 1e-3);
     const percent = total ? ` ${Math.floor((100 * done) / total)}%` : '';
     const of = total ? `/${amount(total, opts.unit)}` : '';
     stream.write(`${opts.label}:${percent} (${amount(done, opts.unit)}${of}, ${amount(done / seconds, opts.unit)}/s)\n`);
+    printed = done;
   };
   return {
     update(done, newTotal) {
       total = newTotal ?? total;
       latest = done;
-      if (Date.now() - last >= LOG_EVERY_MS) {
+      const reached = total ? Math.floor((LOG_STEPS * done) / total) : 0;
+      if (Date.now() - last >= LOG_EVERY_MS || (reached > step && done < (total ?? Infinity))) {
         last = Date.now();
+        step = Math.max(step, reached);
         line(done);
       }
     },
     finish() {
-      if (!finished) line(latest);
+      // The last line printed may already say it all.
+      if (!finished && printed !== latest) line(latest);
       finished = true;
     },
   };

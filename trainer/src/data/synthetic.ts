@@ -2,46 +2,85 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { forEachConcurrent } from './concurrency';
 import { PngColorType, encodePng } from './png-encode';
-import { type Random, mulberry32, randomInt, uniform } from './random';
+import { type Random, mulberry32, randomInt, shuffleInPlace, uniform } from './random';
 import { CLASS_NAMES } from './types';
 
 export interface SyntheticOptions {
   /** Number of images, split evenly between the two classes (Parasitized gets the odd one). */
   readonly count: number;
   readonly seed: number;
+  /** Called after each image is written, with the number written so far and the total. */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 /** Enough patients for a patient-grouped 80/10/10 split to have several in each part. */
-const MAX_PATIENTS = 20;
+const MAX_PATIENTS = 50;
 /** Cells per microscope field (`_IMG_<n>`), as in the NIH set where one field yields many cells. */
 const CELLS_PER_FIELD = 12;
+/**
+ * Share of cells filed under the wrong class, as in any hand-labelled set (the NIH set has some too):
+ * no model can be right about them, so they cap every test metric near 1 minus this share.
+ */
+export const WRONG_LABEL_SHARE = 0.03;
 
 /** Bound once for the per-pixel loops: global lookups are slow inside jest's vm context (see random.ts). */
 const { min, round, sqrt } = Math;
 
 type Rgb = readonly [number, number, number];
 
-interface Patient {
+export interface Patient {
   readonly id: string;
   /** Stain tint of this patient's slides: a per-patient shift, so grouping by patient matters. */
   readonly stain: Rgb;
+  /** Illumination of this patient's slides: multiplies every colour. */
+  readonly brightness: number;
+  /** Share of this patient's cells photographed out of focus. */
+  readonly blurRate: number;
 }
 
 /**
  * Writes a synthetic thin-smear cell set in the NIH layout (`Parasitized/`, `Uninfected/`, files
- * `<patient>_IMG_<field>_cell_<k>.png`), deterministic by seed: round pinkish cells of varied size on a
- * dark background; parasitized cells carry one to three dark purple rings or dots, while about half the
- * uninfected ones carry pale or pink blotches, so the classes differ in what the inclusions look like,
- * not in whether a cell has a mark.
+ * `<patient>_IMG_<field>_cell_<k>.png`), deterministic by seed, and realistically hard: round
+ * pinkish cells of varied size on a dark background, with stain colour, brightness and focus that
+ * vary between patients. Parasitized cells carry dark purple rings or dots, some of them faint or
+ * tiny; uninfected cells carry pale blotches and, like parasitized ones, dark debris (stain
+ * precipitate, platelets) that can pass for a parasite; some cells of both are out of focus; and
+ * WRONG_LABEL_SHARE of the cells sit in the wrong class folder. A good model therefore lands in the
+ * 0.90s, not at 1.0, and its report has real errors to look at.
  */
 export async function writeSyntheticDataset(dir: string, opts: SyntheticOptions): Promise<void> {
+  const cells = planSyntheticCells(opts);
+  for (const name of CLASS_NAMES) await mkdir(join(dir, name), { recursive: true });
+  let done = 0;
+  await forEachConcurrent(cells, 8, async (cell) => {
+    const png = await encodePng(drawCell(mulberry32(cell.seed), cell.patient, cell.parasitized));
+    await writeFile(join(dir, cell.file), png);
+    opts.onProgress?.(++done, cells.length);
+  });
+}
+
+/** One cell of a synthetic set: where it is filed, and what it shows. */
+export interface SyntheticCell {
+  /** `<class>/<patient>_IMG_<field>_cell_<k>.png`. */
+  readonly file: string;
+  /** The class it is filed under: 1 = Parasitized. */
+  readonly label: number;
+  /** Whether it is drawn with parasites; differs from `label` for the wrongly labelled cells. */
+  readonly parasitized: boolean;
+  readonly patient: Patient;
+  /** Seed of its drawing. */
+  readonly seed: number;
+}
+
+/** Which cells a set holds, with their patients and labels (wrong ones included), before any is drawn. */
+export function planSyntheticCells(opts: Pick<SyntheticOptions, 'count' | 'seed'>): SyntheticCell[] {
   if (!Number.isInteger(opts.count) || opts.count < 2) {
     throw new RangeError(`synthetic image count must be an integer of at least 2, got ${opts.count}`);
   }
   const random = mulberry32(opts.seed);
   const patients = makePatients(random, Math.min(MAX_PATIENTS, Math.ceil(opts.count / 4)));
   const parasitized = Math.ceil(opts.count / 2);
-  const jobs: { path: string; label: number; patient: Patient; seed: number }[] = [];
+  const cells: SyntheticCell[] = [];
   for (const [label, total] of [[0, opts.count - parasitized], [1, parasitized]] as const) {
     const weights = patients.map(() => uniform(random, 0.5, 1.5));
     const cellsOf = new Map<Patient, number>();
@@ -51,20 +90,20 @@ export async function writeSyntheticDataset(dir: string, opts: SyntheticOptions)
       cellsOf.set(patient, k + 1);
       const field = 20250100 + label * 5000 + Math.floor(k / CELLS_PER_FIELD);
       const name = `${patient.id}_IMG_${field}_cell_${k % CELLS_PER_FIELD}.png`;
-      jobs.push({ path: join(CLASS_NAMES[label], name), label, patient, seed: Math.floor(random() * 2 ** 32) });
+      // A wrong label: the cell is drawn as the other class but filed (and named) under this one.
+      const wrong = random() < WRONG_LABEL_SHARE;
+      cells.push({ file: `${CLASS_NAMES[label]}/${name}`, label, parasitized: (label === 1) !== wrong, patient, seed: Math.floor(random() * 2 ** 32) });
     }
   }
-  for (const name of CLASS_NAMES) await mkdir(join(dir, name), { recursive: true });
-  await forEachConcurrent(jobs, 8, async (job) => {
-    const png = await encodePng(drawCell(mulberry32(job.seed), job.patient.stain, job.label === 1));
-    await writeFile(join(dir, job.path), png);
-  });
+  return cells;
 }
 
 function makePatients(random: Random, count: number): Patient[] {
   return Array.from({ length: count }, (_, i) => ({
     id: `S${String(i + 1).padStart(2, '0')}P${randomInt(random, 1, 9)}thinF`,
     stain: [uniform(random, -18, 18), uniform(random, -15, 15), uniform(random, -15, 15)] as const,
+    brightness: uniform(random, 0.85, 1.1),
+    blurRate: uniform(random, 0.03, 0.15),
   }));
 }
 
@@ -89,19 +128,24 @@ interface Blob {
 }
 
 /** One cell image, 90 to 170 px on a side (the NIH crops are 40 to 394, most near 130). */
-function drawCell(random: Random, stain: Rgb, parasitized: boolean) {
+function drawCell(random: Random, patient: Patient, parasitized: boolean) {
   const width = randomInt(random, 90, 170);
   const height = Math.round(width * uniform(random, 0.85, 1.15));
   const cx = width / 2 + uniform(random, -3, 3);
   const cy = height / 2 + uniform(random, -3, 3);
   const rx = (width / 2) * uniform(random, 0.8, 0.94);
   const ry = (height / 2) * uniform(random, 0.8, 0.94);
+  const { stain } = patient;
   const base: Rgb = [
     uniform(random, 200, 230) + stain[0],
     uniform(random, 125, 155) + stain[1],
     uniform(random, 140, 170) + stain[2],
   ];
-  const blobs = parasitized ? inclusions(random, cx, cy, rx, ry) : distractors(random, cx, cy, rx, ry);
+  const blobs = [
+    ...(parasitized ? parasites(random, cx, cy, rx, ry) : []),
+    ...blotches(random, cx, cy, rx, ry),
+    ...debris(random, cx, cy, rx, ry),
+  ];
   const edge = min(rx, ry);
   const color = new Float32Array(width * height * 3);
   for (let y = 0, o = 0; y < height; y++) {
@@ -121,33 +165,44 @@ function drawCell(random: Random, stain: Rgb, parasitized: boolean) {
       color[o + 2] = base[2] * shade + noise;
     }
   }
-  for (const blob of blobs) paintBlob(color, width, height, blob);
+  // Shuffled so a parasite is not always painted over the blotches.
+  for (const blob of shuffleInPlace(blobs, random)) paintBlob(color, width, height, blob);
+  if (random() < patient.blurRate) boxBlur(color, width, height, randomInt(random, 1, 2));
+  const light = patient.brightness * uniform(random, 0.95, 1.05);
   const data = new Uint8Array(color.length);
-  for (let i = 0; i < color.length; i++) data[i] = clampByte(color[i]);
+  for (let i = 0; i < color.length; i++) data[i] = clampByte(color[i] * light);
   return { width, height, colorType: PngColorType.rgb, data };
 }
 
-/** Parasites: dark purple rings (ring-stage trophozoites) or dots (chromatin), 1 to 3 of them. */
-function inclusions(random: Random, cx: number, cy: number, rx: number, ry: number): Blob[] {
+/**
+ * Parasites: dark purple rings (ring-stage trophozoites) or dots (chromatin). Most cells carry one
+ * to three clear ones; about a third carry a single faint one, and some a single tiny dot, which
+ * is where models (and microscopists) miss them.
+ */
+function parasites(random: Random, cx: number, cy: number, rx: number, ry: number): Blob[] {
   const scale = Math.min(rx, ry);
-  return Array.from({ length: randomInt(random, 1, 3) }, () => {
-    const radius = scale * uniform(random, 0.09, 0.2);
-    const ring = random() < 0.6;
+  const kind = random();
+  const [count, size, opacity] = kind < 0.9 ? [randomInt(random, 1, 3), [0.09, 0.2], [0.7, 1]]
+    : kind < 0.96 ? [1, [0.08, 0.13], [0.55, 0.85]]
+      : [1, [0.06, 0.09], [0.7, 0.95]];
+  return Array.from({ length: count }, () => {
+    const radius = scale * uniform(random, size[0], size[1]);
+    const ring = random() < 0.6 && radius > 4;
     return {
-      ...placeInside(random, cx, cy, rx, ry),
+      ...placeInside(random, cx, cy, rx, ry, 0.6),
       radius,
       inner: ring ? radius * uniform(random, 0.45, 0.65) : 0,
       color: [uniform(random, 70, 110), uniform(random, 20, 50), uniform(random, 100, 150)] as const,
-      opacity: uniform(random, 0.7, 1),
+      opacity: uniform(random, opacity[0], opacity[1]),
     };
   });
 }
 
-/** Harmless marks on uninfected cells: pale or pink blotches that are neither dark nor purple. */
-function distractors(random: Random, cx: number, cy: number, rx: number, ry: number): Blob[] {
+/** Harmless pale or pink blotches, on cells of both classes: neither dark nor purple. */
+function blotches(random: Random, cx: number, cy: number, rx: number, ry: number): Blob[] {
   const scale = Math.min(rx, ry);
   return Array.from({ length: random() < 0.5 ? randomInt(random, 1, 2) : 0 }, () => ({
-    ...placeInside(random, cx, cy, rx, ry),
+    ...placeInside(random, cx, cy, rx, ry, 0.6),
     radius: scale * uniform(random, 0.12, 0.25),
     inner: 0,
     color: random() < 0.5
@@ -157,9 +212,28 @@ function distractors(random: Random, cx: number, cy: number, rx: number, ry: num
   }));
 }
 
-function placeInside(random: Random, cx: number, cy: number, rx: number, ry: number): { x: number; y: number } {
+/**
+ * Debris on cells of both classes: stain precipitate and platelets, small and darkish, greyer than
+ * a parasite and mostly near the membrane or just outside it, though some lie right on the cell.
+ */
+function debris(random: Random, cx: number, cy: number, rx: number, ry: number): Blob[] {
+  const scale = Math.min(rx, ry);
+  return Array.from({ length: random() < 0.25 ? randomInt(random, 1, 2) : 0 }, () => {
+    const grey = uniform(random, 85, 125);
+    return {
+      ...placeInside(random, cx, cy, rx, ry, random() < 0.5 ? 1.05 : 0.7),
+      radius: scale * uniform(random, 0.05, 0.11),
+      inner: 0,
+      color: [grey + uniform(random, 5, 30), grey - uniform(random, 30, 50), grey + uniform(random, 15, 40)] as const,
+      opacity: uniform(random, 0.5, 0.9),
+    };
+  });
+}
+
+/** A point inside the ellipse, at most `reach` of the way from the centre to the membrane. */
+function placeInside(random: Random, cx: number, cy: number, rx: number, ry: number, reach: number): { x: number; y: number } {
   const angle = uniform(random, 0, 2 * Math.PI);
-  const distance = Math.sqrt(random()) * 0.6;
+  const distance = Math.sqrt(random()) * reach;
   return { x: cx + Math.cos(angle) * rx * distance, y: cy + Math.sin(angle) * ry * distance };
 }
 
@@ -176,6 +250,29 @@ function paintBlob(color: Float32Array, width: number, height: number, blob: Blo
       const cover = (blob.inner > 0 ? min(outer, clamp01(d - blob.inner + 0.5)) : outer) * blob.opacity;
       const o = (y * width + x) * 3;
       for (let c = 0; c < 3; c++) color[o + c] += (blob.color[c] - color[o + c]) * cover;
+    }
+  }
+}
+
+/** Out of focus: a box blur of the given radius, rows then columns, two passes (close to a Gaussian). */
+function boxBlur(color: Float32Array, width: number, height: number, radius: number): void {
+  const line = new Float32Array(Math.max(width, height) * 3);
+  for (let pass = 0; pass < 2; pass++) {
+    for (let y = 0; y < height; y++) blurLine(color, y * width * 3, 3, width, radius, line);
+    for (let x = 0; x < width; x++) blurLine(color, x * 3, width * 3, height, radius, line);
+  }
+}
+
+/** Running-sum mean over a window of 2r+1 samples along one row or column, edges clamped. */
+function blurLine(color: Float32Array, start: number, stride: number, length: number, radius: number, line: Float32Array): void {
+  for (let i = 0; i < length; i++) for (let c = 0; c < 3; c++) line[i * 3 + c] = color[start + i * stride + c];
+  const window = 2 * radius + 1;
+  for (let c = 0; c < 3; c++) {
+    let sum = 0;
+    for (let k = -radius; k <= radius; k++) sum += line[Math.min(length - 1, Math.max(0, k)) * 3 + c];
+    for (let i = 0; i < length; i++) {
+      color[start + i * stride + c] = sum / window;
+      sum += line[Math.min(length - 1, i + radius + 1) * 3 + c] - line[Math.max(0, i - radius) * 3 + c];
     }
   }
 }

@@ -32,6 +32,19 @@ export function formatNumber(value: number, decimals = 4): string {
   return value.toFixed(decimals);
 }
 
+/** Decimals of every metric the trainer shows (report, plots, log): a test set of a few thousand images does not support a fourth. */
+export const METRIC_DECIMALS = 3;
+
+/** A metric (accuracy, AUC, a threshold...) with the same precision everywhere. */
+export function formatMetric(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(METRIC_DECIMALS) : formatNumber(value);
+}
+
+/** A share as a percentage with one decimal, e.g. 0.8421 -> `84.2%`; the caller says what it is a share of. */
+export function formatPercent(share: number): string {
+  return Number.isFinite(share) ? `${(100 * share).toFixed(1)}%` : formatNumber(share);
+}
+
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return 'unknown';
   if (seconds < 60) return `${seconds.toFixed(1)} s`;

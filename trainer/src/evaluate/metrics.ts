@@ -65,25 +65,46 @@ export function computeMetrics(labels: ArrayLike<number>, probs: ArrayLike<numbe
   };
 }
 
-export function rocCurve(labels: ArrayLike<number>, probs: ArrayLike<number>): RocCurve {
+/**
+ * Counts of predicted positives as the threshold is lowered past each group of tied scores, highest
+ * first: with threshold `thresholds[k]`, `tp[k]` positives and `fp[k]` negatives score at or above it.
+ * ROC, precision-recall and the threshold choice are all read off this one pass.
+ */
+export interface ThresholdSweep {
+  readonly thresholds: number[];
+  readonly tp: number[];
+  readonly fp: number[];
+  readonly positives: number;
+  readonly negatives: number;
+}
+
+export function sweepThresholds(labels: ArrayLike<number>, probs: ArrayLike<number>): ThresholdSweep {
   checkInputs(labels, probs);
   const order = sortedIndices(probs, 'descending');
   const positives = countPositives(labels);
-  const negatives = labels.length - positives;
-  const curve: RocCurve = { fpr: [0], tpr: [0], thresholds: [Infinity] };
+  const sweep: ThresholdSweep = { thresholds: [], tp: [], fp: [], positives, negatives: labels.length - positives };
   let tp = 0;
   let fp = 0;
-  // Lowering the threshold past a group of tied scores flips the whole group at once: one point per group.
+  // Lowering the threshold past a group of tied scores flips the whole group at once: one step per group.
   forEachTieGroup(order, probs, (start, end) => {
     for (let k = start; k < end; k++) {
       if (labels[order[k]] === 1) tp++;
       else fp++;
     }
-    curve.fpr.push(ratio(fp, negatives));
-    curve.tpr.push(ratio(tp, positives));
-    curve.thresholds.push(probs[order[start]]);
+    sweep.thresholds.push(probs[order[start]]);
+    sweep.tp.push(tp);
+    sweep.fp.push(fp);
   });
-  return curve;
+  return sweep;
+}
+
+export function rocCurve(labels: ArrayLike<number>, probs: ArrayLike<number>): RocCurve {
+  const { thresholds, tp, fp, positives, negatives } = sweepThresholds(labels, probs);
+  return {
+    fpr: [0, ...fp.map((n) => ratio(n, negatives))],
+    tpr: [0, ...tp.map((n) => ratio(n, positives))],
+    thresholds: [Infinity, ...thresholds],
+  };
 }
 
 /** Flat keys for metrics.json and MLflow: `test_accuracy`, ..., `test_tp`, ..., `test_threshold`, `test_count`. */
@@ -158,11 +179,13 @@ function countPositives(labels: ArrayLike<number>): number {
   return positives;
 }
 
-function ratio(numerator: number, denominator: number): number {
+/** numerator / denominator, or 0 when the denominator is 0 (the `zero_division=0` convention above). */
+export function ratio(numerator: number, denominator: number): number {
   return denominator === 0 ? 0 : numerator / denominator;
 }
 
-function checkInputs(labels: ArrayLike<number>, probs: ArrayLike<number>): void {
+/** Throws unless labels are 0/1 and probabilities finite, one each, and there is at least one. */
+export function checkInputs(labels: ArrayLike<number>, probs: ArrayLike<number>): void {
   if (labels.length !== probs.length) {
     throw new Error(`labels and probabilities differ in length: ${labels.length} labels, ${probs.length} probabilities`);
   }
@@ -176,7 +199,7 @@ function checkInputs(labels: ArrayLike<number>, probs: ArrayLike<number>): void 
   for (let i = 0; i < probs.length; i++) if (!Number.isFinite(probs[i])) nonFinite++;
   if (nonFinite > 0) {
     throw new UserError(
-      `the model produced ${nonFinite} of ${probs.length} test predictions that are not numbers (NaN or infinite): ` +
+      `the model produced ${nonFinite} of ${probs.length} predictions that are not numbers (NaN or infinite): ` +
         'training diverged; lower --learning-rate and train again',
     );
   }

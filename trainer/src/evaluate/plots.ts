@@ -1,8 +1,11 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { CLASS_NAMES } from '../data/types';
 import type { EpochRecord } from '../train/history';
+import { type Calibration, probabilityHistogram } from './calibration';
 import { CHART_FONT, renderChart, type ChartFiles } from './chart-renderer';
-import { rocAuc, rocCurve, type Confusion } from './metrics';
+import { formatMetric, formatPercent } from './html';
+import { rocAuc, rocCurve, type Confusion, type TestMetrics } from './metrics';
+import { precisionRecallCurve } from './precision-recall';
 
 const CONFIG: NonNullable<TopLevelSpec['config']> = {
   font: CHART_FONT,
@@ -13,6 +16,7 @@ const CONFIG: NonNullable<TopLevelSpec['config']> = {
 };
 
 const SPLIT_COLORS = { domain: ['train', 'validation'], range: ['#1f77b4', '#ff7f0e'] };
+const CLASS_COLORS = { domain: [...CLASS_NAMES], range: ['#4c78a8', '#e45756'] };
 
 /** Loss and accuracy per epoch, train against validation, side by side. Writes `<file>.png` and `<file>.svg`. */
 export function plotLearningCurves(history: readonly EpochRecord[], file: string): Promise<ChartFiles> {
@@ -43,31 +47,147 @@ export function plotLearningCurves(history: readonly EpochRecord[], file: string
   );
 }
 
-/** The ROC curve of the test predictions, with the chance diagonal and the AUC in the title. */
-export function plotRoc(labels: ArrayLike<number>, probs: ArrayLike<number>, file: string): Promise<ChartFiles> {
+/** Where the chosen threshold puts the model, marked on the ROC and precision-recall curves. */
+export type OperatingPoint = Pick<TestMetrics, 'recall' | 'specificity' | 'precision' | 'threshold'>;
+
+/** One entry of a layered chart's `layer` list. */
+type Layer = Extract<TopLevelSpec, { layer: unknown }>['layer'][number];
+
+const UNIT_AXIS = { type: 'quantitative' as const, scale: { domain: [0, 1] } };
+const CURVE_SIZE = { width: 340, height: 340 };
+
+/** The ROC curve of the test predictions, with the chance diagonal, the AUC in the title and the operating point. */
+export function plotRoc(labels: ArrayLike<number>, probs: ArrayLike<number>, file: string, at?: OperatingPoint): Promise<ChartFiles> {
   const { fpr, tpr } = rocCurve(labels, probs);
   const auc = rocAuc(labels, probs);
-  const axis = { type: 'quantitative' as const, scale: { domain: [0, 1] } };
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     config: CONFIG,
-    title: `ROC curve (AUC = ${auc.toFixed(4)})`,
-    width: 360,
-    height: 360,
+    title: `ROC curve (AUC = ${formatMetric(auc)})`,
+    ...CURVE_SIZE,
     layer: [
       {
-        data: { values: [{ fpr: 0, tpr: 0 }, { fpr: 1, tpr: 1 }] },
+        data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
         mark: { type: 'line', color: '#999999', strokeDash: [4, 4] },
-        encoding: { x: { field: 'fpr', ...axis }, y: { field: 'tpr', ...axis } },
+        encoding: { x: { field: 'x', ...UNIT_AXIS }, y: { field: 'y', ...UNIT_AXIS } },
+      },
+      curveLayer(fpr, tpr, 'False positive rate (1 - specificity)', 'True positive rate (sensitivity)'),
+      ...(at ? [pointLayer(1 - at.specificity, at.recall, at.threshold)] : []),
+    ],
+  };
+  return renderChart(spec, file);
+}
+
+/** Precision against recall on the test predictions, with the guessing baseline (the share of positives) and the operating point. */
+export function plotPrecisionRecall(labels: ArrayLike<number>, probs: ArrayLike<number>, file: string, at?: OperatingPoint): Promise<ChartFiles> {
+  const curve = precisionRecallCurve(labels, probs);
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    config: CONFIG,
+    title: `Precision-recall (average precision = ${formatMetric(curve.averagePrecision)})`,
+    ...CURVE_SIZE,
+    layer: [
+      {
+        data: { values: [{ x: 0, y: curve.baseline }, { x: 1, y: curve.baseline }] },
+        mark: { type: 'line', color: '#999999', strokeDash: [4, 4] },
+        encoding: { x: { field: 'x', ...UNIT_AXIS }, y: { field: 'y', ...UNIT_AXIS } },
+      },
+      curveLayer(curve.recall, curve.precision, 'Recall (sensitivity)', 'Precision'),
+      ...(at ? [pointLayer(at.recall, at.precision, at.threshold)] : []),
+    ],
+  };
+  return renderChart(spec, file);
+}
+
+function curveLayer(x: readonly number[], y: readonly number[], xTitle: string, yTitle: string): Layer {
+  return {
+    data: { values: x.map((value, i) => ({ x: value, y: y[i], order: i })) },
+    mark: { type: 'line', color: '#1f77b4', strokeWidth: 2 },
+    encoding: {
+      x: { field: 'x', ...UNIT_AXIS, title: xTitle },
+      y: { field: 'y', ...UNIT_AXIS, title: yTitle },
+      order: { field: 'order', type: 'quantitative' },
+    },
+  };
+}
+
+function pointLayer(x: number, y: number, threshold: number): Layer {
+  return {
+    data: { values: [{ x, y, label: `threshold ${formatMetric(threshold)}` }] },
+    layer: [
+      { mark: { type: 'point', filled: true, size: 90, color: '#d62728' } },
+      { mark: { type: 'text', align: 'left', dx: 8, dy: 12, fontSize: 12, color: '#d62728' }, encoding: { text: { field: 'label', type: 'nominal' } } },
+    ],
+    encoding: { x: { field: 'x', ...UNIT_AXIS }, y: { field: 'y', ...UNIT_AXIS } },
+  };
+}
+
+/** Reliability diagram: observed share of positives against mean predicted probability per bin, the diagonal being perfect calibration. */
+export function plotCalibration(result: Calibration, file: string): Promise<ChartFiles> {
+  const filled = result.bins.filter((bin) => bin.count > 0)
+    .map((bin) => ({ predicted: bin.meanPredicted, observed: bin.observed, images: bin.count }));
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    config: CONFIG,
+    title: `Reliability (ECE = ${formatMetric(result.ece)}, Brier = ${formatMetric(result.brier)})`,
+    ...CURVE_SIZE,
+    layer: [
+      {
+        data: { values: [{ predicted: 0, observed: 0 }, { predicted: 1, observed: 1 }] },
+        mark: { type: 'line', color: '#999999', strokeDash: [4, 4] },
+        encoding: { x: { field: 'predicted', ...UNIT_AXIS }, y: { field: 'observed', ...UNIT_AXIS } },
       },
       {
-        data: { values: fpr.map((x, i) => ({ fpr: x, tpr: tpr[i], order: i })) },
-        mark: { type: 'line', color: '#1f77b4', strokeWidth: 2 },
+        data: { values: filled },
         encoding: {
-          x: { field: 'fpr', ...axis, title: 'False positive rate (1 - specificity)' },
-          y: { field: 'tpr', ...axis, title: 'True positive rate (sensitivity)' },
-          order: { field: 'order', type: 'quantitative' },
+          x: { field: 'predicted', ...UNIT_AXIS, title: `Mean predicted P(${CLASS_NAMES[1]}), per bin` },
+          y: { field: 'observed', ...UNIT_AXIS, title: `Observed share ${CLASS_NAMES[1]}, per bin` },
         },
+        layer: [
+          { mark: { type: 'line', color: '#1f77b4', strokeWidth: 2 } },
+          {
+            mark: { type: 'circle', color: '#1f77b4', opacity: 0.8 },
+            encoding: {
+              size: {
+                field: 'images', type: 'quantitative', title: 'Images in bin', scale: { range: [20, 400], zero: false },
+                legend: { orient: 'bottom', direction: 'horizontal' },
+              },
+            },
+          },
+        ],
+      },
+    ],
+  };
+  return renderChart(spec, file);
+}
+
+/** How the predicted P(positive) of each true class spreads over [0, 1], with the threshold as a rule. */
+export function plotProbabilityHistogram(labels: ArrayLike<number>, probs: ArrayLike<number>, threshold: number, file: string): Promise<ChartFiles> {
+  const rows = probabilityHistogram(labels, probs).flatMap((bin) => CLASS_NAMES.map((name, label) => ({
+    lower: bin.lower, upper: bin.upper, truth: name, images: bin.counts[label],
+  })));
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    config: CONFIG,
+    title: 'Predicted probabilities per true class',
+    ...CURVE_SIZE,
+    layer: [
+      {
+        data: { values: rows },
+        mark: { type: 'bar', opacity: 0.6, binSpacing: 0 },
+        encoding: {
+          x: { field: 'lower', ...UNIT_AXIS, title: `Predicted P(${CLASS_NAMES[1]})` },
+          x2: { field: 'upper' },
+          y: { field: 'images', type: 'quantitative', stack: null, title: 'Images (square-root scale)', scale: { type: 'sqrt', zero: true } },
+          // Non-linear scales do not give bars a baseline by themselves.
+          y2: { datum: 0 },
+          color: { field: 'truth', type: 'nominal', title: 'True class', scale: CLASS_COLORS, legend: { orient: 'bottom', direction: 'horizontal' } },
+        },
+      },
+      {
+        data: { values: [{ threshold }] },
+        mark: { type: 'rule', color: '#d62728', strokeDash: [6, 3], strokeWidth: 2 },
+        encoding: { x: { field: 'threshold', ...UNIT_AXIS } },
       },
     ],
   };
@@ -85,7 +205,7 @@ export function plotConfusion(confusion: Confusion, file: string): Promise<Chart
   ].map((cell) => {
     const classTotal = cell.actual === positive ? confusion.tp + confusion.fn : confusion.tn + confusion.fp;
     const share = classTotal === 0 ? 0 : cell.count / classTotal;
-    return { ...cell, label: `${cell.count} (${(100 * share).toFixed(1)}%)` };
+    return { ...cell, label: [String(cell.count), `${formatPercent(share)} of ${cell.actual}`] };
   });
   const maxCount = Math.max(1, ...cells.map((c) => c.count));
   const order = [...CLASS_NAMES];
@@ -93,7 +213,7 @@ export function plotConfusion(confusion: Confusion, file: string): Promise<Chart
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     config: { ...CONFIG, axis: { ...CONFIG.axis, grid: false } },
     title: 'Confusion matrix (test split)',
-    width: 300,
+    width: 340,
     height: 300,
     data: { values: cells },
     encoding: {
@@ -108,7 +228,8 @@ export function plotConfusion(confusion: Confusion, file: string): Promise<Chart
         },
       },
       {
-        mark: { type: 'text', fontSize: 16, fontWeight: 'bold' },
+        // Two lines: the count, then its share of the true class (the row).
+        mark: { type: 'text', fontSize: 15, fontWeight: 'bold', lineHeight: 20 },
         encoding: {
           text: { field: 'label', type: 'nominal' },
           // Dark cells get white text so the count stays readable.

@@ -1,17 +1,32 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { CLASS_NAMES } from '../data/types';
+import { CLASS_NAMES, type SplitName } from '../data/types';
 import type { EpochRecord } from '../train/history';
 import type { DatasetInput, ParamValue, RunStatus } from '../tracking/tracker';
-import { escapeHtml, formatDuration, formatNumber, htmlTable, type TableRow } from './html';
-import type { TestMetrics } from './metrics';
+import type { Evaluation } from './evaluation';
+import type { Gallery } from './gallery';
+import { escapeHtml, formatDuration, formatMetric, formatNumber, formatPercent, htmlTable, type TableRow } from './html';
+import type { SplitComposition } from './patients';
+import { cellGalleries, patientTable, testMetrics, type GalleryCell } from './report-evaluation';
+
+export type { GalleryCell } from './report-evaluation';
+
+/** PNG files (absolute or relative to the run folder), each absent when it was not drawn. */
+export interface ReportPlots {
+  readonly learningCurves?: string;
+  readonly roc?: string;
+  readonly precisionRecall?: string;
+  readonly calibration?: string;
+  readonly probabilities?: string;
+  readonly confusion?: string;
+}
 
 /** Everything `report.html` shows; plain values the training code already has at the end of a run. */
 export interface ReportData {
   readonly runName: string;
   readonly model: string;
   readonly status: RunStatus;
-  /** The TF.js backend that ran, e.g. `wasm (2 threads)`. */
+  /** The TF.js backend that ran, in a few words, e.g. `wasm (SIMD, 2 threads)`. */
   readonly backend: string;
   /** ISO 8601 start time. */
   readonly startTime: string;
@@ -22,28 +37,19 @@ export interface ReportData {
     /** `patient` or `cell`. */
     readonly splitMode?: string;
     readonly counts: DatasetInput['counts'];
+    /** Images and patients per class in each split. */
+    readonly composition?: Readonly<Record<SplitName, SplitComposition>>;
   };
   readonly params: Readonly<Record<string, ParamValue>>;
   readonly history: readonly EpochRecord[];
   /** Absent when the run stopped before the test split was evaluated. */
-  readonly metrics?: TestMetrics;
-  /** PNG files (absolute or relative to the run folder), each absent when it was not drawn. */
-  readonly plots?: { readonly learningCurves?: string; readonly roc?: string; readonly confusion?: string };
+  readonly evaluation?: Evaluation;
+  readonly plots?: ReportPlots;
+  /** Test cells to look at: examples, errors, the most uncertain. */
+  readonly gallery?: Gallery<GalleryCell>;
   /** The error message of a FAILED run. */
   readonly error?: string;
 }
-
-type ScoreName = 'accuracy' | 'precision' | 'recall' | 'specificity' | 'f1' | 'auc' | 'mcc';
-
-const METRIC_ROWS: readonly [ScoreName, string, string][] = [
-  ['accuracy', 'Accuracy', 'share of test images classified correctly'],
-  ['precision', 'Precision', `share of images flagged ${CLASS_NAMES[1]} that really are`],
-  ['recall', 'Recall (sensitivity)', `share of ${CLASS_NAMES[1]} images that are found`],
-  ['specificity', 'Specificity', `share of ${CLASS_NAMES[0]} images that are cleared`],
-  ['f1', 'F1', 'harmonic mean of precision and recall'],
-  ['auc', 'ROC AUC', 'chance that a parasitized image scores above an uninfected one'],
-  ['mcc', 'MCC', 'Matthews correlation, -1 to 1 (0 = chance)'],
-];
 
 const STATUS_COLORS: Record<RunStatus, string> = { FINISHED: '#1a7f37', KILLED: '#9a6700', FAILED: '#cf222e' };
 
@@ -57,12 +63,21 @@ th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.7rem; text-align: left; ve
 th { background: #f6f8fa; }
 td { font-variant-numeric: tabular-nums; }
 tr.best td { background: #dafbe1; }
+tr.bad td { background: #fff1e5; }
 .error { background: #ffebe9; border: 1px solid #cf222e; padding: 0.8rem; white-space: pre-wrap; font-family: ui-monospace, monospace; }
-.plots img { max-width: 100%; height: auto; display: block; margin: 1rem 0; border: 1px solid #d0d7de; }
+.plots { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
+.plots img { max-width: 100%; height: auto; display: block; margin: 0.5rem 0; border: 1px solid #d0d7de; }
 .note { color: #59636e; }
+.cells { display: flex; flex-wrap: wrap; gap: 0.6rem; margin: 0.5rem 0 1rem; }
+.cells figure { margin: 0; width: 104px; font-size: 0.72rem; line-height: 1.25; }
+.cells img { width: 104px; height: 104px; display: block; border: 3px solid #d0d7de; border-radius: 3px; box-sizing: border-box; }
+.cells .wrong img { border-color: #cf222e; }
+.cells .right img { border-color: #1a7f37; }
+.cells figcaption { overflow-wrap: anywhere; color: #59636e; }
+.cells figcaption b { color: #1f2328; }
 `;
 
-/** Writes `<runDir>/report.html`: one self-contained file (styles and plots inlined) to open in any browser. */
+/** Writes `<runDir>/report.html`: one self-contained file (styles, plots and cell images inlined) to open in any browser. */
 export async function writeReport(runDir: string, data: ReportData): Promise<string> {
   const file = join(runDir, 'report.html');
   await mkdir(runDir, { recursive: true });
@@ -71,12 +86,24 @@ export async function writeReport(runDir: string, data: ReportData): Promise<str
 }
 
 async function renderReport(runDir: string, data: ReportData): Promise<string> {
+  const plot = (alt: string, file: string | undefined) => inlinePng(runDir, alt, file);
+  const { plots = {}, evaluation } = data;
   const sections = [
     header(data),
     data.error ? `<h2>Error</h2><div class="error">${escapeHtml(data.error)}</div>` : '',
     summary(data),
-    testMetrics(data.metrics),
-    await plots(runDir, data.plots),
+    dataSection(data.data),
+    testMetrics(evaluation),
+    evaluation ? plotSection('ROC and precision-recall curves', [
+      await plot('ROC curve', plots.roc), await plot('Precision-recall curve', plots.precisionRecall),
+    ], `The red dot is the decision threshold (${formatMetric(evaluation.metrics.threshold)}); the dashed lines are what guessing achieves.`) : '',
+    evaluation ? plotSection('Calibration', [
+      await plot('Reliability diagram', plots.calibration), await plot('Predicted probabilities per class', plots.probabilities),
+    ], calibrationNote(evaluation)) : '',
+    evaluation ? plotSection('Confusion matrix', [await plot('Confusion matrix', plots.confusion)]) : '',
+    evaluation ? patientTable(evaluation) : '',
+    data.gallery ? cellGalleries(data.gallery, evaluation?.metrics.threshold) : '',
+    plotSection('Learning curves', [await plot('Learning curves', plots.learningCurves)]),
     epochs(data.history),
     `<h2>Parameters</h2>${htmlTable(['Parameter', 'Value'], Object.entries(data.params).map(([k, v]) => [k, String(v)]))}`,
   ];
@@ -102,8 +129,6 @@ malaria cell classifier <strong>${escapeHtml(data.model)}</strong></p>`;
 }
 
 function summary(data: ReportData): string {
-  const { counts } = data.data;
-  const total = counts.train + counts.validation + counts.test;
   const rows = [
     ['Model', data.model],
     ['Status', data.status],
@@ -111,52 +136,61 @@ function summary(data: ReportData): string {
     ['Started', data.startTime],
     ['Duration', formatDuration(data.durationSeconds)],
     ['Epochs run', String(data.history.length)],
-    ['Data source', data.data.source],
-    ['Split', `${data.data.splitMode ? `${data.data.splitMode} split, ` : ''}${total} images`],
   ];
-  const splits = htmlTable(['Split', 'Images', 'Share'], (['train', 'validation', 'test'] as const).map((name) => [
-    name,
-    String(counts[name]),
-    total === 0 ? '-' : `${((100 * counts[name]) / total).toFixed(1)}%`,
-  ]));
-  return `<h2>Run</h2>${htmlTable([], rows)}\n${splits}`;
+  return `<h2>Run</h2>${htmlTable([], rows)}`;
 }
 
-function testMetrics(metrics: TestMetrics | undefined): string {
-  if (!metrics) return '<h2>Test metrics</h2><p class="note">The run stopped before the test split was evaluated.</p>';
-  const rows = METRIC_ROWS.map(([key, name, meaning]) => [name, formatNumber(metrics[key]), meaning]);
-  const { tp, fp, tn, fn } = metrics.confusion;
+function dataSection(data: ReportData['data']): string {
+  const { counts, composition } = data;
+  const total = counts.train + counts.validation + counts.test;
+  const splits = ['train', 'validation', 'test'] as const;
+  const share = (n: number) => (total === 0 ? '-' : formatPercent(n / total));
   const [negative, positive] = CLASS_NAMES;
-  const confusion = htmlTable(
-    ['True \\ predicted', negative, positive],
-    [
-      [negative, `${tn} (TN)`, `${fp} (FP)`],
-      [positive, `${fn} (FN)`, `${tp} (TP)`],
-    ],
-  );
-  return `<h2>Test metrics</h2>
-<p class="note">${metrics.count} test images; an image is labelled ${escapeHtml(positive)} when P(${escapeHtml(positive)}) &ge; ${formatNumber(metrics.threshold)}.</p>
-${htmlTable(['Metric', 'Value', 'Meaning'], rows)}
-<h3>Confusion matrix</h3>
-${confusion}`;
+  const table = composition
+    ? htmlTable(
+      ['Split', 'Images', `${negative} images`, `${positive} images`, 'Share of all images', 'Patients', `Patients with ${negative} cells`, `Patients with ${positive} cells`],
+      splits.map((name) => {
+        const c = composition[name];
+        return [name, String(counts[name]), String(c.images[0]), String(c.images[1]), share(counts[name]),
+          String(c.patientCount), String(c.patients[0]), String(c.patients[1])];
+      }),
+    )
+    : htmlTable(['Split', 'Images', 'Share of all images'], splits.map((name) => [name, String(counts[name]), share(counts[name])]));
+  const how = data.splitMode === 'patient'
+    ? 'split by patient: no patient has cells in two splits'
+    : data.splitMode === 'cell' ? 'split cell by cell: one patient\'s cells can be in several splits' : 'split';
+  return `<h2>Data</h2>
+<p>${total} images from <code>${escapeHtml(data.source)}</code>, ${escapeHtml(how)}.
+A patient can have cells of both classes, so the patients per class can add up to more than the patients.</p>
+${table}`;
 }
 
-async function plots(runDir: string, files: ReportData['plots']): Promise<string> {
-  const entries: [string, string | undefined][] = [
-    ['Learning curves', files?.learningCurves],
-    ['ROC curve', files?.roc],
-    ['Confusion matrix', files?.confusion],
-  ];
-  const drawn = entries.flatMap(([alt, file]) => (file === undefined ? [] : [[alt, file] as const]));
+function calibrationNote(evaluation: Evaluation): string {
+  const { brier, ece } = evaluation.calibration;
+  return `Left: test images binned by predicted P(${CLASS_NAMES[1]}); a calibrated model's points lie on the diagonal, and a point
+below it means the model is more sure than it should be. Brier score ${formatMetric(brier)} (mean squared error of the
+probability; 0 is perfect, 0.25 is always saying 0.5); expected calibration error ${formatMetric(ece)} (the gap between
+predicted and observed, averaged over images). Right: how each true class's probabilities spread, with the threshold dashed.`;
+}
+
+function plotSection(title: string, images: readonly string[], note?: string): string {
+  const drawn = images.filter(Boolean);
   if (drawn.length === 0) return '';
-  const images = await Promise.all(drawn.map(async ([alt, file]) => {
-    const png = await readFile(resolve(runDir, file));
-    if (png.toString('latin1', 1, 4) !== 'PNG') throw new Error(`plot ${file} is not a PNG file`);
-    // Plots are drawn at twice their size for sharpness; show them at their design size.
-    const width = Math.round(png.readUInt32BE(16) / 2);
-    return `<img alt="${escapeHtml(alt)}" width="${width}" src="data:image/png;base64,${png.toString('base64')}">`;
-  }));
-  return `<h2>Plots</h2><div class="plots">${images.join('\n')}</div>`;
+  return `<h2>${escapeHtml(title)}</h2>${note ? `<p class="note">${note}</p>` : ''}<div class="plots">${drawn.join('\n')}</div>`;
+}
+
+/** The PNG as an inline image at its design size (it is drawn at twice that), or '' when it was not drawn. */
+async function inlinePng(runDir: string, alt: string, file: string | undefined): Promise<string> {
+  if (file === undefined) return '';
+  const png = await readFile(resolve(runDir, file));
+  if (png.toString('latin1', 1, 4) !== 'PNG') throw new Error(`plot ${file} is not a PNG file`);
+  const width = Math.round(png.readUInt32BE(16) / 2);
+  return `<img alt="${escapeHtml(alt)}" width="${width}" src="data:image/png;base64,${png.toString('base64')}">`;
+}
+
+/** A learning rate as people write it: 0.001, 0.0003, 1e-7 (three significant digits). */
+function formatRate(rate: number): string {
+  return String(Number(rate.toPrecision(3)));
 }
 
 function epochs(history: readonly EpochRecord[]): string {
@@ -166,16 +200,16 @@ function epochs(history: readonly EpochRecord[]): string {
     className: r === best ? 'best' : undefined,
     cells: [
       String(r.epoch),
-      formatNumber(r.loss),
-      formatNumber(r.accuracy),
-      formatNumber(r.val_loss),
-      formatNumber(r.val_accuracy),
-      formatNumber(r.learning_rate),
+      formatMetric(r.loss),
+      formatMetric(r.accuracy),
+      formatMetric(r.val_loss),
+      formatMetric(r.val_accuracy),
+      formatRate(r.learning_rate),
       formatNumber(r.epoch_seconds, 1),
-      formatNumber(r.images_per_second, 1),
+      formatNumber(r.images_per_second, 0),
     ],
   }));
   return `<h2>Epochs</h2>
-<p class="note">The highlighted row has the lowest validation loss (epoch ${best.epoch}).</p>
+<p class="note">The highlighted row has the lowest validation loss (epoch ${best.epoch}): the saved model is that epoch's.</p>
 ${htmlTable(['Epoch', 'Loss', 'Accuracy', 'Val. loss', 'Val. accuracy', 'Learning rate', 'Seconds', 'Images/s'], rows)}`;
 }

@@ -1,4 +1,5 @@
 import { CLASS_NAMES } from '../data/types';
+import { DEFAULT_THRESHOLD } from '../evaluate/threshold';
 
 /**
  * `preprocessing.json`, saved beside every model: what a caller must do to an image before
@@ -19,7 +20,7 @@ export interface Preprocessing {
   readonly model: string;
 }
 
-export function defaultPreprocessing(model: string, inputSize: number, threshold = 0.5): Preprocessing {
+export function defaultPreprocessing(model: string, inputSize: number, threshold = DEFAULT_THRESHOLD): Preprocessing {
   return {
     inputSize,
     channels: 3,

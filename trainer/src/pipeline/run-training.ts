@@ -2,13 +2,12 @@ import { join } from 'node:path';
 import { captureTrainingState } from '../cloud/training-state';
 import type { TrainConfig } from '../config';
 import { saveSplit, SPLIT_FILE } from '../data/split';
-import { saveModel } from '../models/model-files';
 import { defaultPreprocessing } from '../models/preprocessing';
 import { datasetName } from '../tracking/dataset-name';
 import type { ParamValue, RunStatus } from '../tracking/tracker';
 import { fit, type FitResult, type FitState } from '../train/fit';
 import type { EpochRecord } from '../train/history';
-import { evaluateOnTest, writeRunReport, type Evaluation } from './finish-run';
+import { saveAndEvaluate, writeRunReport } from './finish-run';
 import { setUpRun, type RunDeps, type StartedRun } from './set-up-run';
 
 export type { RunDeps } from './set-up-run';
@@ -94,17 +93,8 @@ async function finish(run: StartedRun, result: FitResult, deps: RunDeps): Promis
   const status: RunStatus = result.outcome === 'interrupted' ? 'KILLED' : 'FINISHED';
   if (result.outcome === 'early-stopped') log(`stopped early: no better validation loss for ${config.patience} epochs; keeping epoch ${result.bestEpoch}`);
   const preprocessing = defaultPreprocessing(config.model, config.imageSize);
-  const modelDir = join(runDir, 'model');
-  await saveModel(model, modelDir, preprocessing);
-  let evaluation: Evaluation | undefined;
-  if (status === 'FINISHED') {
-    evaluation = await evaluateOnTest(model, images.parts.test, config.batchSize, preprocessing.scale, preprocessing.threshold, runDir);
-    const m = evaluation.metrics;
-    log(`test: accuracy ${m.accuracy.toFixed(4)}  AUC ${m.auc.toFixed(4)}  F1 ${m.f1.toFixed(4)}  `
-      + `sensitivity ${m.recall.toFixed(4)}  specificity ${m.specificity.toFixed(4)}`);
-  } else {
-    log('interrupted: the best model so far is saved and the run is recorded as KILLED');
-  }
+  const { modelDir, evaluation } = await saveAndEvaluate(model, images.parts, { status, config, preprocessing, runDir, log });
+  if (status !== 'FINISHED') log('interrupted: the best model so far is saved and the run is recorded as KILLED');
   const report = await writeRunReport(runDir, result.history, reportData(run, status), evaluation);
   log(`report: ${report}`);
   const unsynced = await run.tracking.endRunKeepingUnsent({ status, testMetrics: evaluation?.record, modelDir }, log);
@@ -135,10 +125,10 @@ function reportData(run: StartedRun, status: RunStatus) {
     runName: run.runName,
     model: config.model,
     status,
-    backend: `${run.backend.name} (${run.backend.detail})`,
+    backend: run.backend.summary,
     startTime: run.startedAt.toISOString(),
     durationSeconds: (Date.now() - run.startedAt.getTime()) / 1000,
-    data: { source: images.source, splitMode: images.split.mode, counts: images.counts },
+    data: { source: images.source, splitMode: images.split.mode, counts: images.counts, composition: images.composition },
     params: allParams(run),
   };
 }

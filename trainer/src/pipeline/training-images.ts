@@ -4,6 +4,7 @@ import { cachedDatasetZip, loadCachedImages, saveCachedImages } from '../cloud/d
 import { loadImages, resolveDataSource, type LoadedImages } from '../data/load-dataset';
 import { applySplit, makeFoldSplit, makeSplit, readSplit, splitDigest } from '../data/split';
 import type { LabeledImages, Split, SplitName } from '../data/types';
+import { splitComposition, type SplitComposition } from '../evaluate/patients';
 
 /** Bump when decoding changes, so decoded-image caches written by older trainers are ignored. */
 const DECODER_VERSION = 'napi-rs-image-1';
@@ -40,6 +41,8 @@ export interface SplitImages {
   readonly split: Split;
   readonly splitDigest: string;
   readonly counts: { train: number; validation: number; test: number };
+  /** Images and patients per class in each split, for the report. */
+  readonly composition: Record<SplitName, SplitComposition>;
   /** LoadedImages.digest and .source: what the run records about its data. */
   readonly digest: string;
   readonly source: string;
@@ -64,5 +67,10 @@ export async function loadSplitImages(config: TrainConfig, log: (line: string) =
   const counts = { train: parts.train.labels.length, validation: parts.validation.labels.length, test: parts.test.labels.length };
   const fold = split.fold ? `, fold ${split.fold.fold} of ${split.fold.folds}` : '';
   log(`split by ${split.mode}${fold}: ${counts.train} train, ${counts.validation} validation, ${counts.test} test images`);
-  return { parts, split, splitDigest: splitDigest(split), counts, digest: loaded.digest, source: loaded.source };
+  const composition = {
+    train: splitComposition(parts.train.labels, parts.train.files),
+    validation: splitComposition(parts.validation.labels, parts.validation.files),
+    test: splitComposition(parts.test.labels, parts.test.files),
+  };
+  return { parts, split, splitDigest: splitDigest(split), counts, composition, digest: loaded.digest, source: loaded.source };
 }

@@ -1,0 +1,71 @@
+import { mulberry32 } from '../../../trainer/src/data/random';
+import { computeMetrics } from '../../../trainer/src/evaluate/metrics';
+import { chooseThreshold, parseThresholdTarget, thresholdTargetProblem } from '../../../trainer/src/evaluate/threshold';
+import { UserError } from '../../../trainer/src/user-error';
+
+// Validation scores, highest first: 0.9 P, 0.8 P, 0.7 N, 0.6 P, 0.4 N, 0.3 P, 0.2 N, 0.1 N.
+const LABELS = [1, 1, 1, 1, 0, 0, 0, 0];
+const PROBS = [0.9, 0.8, 0.6, 0.3, 0.7, 0.4, 0.2, 0.1];
+
+describe('chooseThreshold', () => {
+  test('without a target it is 0.5, with what 0.5 gives on validation', () => {
+    expect(chooseThreshold(LABELS, PROBS)).toEqual({ threshold: 0.5, validation: { sensitivity: 0.75, specificity: 0.75, count: 8 } });
+  });
+
+  test.each([
+    // The highest threshold that finds 3 of 4 lies between 0.6 (the third positive) and the next score, 0.4.
+    ['sensitivity', 0.75, 0.5, 0.75, 0.75],
+    ['sensitivity', 0.7, 0.5, 0.75, 0.75],
+    ['sensitivity', 1, 0.25, 1, 0.5],
+    // The lowest threshold that clears every negative lies between 0.8 and the first negative, 0.7.
+    ['specificity', 1, 0.75, 0.5, 1],
+    ['specificity', 0.75, 0.5, 0.75, 0.75],
+    ['specificity', 0.5, 0.25, 1, 0.5],
+  ] as const)('%s >= %p gives %p (validation sensitivity %p, specificity %p)', (metric, value, threshold, sensitivity, specificity) => {
+    const choice = chooseThreshold(LABELS, PROBS, { metric, value });
+    expect(choice.threshold).toBeCloseTo(threshold, 12);
+    expect(choice.validation).toEqual({ sensitivity, specificity, count: 8 });
+    expect(choice.target).toEqual({ metric, value });
+  });
+
+  test('on random scores the chosen threshold meets the target on validation, and a stricter one would not be better', () => {
+    const random = mulberry32(5);
+    const labels = Array.from({ length: 500 }, () => (random() < 0.4 ? 1 : 0));
+    const probs = labels.map((y) => Math.min(1, Math.max(0, 0.35 * y + 0.65 * random())));
+    for (const value of [0.8, 0.9, 0.95, 0.99]) {
+      const { threshold } = chooseThreshold(labels, probs, { metric: 'sensitivity', value });
+      expect(computeMetrics(labels, probs, threshold).recall).toBeGreaterThanOrEqual(value);
+      // The next higher validation score as threshold misses the target: this is the most specific threshold that meets it.
+      const above = Math.min(...probs.filter((p) => p > threshold));
+      expect(computeMetrics(labels, probs, above + 1e-9).recall).toBeLessThan(value);
+
+      const spec = chooseThreshold(labels, probs, { metric: 'specificity', value });
+      expect(computeMetrics(labels, probs, spec.threshold).specificity).toBeGreaterThanOrEqual(value);
+      const below = Math.max(...probs.filter((p) => p < spec.threshold));
+      expect(computeMetrics(labels, probs, below).specificity).toBeLessThan(value);
+    }
+  });
+
+  test('a target for a class the validation split lacks is a user error naming the option', () => {
+    expect(() => chooseThreshold([0, 0], [0.1, 0.2], { metric: 'sensitivity', value: 0.9 })).toThrow(UserError);
+    expect(() => chooseThreshold([0, 0], [0.1, 0.2], { metric: 'sensitivity', value: 0.9 })).toThrow('--threshold-for sensitivity needs Parasitized images');
+    expect(() => chooseThreshold([1, 1], [0.1, 0.2], { metric: 'specificity', value: 0.9 })).toThrow('needs Uninfected images');
+  });
+});
+
+describe('threshold targets', () => {
+  test('parses sensitivity=... and specificity=...', () => {
+    expect(parseThresholdTarget('sensitivity=0.95')).toEqual({ metric: 'sensitivity', value: 0.95 });
+    expect(parseThresholdTarget(' specificity = 1 ')).toEqual({ metric: 'specificity', value: 1 });
+  });
+
+  test.each([
+    ['recall=0.9', "'recall' cannot set the threshold: use sensitivity or specificity"],
+    ['sensitivity=95', 'a share above 0 and at most 1 (0.95, not 95%)'],
+    ['sensitivity=0', 'a share above 0'],
+    ['sensitivity', 'give sensitivity=<value> or specificity=<value>'],
+  ])('%p is refused: %s', (text, message) => {
+    expect(thresholdTargetProblem(text)).toContain(message);
+    expect(() => parseThresholdTarget(text)).toThrow(UserError);
+  });
+});

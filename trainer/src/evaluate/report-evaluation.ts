@@ -1,0 +1,140 @@
+import { CLASS_NAMES } from '../data/types';
+import type { Evaluation } from './evaluation';
+import type { Gallery } from './gallery';
+import { escapeHtml, formatMetric, formatPercent, htmlTable, type TableRow } from './html';
+import type { BootstrapInterval, Interval } from './intervals';
+
+/** One test cell of the report's galleries. */
+export interface GalleryCell {
+  /** Path inside the data set, e.g. `Parasitized/C33P1thinF_IMG_20150619_114756a_cell_179.png`. */
+  readonly file: string;
+  readonly patient: string;
+  /** True label: 1 = positive. */
+  readonly label: number;
+  /** Predicted P(positive). */
+  readonly probability: number;
+  /** The image as the model saw it. */
+  readonly png: Buffer;
+}
+
+/** Patients shown in the per-patient table; the rest are summed up in a line. */
+const MAX_PATIENT_ROWS = 60;
+
+type ScoreRow = readonly [label: string, value: number, interval: Interval | undefined, meaning: string];
+
+/** Test metrics with their 95% intervals, what they rest on, the threshold and the confusion counts. */
+export function testMetrics(evaluation: Evaluation | undefined): string {
+  if (!evaluation) return '<h2>Test metrics</h2><p class="note">The run stopped before the test split was evaluated.</p>';
+  const { metrics: m, intervals, calibration } = evaluation;
+  const [negative, positive] = CLASS_NAMES;
+  const rows: ScoreRow[] = [
+    ['Accuracy', m.accuracy, intervals.accuracy, 'share of test images classified correctly'],
+    ['Sensitivity (recall)', m.recall, intervals.recall, `share of ${positive} images that are found`],
+    ['Specificity', m.specificity, intervals.specificity, `share of ${negative} images that are cleared`],
+    ['Precision', m.precision, undefined, `share of images flagged ${positive} that really are`],
+    ['F1', m.f1, undefined, 'harmonic mean of precision and sensitivity'],
+    ['ROC AUC', m.auc, intervals.auc, `chance that a ${positive} image scores above an ${negative} one`],
+    ['Average precision', evaluation.averagePrecision, undefined, 'area under the precision-recall curve'],
+    ['MCC', m.mcc, undefined, 'Matthews correlation, -1 to 1 (0 = chance)'],
+    ['Brier score', calibration.brier, undefined, 'mean squared error of the probability (lower is better)'],
+    ['Expected calibration error', calibration.ece, undefined, 'gap between predicted and observed probability (lower is better)'],
+  ];
+  const table = htmlTable(['Metric', 'Value', '95% interval', 'Meaning'], rows.map(([label, value, interval, meaning]) => [
+    label, formatMetric(value), interval ? `${formatMetric(interval.low)} to ${formatMetric(interval.high)}` : '', meaning,
+  ]));
+  const { tp, fp, tn, fn } = m.confusion;
+  const ofClass = (n: number, total: number) => `${n} (${formatPercent(total ? n / total : 0)} of ${total})`;
+  const confusion = htmlTable(
+    ['True \\ predicted', negative, positive],
+    [
+      [negative, `${ofClass(tn, tn + fp)} TN`, `${ofClass(fp, tn + fp)} FP`],
+      [positive, `${ofClass(fn, tp + fn)} FN`, `${ofClass(tp, tp + fn)} TP`],
+    ],
+  );
+  const auc = intervals.auc;
+  const patients = `${evaluation.patientCount} patient${evaluation.patientCount === 1 ? '' : 's'}`;
+  return `<h2>Test metrics</h2>
+<p>${m.count} test images (${tp + fn} ${escapeHtml(positive)}, ${tn + fp} ${escapeHtml(negative)}) from <strong>${patients}</strong>:
+the figures rest on these. An image is labelled ${escapeHtml(positive)} when P(${escapeHtml(positive)}) &ge; ${formatMetric(m.threshold)}.</p>
+${table}
+<p class="note">The accuracy, sensitivity and specificity intervals are Wilson score intervals, which treat cells as
+independent; cells of one patient are not, so the true uncertainty is larger. ${auc
+    ? `The AUC interval resamples patients, not cells (percentile bootstrap over ${aucResamples(auc)} of the ${auc.patients} test patients, seed ${evaluation.seed}).`
+    : 'The AUC interval is missing: no resample of the test patients held both classes.'}
+With few test patients every interval is wide; cross-validation gives a steadier estimate.</p>
+<h3>Decision threshold</h3>
+<p>${thresholdText(evaluation)}</p>
+<h3>Confusion matrix at the threshold</h3>
+<p class="note">Percentages are of the true class (the row).</p>
+${confusion}`;
+}
+
+function aucResamples(auc: BootstrapInterval): string {
+  const count = (n: number) => n.toLocaleString('en-US');
+  return auc.resamples === auc.drawn
+    ? `${count(auc.resamples)} resamples`
+    : `${count(auc.resamples)} resamples (those of ${count(auc.drawn)} that held both classes)`;
+}
+
+function thresholdText(evaluation: Evaluation): string {
+  const { threshold: choice, metrics: m } = evaluation;
+  const v = choice.validation;
+  const onValidation = v ? ` On the validation split (${v.count} images) it gives sensitivity ${formatMetric(v.sensitivity)} and specificity ${formatMetric(v.specificity)};` : '';
+  const onTest = ` on test, sensitivity ${formatMetric(m.recall)} and specificity ${formatMetric(m.specificity)}.`;
+  const rule = choice.target
+    ? `${formatMetric(choice.threshold)}, chosen on the validation split (never on test) as the ${choice.target.metric === 'sensitivity' ? 'highest' : 'lowest'} threshold with ${choice.target.metric} &ge; ${choice.target.value} (<code>--threshold-for ${choice.target.metric}=${choice.target.value}</code>).`
+    : `${formatMetric(choice.threshold)}, the default (<code>--threshold-for sensitivity=0.95</code> or <code>specificity=...</code> picks one on the validation split).`;
+  return `Threshold ${rule}${onValidation}${onTest} The saved model's <code>preprocessing.json</code> holds it, so the model server labels images the same way.`;
+}
+
+/** Accuracy and errors per test patient, worst first. */
+export function patientTable(evaluation: Evaluation): string {
+  const [negative, positive] = CLASS_NAMES;
+  const shown = evaluation.patients.slice(0, MAX_PATIENT_ROWS);
+  const rows: TableRow[] = shown.map((p) => ({
+    className: p.falseNegatives + p.falsePositives > 0 && p.accuracy < evaluation.metrics.accuracy ? 'bad' : undefined,
+    cells: [p.patient, String(p.images), String(p.byClass[1]), String(p.byClass[0]), String(p.falseNegatives), String(p.falsePositives), formatMetric(p.accuracy)],
+  }));
+  const rest = evaluation.patients.length - shown.length;
+  return `<h2>Per patient</h2>
+<p class="note">Each test patient's cells at the threshold, worst accuracy first; highlighted rows are below the overall
+accuracy (${formatMetric(evaluation.metrics.accuracy)}). A model that fails on some patients (a stain, a microscope) fails there in use too.</p>
+${htmlTable(['Patient', 'Images', `${positive} images`, `${negative} images`, 'Missed parasites (FN)', 'False alarms (FP)', 'Accuracy'], rows)}
+${rest > 0 ? `<p class="note">${rest} more patients, all with accuracy ${formatMetric(shown[shown.length - 1].accuracy)} or better.</p>` : ''}`;
+}
+
+/** Test cells with their probability, patient and file: examples per class, the errors (missed parasites first), the most uncertain. */
+export function cellGalleries(gallery: Gallery<GalleryCell>, threshold: number | undefined): string {
+  const [negative, positive] = CLASS_NAMES;
+  const { falseNegatives, falsePositives } = gallery.errorCounts;
+  const showing = (shown: number, all: number) => (shown < all ? `: the ${shown} most confidently wrong of ${all}` : `: ${all}`);
+  const parts = [
+    `<h2>Test cells</h2>
+<p class="note">Each cell as the model saw it, with its predicted P(${escapeHtml(positive)}), patient and file. A green frame is
+a correct call at the threshold${threshold === undefined ? '' : ` (${formatMetric(threshold)})`}, a red frame a wrong one.</p>`,
+    `<h3>Missed parasites: ${positive} cells labelled ${negative} (false negatives${showing(gallery.falseNegatives.length, falseNegatives)})</h3>`,
+    cellGrid(gallery.falseNegatives, threshold, falseNegatives ? '' : 'None: every parasitized test cell was found.'),
+    `<h3>False alarms: ${negative} cells labelled ${positive} (false positives${showing(gallery.falsePositives.length, falsePositives)})</h3>`,
+    cellGrid(gallery.falsePositives, threshold, falsePositives ? '' : 'None.'),
+    `<h3>Most uncertain: closest to the threshold</h3>`,
+    cellGrid(gallery.uncertain, threshold, '', true),
+    `<h3>Examples: ${positive}</h3>`,
+    cellGrid(gallery.examples[1], threshold, 'No test cells of this class.'),
+    `<h3>Examples: ${negative}</h3>`,
+    cellGrid(gallery.examples[0], threshold, 'No test cells of this class.'),
+  ];
+  return parts.join('\n');
+}
+
+function cellGrid(cells: readonly GalleryCell[], threshold: number | undefined, empty: string, showTruth = false): string {
+  if (cells.length === 0) return empty ? `<p class="note">${escapeHtml(empty)}</p>` : '';
+  const figures = cells.map((cell) => {
+    const correct = threshold === undefined ? undefined : (cell.probability >= threshold ? 1 : 0) === cell.label;
+    const frame = correct === undefined ? '' : correct ? ' class="right"' : ' class="wrong"';
+    const name = cell.file.slice(cell.file.lastIndexOf('/') + 1);
+    const truth = showTruth ? `<br>true: ${escapeHtml(CLASS_NAMES[cell.label])}` : '';
+    return `<figure${frame}><img alt="${escapeHtml(cell.file)}" title="${escapeHtml(cell.file)}" src="data:image/png;base64,${cell.png.toString('base64')}">`
+      + `<figcaption><b>P ${formatMetric(cell.probability)}</b>${truth}<br>${escapeHtml(cell.patient)}<br>${escapeHtml(name)}</figcaption></figure>`;
+  });
+  return `<div class="cells">${figures.join('')}</div>`;
+}
