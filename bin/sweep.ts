@@ -2,8 +2,7 @@
 import { createAwsClients } from '../lib/launcher/aws-clients';
 import { sweepCloudCommand } from '../lib/launcher/sweep-cloud-command';
 import { handleError } from '../trainer/src/cli/handle-error';
-import { UserError } from '../trainer/src/user-error';
-// TODO(lead): import { runLocalSweep } from '../trainer/src/sweep/local-sweep'; and call it in runLocally below.
+import { runMain } from '../trainer/src/cli/main';
 
 /** Flags that make `npm run sweep` the AWS launcher; without them the sweep runs on this machine. */
 const CLOUD_FLAGS = ['--cloud', '--status', '--stop'];
@@ -21,14 +20,14 @@ function runCloud(): Promise<unknown> {
   return command.parseAsync(argv);
 }
 
-async function runLocally(): Promise<unknown> {
-  // TODO(lead): return runLocalSweep(argv);
-  throw new UserError('the local sweep is not wired into bin/sweep.ts yet; use --cloud');
+if (cloud) {
+  runCloud().then(
+    () => undefined,
+    (error: unknown) => {
+      process.exitCode = handleError(error);
+    },
+  );
+} else {
+  // On this machine: the trainer's own sweep command (one cell after another).
+  runMain([...argv.slice(0, 2), 'sweep', ...argv.slice(2)]);
 }
-
-(cloud ? runCloud() : runLocally()).then(
-  () => undefined,
-  (error: unknown) => {
-    process.exitCode = handleError(error);
-  },
-);

@@ -3,7 +3,9 @@ import { availableParallelism } from 'node:os';
 import { Command } from 'commander';
 import { handleError } from './handle-error';
 import { npmUsage } from './npm-usage';
+import { registerCompareCommand } from './commands/compare';
 import { registerServeCommand } from './commands/serve';
+import { registerSweepCommands } from './commands/sweep';
 import { registerSyncCommand } from './commands/sync';
 import { registerTrainCommand } from './commands/train';
 
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerSyncCommand(program);
   registerServeCommand(program);
+  registerCompareCommand(program);
+  registerSweepCommands(program);
   return program;
 }
 
@@ -29,13 +33,16 @@ function exitWhenFlushed(code: number): void {
   process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
-if (require.main === module) {
+/** Runs the trainer CLI on `argv` (node, script, command, options...) and exits when it is done. */
+export function runMain(argv: readonly string[]): void {
   // Image decoding runs on libuv's pool: give it every core of a big GPU instance.
   process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism()));
   buildProgram()
-    .parseAsync(process.argv)
+    .parseAsync([...argv])
     .then(
       () => exitWhenFlushed(Number(process.exitCode ?? 0)),
       (error: unknown) => exitWhenFlushed(handleError(error)),
     );
 }
+
+if (require.main === module) runMain(process.argv);

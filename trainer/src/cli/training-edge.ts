@@ -12,7 +12,7 @@ import { StopRequests } from '../train/stop-requests';
 /** What a training command ends with: how it went, where its folder is, whether tracking data waits in an outbox. */
 export interface TrainingResult {
   readonly status: RunStatus;
-  /** Printed last, so scripts can `dir=$(npm run -s train ...)`. */
+  /** Printed last, so scripts can `dir=$(npm run -s train ...)`: a run's folder, a group's comparison report. */
   readonly folder: string;
   readonly unsynced?: string;
 }

@@ -7,7 +7,7 @@ import { formatMetric, formatPercent } from './html';
 import { rocAuc, rocCurve, type Confusion, type TestMetrics } from './metrics';
 import { precisionRecallCurve } from './precision-recall';
 
-const CONFIG: NonNullable<TopLevelSpec['config']> = {
+export const CHART_CONFIG: NonNullable<TopLevelSpec['config']> = {
   font: CHART_FONT,
   background: 'white',
   title: { fontSize: 15, anchor: 'start' },
@@ -38,7 +38,7 @@ export function plotLearningCurves(history: readonly EpochRecord[], file: string
   return renderChart(
     {
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-      config: CONFIG,
+      config: CHART_CONFIG,
       title: 'Learning curves',
       data: { values: rows },
       hconcat: [panel('loss', 'Loss'), panel('accuracy', 'Accuracy')],
@@ -53,7 +53,7 @@ export type OperatingPoint = Pick<TestMetrics, 'recall' | 'specificity' | 'preci
 /** One entry of a layered chart's `layer` list. */
 type Layer = Extract<TopLevelSpec, { layer: unknown }>['layer'][number];
 
-const UNIT_AXIS = { type: 'quantitative' as const, scale: { domain: [0, 1] } };
+export const UNIT_AXIS = { type: 'quantitative' as const, scale: { domain: [0, 1] } };
 const CURVE_SIZE = { width: 340, height: 340 };
 
 /** The ROC curve of the test predictions, with the chance diagonal, the AUC in the title and the operating point. */
@@ -62,7 +62,7 @@ export function plotRoc(labels: ArrayLike<number>, probs: ArrayLike<number>, fil
   const auc = rocAuc(labels, probs);
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    config: CONFIG,
+    config: CHART_CONFIG,
     title: `ROC curve (AUC = ${formatMetric(auc)})`,
     ...CURVE_SIZE,
     layer: [
@@ -83,7 +83,7 @@ export function plotPrecisionRecall(labels: ArrayLike<number>, probs: ArrayLike<
   const curve = precisionRecallCurve(labels, probs);
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    config: CONFIG,
+    config: CHART_CONFIG,
     title: `Precision-recall (average precision = ${formatMetric(curve.averagePrecision)})`,
     ...CURVE_SIZE,
     layer: [
@@ -128,7 +128,7 @@ export function plotCalibration(result: Calibration, file: string): Promise<Char
     .map((bin) => ({ predicted: bin.meanPredicted, observed: bin.observed, images: bin.count }));
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    config: CONFIG,
+    config: CHART_CONFIG,
     title: `Reliability (ECE = ${formatMetric(result.ece)}, Brier = ${formatMetric(result.brier)})`,
     ...CURVE_SIZE,
     layer: [
@@ -168,7 +168,7 @@ export function plotProbabilityHistogram(labels: ArrayLike<number>, probs: Array
   })));
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    config: CONFIG,
+    config: CHART_CONFIG,
     title: 'Predicted probabilities per true class',
     ...CURVE_SIZE,
     layer: [
@@ -211,7 +211,7 @@ export function plotConfusion(confusion: Confusion, file: string): Promise<Chart
   const order = [...CLASS_NAMES];
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    config: { ...CONFIG, axis: { ...CONFIG.axis, grid: false } },
+    config: { ...CHART_CONFIG, axis: { ...CHART_CONFIG.axis, grid: false } },
     title: 'Confusion matrix (test split)',
     width: 340,
     height: 300,

@@ -53,7 +53,8 @@ export interface ReportData {
 
 const STATUS_COLORS: Record<RunStatus, string> = { FINISHED: '#1a7f37', KILLED: '#9a6700', FAILED: '#cf222e' };
 
-const CSS = `
+/** The reports' one style sheet (the run report, the comparison). */
+export const REPORT_CSS = `
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #1f2328; }
 h1 { margin-bottom: 0.2rem; word-break: break-all; }
 h2 { border-bottom: 1px solid #d0d7de; padding-bottom: 0.3rem; margin-top: 2rem; }
@@ -68,6 +69,8 @@ tr.bad td { background: #fff1e5; }
 .plots { display: flex; flex-wrap: wrap; gap: 1rem; align-items: flex-start; }
 .plots img { max-width: 100%; height: auto; display: block; margin: 0.5rem 0; border: 1px solid #d0d7de; }
 .note { color: #59636e; }
+.scroll { overflow-x: auto; }
+.scroll td { white-space: nowrap; }
 .cells { display: flex; flex-wrap: wrap; gap: 0.6rem; margin: 0.5rem 0 1rem; }
 .cells figure { margin: 0; width: 104px; font-size: 0.72rem; line-height: 1.25; }
 .cells img { width: 104px; height: 104px; display: block; border: 3px solid #d0d7de; border-radius: 3px; box-sizing: border-box; }
@@ -113,7 +116,7 @@ async function renderReport(runDir: string, data: ReportData): Promise<string> {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(`${data.runName}: ${data.model} run report`)}</title>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 ${sections.filter(Boolean).join('\n')}
@@ -173,14 +176,14 @@ probability; 0 is perfect, 0.25 is always saying 0.5); expected calibration erro
 predicted and observed, averaged over images). Right: how each true class's probabilities spread, with the threshold dashed.`;
 }
 
-function plotSection(title: string, images: readonly string[], note?: string): string {
+export function plotSection(title: string, images: readonly string[], note?: string): string {
   const drawn = images.filter(Boolean);
   if (drawn.length === 0) return '';
   return `<h2>${escapeHtml(title)}</h2>${note ? `<p class="note">${note}</p>` : ''}<div class="plots">${drawn.join('\n')}</div>`;
 }
 
 /** The PNG as an inline image at its design size (it is drawn at twice that), or '' when it was not drawn. */
-async function inlinePng(runDir: string, alt: string, file: string | undefined): Promise<string> {
+export async function inlinePng(runDir: string, alt: string, file: string | undefined): Promise<string> {
   if (file === undefined) return '';
   const png = await readFile(resolve(runDir, file));
   if (png.toString('latin1', 1, 4) !== 'PNG') throw new Error(`plot ${file} is not a PNG file`);

@@ -7,6 +7,7 @@ import { cellThumbnail } from '../evaluate/cell-thumbnail';
 import { evaluatePredictions, evaluationRecord, type Evaluation } from '../evaluate/evaluation';
 import { mapGallery, selectGallery, type Gallery } from '../evaluate/gallery';
 import { formatMetric } from '../evaluate/html';
+import { writePredictions } from '../evaluate/predictions-file';
 import {
   plotCalibration, plotConfusion, plotLearningCurves, plotPrecisionRecall, plotProbabilityHistogram, plotRoc,
 } from '../evaluate/plots';
@@ -64,6 +65,7 @@ export async function saveAndEvaluate(
   const probs = await predict(model, test, config.batchSize, preprocessing);
   const patients = test.files.map(patientOf);
   const evaluation = evaluatePredictions({ labels: test.labels, probs, patients }, threshold, { seed: config.seed });
+  await writePredictions(runDir, { files: test.files, patients, labels: test.labels, probs });
   const m = evaluation.metrics;
   log(`test: accuracy ${formatMetric(m.accuracy)}  AUC ${formatMetric(m.auc)}  F1 ${formatMetric(m.f1)}  `
     + `sensitivity ${formatMetric(m.recall)}  specificity ${formatMetric(m.specificity)}  `

@@ -92,3 +92,9 @@ export function cellOf(plan: SweepPlan, index: number | undefined, env: NodeJS.P
   if (!cell) throw new UserError(`sweep-cell: index ${raw} is outside the plan's ${plan.cells.length} cells`);
   return cell;
 }
+
+/** A cell's run name inside its sweep's folder: `03-cnn-1-seed-2`, sorted as the plan is. */
+export function cellRunName(cell: Pick<PlannedCell, 'index' | 'name'>): string {
+  const slug = cell.name.toLowerCase().replace(/[^a-z0-9.]+/g, '-').replace(/^-+|-+$/g, '');
+  return `${String(cell.index + 1).padStart(2, '0')}-${slug || 'cell'}`;
+}

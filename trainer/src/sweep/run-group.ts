@@ -81,7 +81,7 @@ export async function runGroup(group: Group, deps: RunDeps): Promise<GroupOutcom
           runName: member.runName,
           folder,
           parentRunId: parent.server?.runId,
-          tags: { [GROUP_TAGS.name]: group.name, [GROUP_TAGS.member]: member.name, ...member.varied },
+          tags: memberTags(group.name, member),
         },
       });
       results.push({ member, outcome });
@@ -105,6 +105,11 @@ export async function runGroup(group: Group, deps: RunDeps): Promise<GroupOutcom
   const status: RunStatus = deps.stop?.signal.aborted ? 'KILLED' : finished === 0 ? 'FAILED' : 'FINISHED';
   const unsynced = await endGroup(parent, status, deps, status === 'FAILED' ? 'no member finished' : undefined, comparison.summary);
   return { folder, status, results, comparison, unsynced };
+}
+
+/** Tags of a member's run: its group, its name in the group, and what sets it apart. */
+export function memberTags(groupName: string, member: Pick<GroupMember, 'name' | 'varied'>): Record<string, string> {
+  return { [GROUP_TAGS.name]: groupName, [GROUP_TAGS.member]: member.name, ...member.varied };
 }
 
 function endGroup(

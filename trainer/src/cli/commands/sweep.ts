@@ -3,13 +3,12 @@ import { parseTrainConfig, TrainConfigSchema } from '../../config';
 import { runTraining } from '../../pipeline/run-training';
 import { expandGrid } from '../../sweep/grid';
 import { addGridOptions, gridFromOptions } from '../../sweep/grid-options';
-import { cellOf, planSweep, sweepFolder, type PlannedCell, type SweepPlan } from '../../sweep/plan';
-import { runGroup, type Group } from '../../sweep/run-group';
-import { finishCloudSweep, startCloudSweep } from '../../sweep/cloud-steps';
+import { cellOf, cellRunName, planSweep, sweepFolder, type PlannedCell, type SweepPlan } from '../../sweep/plan';
+import { memberTags, runGroup, type Group } from '../../sweep/run-group';
+import { describeSweep, finishCloudSweep, sharedOptions, startCloudSweep } from '../../sweep/cloud-steps';
 import { optionParams } from '../../pipeline/run-training';
 import { addSchemaOptions, typedOptions } from '../schema-options';
-import { atTrainingEdge } from '../training-edge';
-import { memberRunName, sweepMembership } from '../../sweep/sweep-members';
+import { atTrainingEdge, logLine } from '../training-edge';
 
 /**
  * `sweep`: a grid of trainings run one after another on this machine, as child runs of one parent,
@@ -35,7 +34,7 @@ export function registerSweepCommands(program: Command): void {
       const group = sweepGroup(plan, first.out);
       await sweepFolder(`${group.out}/${group.name}`).writePlan(plan);
       const outcome = await runGroup(group, deps);
-      return { status: outcome.status, folder: outcome.folder, unsynced: outcome.unsynced };
+      return { status: outcome.status, folder: outcome.comparison.report, unsynced: outcome.unsynced };
     });
   });
 
@@ -62,7 +61,12 @@ export function registerSweepCommands(program: Command): void {
     await atTrainingEdge(config, async (deps) => {
       const outcome = await runTraining(config, {
         ...deps,
-        member: sweepMembership(plan, planned, config.out, parent?.runId),
+        member: {
+          runName: cellRunName(planned),
+          folder: `${config.out}/${plan.sweepId}`,
+          parentRunId: parent?.runId,
+          tags: memberTags(plan.sweepId, planned),
+        },
       });
       return { status: outcome.status, folder: outcome.runDir, unsynced: outcome.unsynced };
     });
@@ -74,22 +78,21 @@ export function registerSweepCommands(program: Command): void {
     .requiredOption('--plan <uri>', 'the sweep\'s folder (s3://bucket/sweeps/<id>/) or its plan.json')
     .option('--out <folder>', 'where the comparison is written before it goes to MLflow', 'runs')
     .action(async (opts: { plan: string; out: string }) => {
-      process.stdout.write(`${await finishCloudSweep(planFolder(opts.plan), opts.out, process.env, (line) => process.stderr.write(`${line}\n`))}\n`);
+      process.stdout.write(`${await finishCloudSweep(planFolder(opts.plan), opts.out, process.env, logLine)}\n`);
     });
 }
 
 /** The group a local sweep runs: its cells, each in a folder of the sweep's, checkpointing apart when asked to. */
 export function sweepGroup(plan: SweepPlan, out: string): Group {
-  const shared = Object.fromEntries(Object.entries(plan.cells[0].options).filter(([key]) => plan.cells.every((c) => sameValue(c.options[key], plan.cells[0].options[key]))));
   return {
     kind: 'sweep',
     name: plan.sweepId,
     out,
-    description: `A sweep of ${plan.cells.length} trainings: ${plan.cells.map((c) => c.name).join('; ')}.`,
-    params: { ...optionParams(shared), cells: plan.cells.length },
+    description: describeSweep(plan),
+    params: { ...optionParams(sharedOptions(plan)), cells: plan.cells.length },
     members: plan.cells.map((planned) => ({
       name: planned.name,
-      runName: memberRunName(planned),
+      runName: cellRunName(planned),
       config: cellConfig(planned, {}),
       varied: planned.varied,
     })),
@@ -105,8 +108,4 @@ function cellConfig(planned: PlannedCell, extra: Readonly<Record<string, unknown
 
 function planFolder(uri: string): string {
   return uri.replace(/\/plan\.json$/, '');
-}
-
-function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }

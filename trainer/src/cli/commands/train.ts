@@ -40,7 +40,7 @@ export function registerTrainCommand(program: Command): void {
     await atTrainingEdge(config, async (deps) => {
       if (config.cv && !config.cvFold) {
         const group = await runGroup(crossValidation(config), deps);
-        return { status: group.status, folder: group.folder, unsynced: group.unsynced };
+        return { status: group.status, folder: group.comparison.report, unsynced: group.unsynced };
       }
       const outcome = await runTraining(config, deps);
       return { status: outcome.status, folder: outcome.runDir, unsynced: outcome.unsynced };

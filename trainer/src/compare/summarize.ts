@@ -1,0 +1,91 @@
+import { rocAuc } from '../evaluate/metrics';
+import type { RunSummary } from './run-summary';
+
+/** The test metrics a comparison lines up, in this order, with how people name them. */
+export const COMPARED_METRICS: readonly (readonly [key: string, label: string])[] = [
+  ['test_accuracy', 'Accuracy'],
+  ['test_recall', 'Sensitivity'],
+  ['test_specificity', 'Specificity'],
+  ['test_auc', 'ROC AUC'],
+  ['test_average_precision', 'Average precision'],
+  ['test_f1', 'F1'],
+  ['test_mcc', 'MCC'],
+  ['test_brier', 'Brier score'],
+  ['test_ece', 'Calibration error'],
+];
+
+/** Options that tell runs of one configuration apart without making it another (what repeats measure). */
+const REPEAT_KEYS = new Set(['seed', 'cvFold']);
+/** Params that differ between runs without saying anything about the model (or follow from one that does: param_count from model). */
+const INCIDENTAL_KEYS = new Set(['out', 'cacheDir', 'checkpointUri', 'datasetCache', 'dataset_digest', 'split_digest', 'splitFrom', 'threads', 'backend', 'param_count']);
+
+export interface MetricSpread {
+  readonly mean: number;
+  /** Sample standard deviation (n - 1); NaN for a single run. */
+  readonly sd: number;
+  readonly n: number;
+}
+
+/** Runs of one configuration (the folds of a cross-validation, the seeds of one cell), summarised. */
+export interface RunGroupSummary {
+  /** What sets the group apart from the others (`cnn-1`, `model=cnn-1 image-size=64`), or `all runs`. */
+  readonly label: string;
+  readonly runs: readonly RunSummary[];
+  readonly metrics: Readonly<Record<string, MetricSpread>>;
+  /** AUC of all the group's test predictions pooled, when every run has them. */
+  readonly pooledAuc?: number;
+}
+
+/** The params that differ between runs (left out: repeats' seeds and folds, paths, digests). */
+export function differingParams(runs: readonly RunSummary[]): string[] {
+  const keys = [...new Set(runs.flatMap((run) => Object.keys(run.params)))].sort();
+  return keys.filter((key) => !INCIDENTAL_KEYS.has(key) && new Set(runs.map((run) => run.params[key] ?? '')).size > 1);
+}
+
+/** Runs grouped by everything that differs except seeds and folds: each group one configuration, measured n times. */
+export function groupRuns(runs: readonly RunSummary[]): RunGroupSummary[] {
+  const keys = differingParams(runs).filter((key) => !REPEAT_KEYS.has(key));
+  const groups = new Map<string, RunSummary[]>();
+  for (const run of runs) {
+    const label = keys.map((key) => (key === 'model' ? run.params[key] : `${key}=${run.params[key] ?? ''}`)).join(' ') || 'all runs';
+    groups.set(label, [...(groups.get(label) ?? []), run]);
+  }
+  return [...groups.entries()].map(([label, members]) => summarizeGroup(label, members));
+}
+
+export function summarizeGroup(label: string, runs: readonly RunSummary[]): RunGroupSummary {
+  const metrics: Record<string, MetricSpread> = {};
+  for (const [key] of COMPARED_METRICS) {
+    const values = runs.map((run) => run.metrics[key]).filter((v): v is number => Number.isFinite(v));
+    if (values.length) metrics[key] = spread(values);
+  }
+  const withPredictions = runs.filter((run) => run.predictions);
+  const pooledAuc = withPredictions.length === runs.length && runs.length > 1
+    ? rocAuc(withPredictions.flatMap((r) => Array.from(r.predictions!.labels)), withPredictions.flatMap((r) => Array.from(r.predictions!.probs)))
+    : undefined;
+  return { label, runs, metrics, ...(pooledAuc === undefined ? {} : { pooledAuc }) };
+}
+
+export function spread(values: readonly number[]): MetricSpread {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(values.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : NaN;
+  return { mean, sd, n };
+}
+
+/**
+ * The figures a group's parent run gets in MLflow: `<metric>_mean` and `<metric>_sd` of each test
+ * metric over its runs, the pooled AUC, and how many runs finished. With several groups (a sweep
+ * over models), those of the best group by `rankBy`, and the count of groups.
+ */
+export function summaryMetrics(groups: readonly RunGroupSummary[], rankBy = 'test_auc'): Record<string, number> {
+  const best = [...groups].sort((a, b) => (b.metrics[rankBy]?.mean ?? -Infinity) - (a.metrics[rankBy]?.mean ?? -Infinity))[0];
+  const out: Record<string, number> = { runs_compared: groups.reduce((n, g) => n + g.runs.length, 0), configurations: groups.length };
+  if (!best) return out;
+  for (const [key, value] of Object.entries(best.metrics)) {
+    out[`${key}_mean`] = value.mean;
+    if (Number.isFinite(value.sd)) out[`${key}_sd`] = value.sd;
+  }
+  if (best.pooledAuc !== undefined) out.test_auc_pooled = best.pooledAuc;
+  return out;
+}
