@@ -3,7 +3,7 @@ import { kebab, TrainConfigSchema } from '../../trainer/src/config';
 import { typedOptions } from '../../trainer/src/cli/schema-options';
 import { expandGrid, type SweepCell } from '../../trainer/src/sweep/grid';
 import { addGridOptions, gridFromOptions } from '../../trainer/src/sweep/grid-options';
-import { newSweepId, planSweep, SWEEP_ID_PATTERN, type SweepPlan } from '../../trainer/src/sweep/plan';
+import { planSweep, SWEEP_ID_PATTERN, type SweepPlan } from '../../trainer/src/sweep/plan';
 import { UserError } from '../../trainer/src/user-error';
 import { stackNames } from '../names';
 import { parseCloudTrainOptions, trainerArgs } from '../run-options';
@@ -58,7 +58,7 @@ export function sweepCloudCommand(deps: LauncherDeps): Command {
     const cells = expandGrid(gridFromOptions(command));
     checkCloudCells(cells);
     const now = deps.now();
-    const plan = planSweep(cells, newSweepId(now), now);
+    const plan = planSweep(cells, now);
     if (flags.dryRun) return printDryRun(plan, flags.env, deps.print);
 
     const clients = deps.clients(flags.region);

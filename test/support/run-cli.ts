@@ -17,6 +17,8 @@ export interface CliOptions {
    * more than this; one that runs the CLI twice gives itself room for both). @default 240 s
    */
   readonly timeoutMs?: number;
+  /** The script to run instead of the trainer CLI, relative to the repository (`bin/sweep.ts` for `npm run sweep`). */
+  readonly entry?: string;
 }
 
 export interface RunningCli {
@@ -37,7 +39,7 @@ const running = new Set<ChildProcess>();
  * trainer/src/cli/main.ts train ...`: no wrapper process, so signals reach the command itself).
  */
 export function startCli(args: readonly string[], options: CliOptions = {}): RunningCli {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', options.entry ? join(ROOT, options.entry) : ENTRY, ...args], {
     cwd: ROOT,
     env: { ...process.env, MLFLOW_TRACKING_URI: '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

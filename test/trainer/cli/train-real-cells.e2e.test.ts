@@ -30,7 +30,7 @@ realTest(name, async () => {
   const result = await runCli([
     'train', '--data', SAMPLE, '--model', 'micro', '--image-size', '48', '--limit', '1200', '--epochs', '8', '--patience', '0',
     '--threshold-for', 'sensitivity=0.9', '--seed', '1', '--out', join(work, 'runs'), '--cache-dir', join(work, 'cache'),
-  ], { timeoutMs: 600_000 });
+  ]);
   expect(result.stderr).toContain('images: 2400 at 48 px');
   expect(result.code).toBe(0);
   const runDir = result.stdout.trim().split('\n').at(-1) as string;

@@ -15,6 +15,8 @@ export interface TrainingResult {
   /** Printed last, so scripts can `dir=$(npm run -s train ...)`: a run's folder, a group's comparison report. */
   readonly folder: string;
   readonly unsynced?: string;
+  /** Members of a group (sweep cells, folds) that failed: the others still ran, and the command says so. */
+  readonly failed?: number;
 }
 
 export function logLine(line: string): void {
@@ -25,7 +27,8 @@ export function logLine(line: string): void {
  * The command's edge for training commands (train, sweep, sweep-cell): the backend, tracking and
  * checkpoints are chosen here and handed in; Ctrl-C, SIGTERM and spot notices become stop
  * requests (the first stops after the current step, a second quits at once). Prints the folder
- * last and sets the exit code: 130 interrupted, 1 tracking data left unsent.
+ * last and sets the exit code: 130 interrupted; 1 failed, a group member failed, or tracking data
+ * left unsent.
  */
 export async function atTrainingEdge(config: TrainConfig, work: (deps: RunDeps) => Promise<TrainingResult>): Promise<void> {
   const stop = new StopRequests(() => process.exit(130));
@@ -51,8 +54,9 @@ export async function atTrainingEdge(config: TrainConfig, work: (deps: RunDeps) 
   try {
     const result = await work({ backend, progress: terminalProgress(), stop, env: process.env, log: logLine, checkpoints, openTracking });
     process.stdout.write(`${result.folder}\n`);
+    if (result.failed) logLine(`warning: ${result.failed} of the group's trainings did not finish; the comparison lists why`);
     if (result.status === 'KILLED') process.exitCode = 130;
-    else if (result.unsynced) process.exitCode = 1;
+    else if (result.unsynced || result.failed || result.status === 'FAILED') process.exitCode = 1;
   } finally {
     stopWatching();
     process.off('SIGINT', onSignal);

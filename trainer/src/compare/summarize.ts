@@ -17,7 +17,9 @@ export const COMPARED_METRICS: readonly (readonly [key: string, label: string])[
 /** Options that tell runs of one configuration apart without making it another (what repeats measure). */
 const REPEAT_KEYS = new Set(['seed', 'cvFold']);
 /** Params that differ between runs without saying anything about the model (or follow from one that does: param_count from model). */
-const INCIDENTAL_KEYS = new Set(['out', 'cacheDir', 'checkpointUri', 'datasetCache', 'dataset_digest', 'split_digest', 'splitFrom', 'threads', 'backend', 'param_count']);
+const INCIDENTAL_KEYS = new Set([
+  'out', 'cacheDir', 'checkpointUri', 'datasetCache', 'dataset_digest', 'split_digest', 'splitFrom', 'threads', 'backend', 'param_count', 'registerModel',
+]);
 
 export interface MetricSpread {
   readonly mean: number;

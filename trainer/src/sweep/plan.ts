@@ -36,7 +36,7 @@ export function newSweepId(now: Date = new Date()): string {
   return `sweep-${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}-${randomBytes(2).toString('hex')}`;
 }
 
-export function planSweep(cells: readonly SweepCell[], sweepId: string = newSweepId(), now: Date = new Date()): SweepPlan {
+export function planSweep(cells: readonly SweepCell[], now: Date = new Date(), sweepId: string = newSweepId(now)): SweepPlan {
   return {
     format: PLAN_FORMAT,
     sweepId,

@@ -107,6 +107,11 @@ export async function runGroup(group: Group, deps: RunDeps): Promise<GroupOutcom
   return { folder, status, results, comparison, unsynced };
 }
 
+/** Members that failed or were not started: a group that had them ends with a non-zero exit code. */
+export function failedMembers(outcome: GroupOutcome): number {
+  return outcome.results.filter((r) => !r.outcome || r.outcome.status === 'FAILED').length;
+}
+
 /** Tags of a member's run: its group, its name in the group, and what sets it apart. */
 export function memberTags(groupName: string, member: Pick<GroupMember, 'name' | 'varied'>): Record<string, string> {
   return { [GROUP_TAGS.name]: groupName, [GROUP_TAGS.member]: member.name, ...member.varied };

@@ -1,10 +1,12 @@
 import { Command } from 'commander';
 import { parseTrainConfig, TrainConfigSchema } from '../../config';
 import { runTraining } from '../../pipeline/run-training';
-import { expandGrid } from '../../sweep/grid';
+import { MODEL_NAMES } from '../../models/registry';
+import { expandGrid, type SweepCell } from '../../sweep/grid';
 import { addGridOptions, gridFromOptions } from '../../sweep/grid-options';
 import { cellOf, cellRunName, planSweep, sweepFolder, type PlannedCell, type SweepPlan } from '../../sweep/plan';
-import { memberTags, runGroup, type Group } from '../../sweep/run-group';
+import { failedMembers, memberTags, runGroup, type Group } from '../../sweep/run-group';
+import { UserError } from '../../user-error';
 import { describeSweep, finishCloudSweep, sharedOptions, startCloudSweep } from '../../sweep/cloud-steps';
 import { optionParams } from '../../pipeline/run-training';
 import { addSchemaOptions, typedOptions } from '../schema-options';
@@ -23,6 +25,7 @@ export function registerSweepCommands(program: Command): void {
   addGridOptions(sweep);
   sweep.action(async (_opts, cmd: Command) => {
     const cells = expandGrid(gridFromOptions(cmd));
+    refuseUnknownModels(cells);
     const plan = planSweep(cells);
     if (cmd.opts().dryRun) {
       process.stdout.write(`${plan.sweepId}: ${cells.length} training${cells.length === 1 ? '' : 's'}, one after another on this machine\n`);
@@ -34,7 +37,7 @@ export function registerSweepCommands(program: Command): void {
       const group = sweepGroup(plan, first.out);
       await sweepFolder(`${group.out}/${group.name}`).writePlan(plan);
       const outcome = await runGroup(group, deps);
-      return { status: outcome.status, folder: outcome.comparison.report, unsynced: outcome.unsynced };
+      return { status: outcome.status, folder: outcome.comparison.report, unsynced: outcome.unsynced, failed: failedMembers(outcome) };
     });
   });
 
@@ -104,6 +107,14 @@ function cellConfig(planned: PlannedCell, extra: Readonly<Record<string, unknown
   const options: Record<string, unknown> = { ...planned.options, ...extra };
   if (typeof options.checkpointUri === 'string') options.checkpointUri = `${options.checkpointUri.replace(/\/+$/, '')}/${planned.index}`;
   return parseTrainConfig(options);
+}
+
+/** The model names are the registry's, which the option schema cannot know without loading TF.js: checked here for every cell at once. */
+function refuseUnknownModels(cells: readonly SweepCell[]): void {
+  const unknown = cells.filter((cell) => !MODEL_NAMES.includes(cell.config.model));
+  if (!unknown.length) return;
+  throw new UserError(`the sweep has invalid cells:\n${unknown.map((cell) => `  cell ${cell.index + 1} (${cell.name}): --model: `
+    + `unknown model "${cell.config.model}"; use one of ${MODEL_NAMES.join(', ')}`).join('\n')}`);
 }
 
 function planFolder(uri: string): string {

@@ -8,7 +8,7 @@ import { listModels } from '../../models/registry';
 import { selectBackend } from '../../backend/select-backend';
 import { runTraining } from '../../pipeline/run-training';
 import { crossValidation } from '../../sweep/cross-validation';
-import { runGroup } from '../../sweep/run-group';
+import { failedMembers, runGroup } from '../../sweep/run-group';
 import { modelTableLines } from '../model-table';
 import { atTrainingEdge } from '../training-edge';
 import { addSchemaOptions, typedOptions } from '../schema-options';
@@ -40,7 +40,7 @@ export function registerTrainCommand(program: Command): void {
     await atTrainingEdge(config, async (deps) => {
       if (config.cv && !config.cvFold) {
         const group = await runGroup(crossValidation(config), deps);
-        return { status: group.status, folder: group.comparison.report, unsynced: group.unsynced };
+        return { status: group.status, folder: group.comparison.report, unsynced: group.unsynced, failed: failedMembers(group) };
       }
       const outcome = await runTraining(config, deps);
       return { status: outcome.status, folder: outcome.runDir, unsynced: outcome.unsynced };
