@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { gradientConvInfo } from './filter-gradient';
 import { call, cropForConv, KernelArgs, Margins, release, releaseExcept, reshape, transpose } from './kernel-calls';
 
 /**
@@ -10,10 +11,7 @@ import { call, cropForConv, KernelArgs, Margins, release, releaseExcept, reshape
  */
 export function conv2dBackpropInput(args: KernelArgs<'dy' | 'filter', tf.Conv2DBackpropInputAttrs>): tf.TensorInfo {
   const { backend, inputs: { dy, filter } } = args;
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs;
-  if (dataFormat === 'NCHW') throw new Error('wasm Conv2DBackpropInput supports NHWC only');
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
+  const info = gradientConvInfo(args.attrs.inputShape, filter.shape, args.attrs, false);
   const spread = spreadForInputGradient(backend, dy, info);
   const reversed = call(backend, tf.Reverse, { x: filter }, { dims: [0, 1] });
   const rotated = transpose(backend, reversed, [0, 1, 3, 2]);

@@ -10,6 +10,12 @@ export const KERNEL_NAMES = [
   'conv2d_filter_grad',
   'add_parts',
   'max_pool_grad',
+  'channel_sums',
+  'centered_sums',
+  'channel_affine',
+  'relu_grad',
+  'square_grad',
+  'depthwise_filter_grad',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];
