@@ -4,6 +4,7 @@ import { xnnpackMatMul } from './batch-mat-mul';
 import { broadcastByTile } from './broadcast-by-tile';
 import { channelBatchNorm, channelReduction, perChannelBinary } from './channel-ops';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
+import { simdConv2d } from './conv2d';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
 import { maxPoolGradConfig } from './max-pool-grad';
@@ -29,6 +30,8 @@ const REPLACEMENTS: tf.KernelConfig[] = [
 /** Kernels kept, with a faster route for some inputs. */
 const WRAPPED: Array<[string, Wrapper]> = [
   [tf.BatchMatMul, xnnpackMatMul as Wrapper],
+  [tf.Conv2D, simdConv2d as Wrapper],
+  [tf.FusedConv2D, simdConv2d as Wrapper],
   [tf.Cast, aliasSameTypeCast as Wrapper],
   [tf.Slice, zeroCopySlice as Wrapper],
   [tf.Sum, channelReduction('sum') as Wrapper],

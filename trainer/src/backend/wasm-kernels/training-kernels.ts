@@ -16,6 +16,8 @@ export const KERNEL_NAMES = [
   'relu_grad',
   'square_grad',
   'depthwise_filter_grad',
+  'pack_filter',
+  'conv2d',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];
