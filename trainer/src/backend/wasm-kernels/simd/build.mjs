@@ -19,8 +19,9 @@ const WASM_LD = 'wasm-ld-14';
 // -ffp-contract=off: no fused multiply-add, so results do not depend on the compiler's choice.
 const COMPILE = ['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-matomics', '-mmutable-globals', '-nostdlib', '-ffreestanding',
   '-fno-builtin', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror'];
-// The stack pointer is exported so that each instance (one per thread) gets its own stack.
-const LINK = ['--no-entry', '--import-memory', '--strip-all', '--export=__stack_pointer'];
+// The stack pointer is exported so that each instance (one per thread) gets its own stack; the
+// function names stay, so that a trap's stack names the kernel.
+const LINK = ['--no-entry', '--import-memory', '--strip-debug', '--export=__stack_pointer'];
 // The backend's shared heap is declared with a 4 GiB maximum; an import must declare the same.
 const SHARED = ['--shared-memory', '--max-memory=4294967296'];
 
