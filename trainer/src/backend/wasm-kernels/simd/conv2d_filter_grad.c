@@ -18,6 +18,17 @@ typedef struct {
   int hp, wp, ci, oh, ow, co, sh, sw;
 } geometry;
 
+/* Where output row r (b, oy) reads xp for filter row ky, from k of the kw*ci taps on. */
+static inline const float *x_row(const geometry *g, int r, int ky, int k) {
+  const int b = r / g->oh, oy = r - b * g->oh;
+  return g->xp + ((long)(b * g->hp + oy * g->sh + ky) * g->wp) * g->ci + k;
+}
+
+/* Output row r's dy, from channel n on. */
+static inline const float *dy_row(const geometry *g, int r, int n) {
+  return g->dy + (long)r * g->ow * g->co + n;
+}
+
 /* acc[k][n] (row stride co) += sum over the chunk's pixels of a[k] * d[n], 4 k x 8 n. */
 static void tile_4x8(const geometry *g, int row0, int row1, int ky, int k, int n, float *acc) {
   float *w0 = acc + k * g->co + n;
@@ -27,9 +38,7 @@ static void tile_4x8(const geometry *g, int row0, int row1, int ky, int k, int n
   f32x4 a30 = wasm_v128_load(w0 + 3 * g->co), a31 = wasm_v128_load(w0 + 3 * g->co + 4);
   const int step = g->sw * g->ci;
   for (int r = row0; r < row1; r++) {
-    const int b = r / g->oh, oy = r - b * g->oh;
-    const float *x = g->xp + ((long)(b * g->hp + oy * g->sh + ky) * g->wp) * g->ci + k;
-    const float *d = g->dy + (long)r * g->ow * g->co + n;
+    const float *x = x_row(g, r, ky, k), *d = dy_row(g, r, n);
     for (int ox = 0; ox < g->ow; ox++, x += step, d += g->co) {
       const f32x4 d0 = wasm_v128_load(d), d1 = wasm_v128_load(d + 4);
       f32x4 s = wasm_v128_load32_splat(x);
@@ -58,9 +67,7 @@ static void tile_1x8(const geometry *g, int row0, int row1, int ky, int k, int n
   f32x4 a0 = wasm_v128_load(w0), a1 = wasm_v128_load(w0 + 4);
   const int step = g->sw * g->ci;
   for (int r = row0; r < row1; r++) {
-    const int b = r / g->oh, oy = r - b * g->oh;
-    const float *x = g->xp + ((long)(b * g->hp + oy * g->sh + ky) * g->wp) * g->ci + k;
-    const float *d = g->dy + (long)r * g->ow * g->co + n;
+    const float *x = x_row(g, r, ky, k), *d = dy_row(g, r, n);
     for (int ox = 0; ox < g->ow; ox++, x += step, d += g->co) {
       const f32x4 s = wasm_v128_load32_splat(x);
       a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(d)));
@@ -77,9 +84,7 @@ static void tile_4x4(const geometry *g, int row0, int row1, int ky, int k, int n
   f32x4 a2 = wasm_v128_load(w0 + 2 * g->co), a3 = wasm_v128_load(w0 + 3 * g->co);
   const int step = g->sw * g->ci;
   for (int r = row0; r < row1; r++) {
-    const int b = r / g->oh, oy = r - b * g->oh;
-    const float *x = g->xp + ((long)(b * g->hp + oy * g->sh + ky) * g->wp) * g->ci + k;
-    const float *d = g->dy + (long)r * g->ow * g->co + n;
+    const float *x = x_row(g, r, ky, k), *d = dy_row(g, r, n);
     for (int ox = 0; ox < g->ow; ox++, x += step, d += g->co) {
       const f32x4 d0 = wasm_v128_load(d);
       a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load32_splat(x), d0));
@@ -97,9 +102,7 @@ static void tile_1x4(const geometry *g, int row0, int row1, int ky, int k, int n
   f32x4 a0 = wasm_v128_load(w0);
   const int step = g->sw * g->ci;
   for (int r = row0; r < row1; r++) {
-    const int b = r / g->oh, oy = r - b * g->oh;
-    const float *x = g->xp + ((long)(b * g->hp + oy * g->sh + ky) * g->wp) * g->ci + k;
-    const float *d = g->dy + (long)r * g->ow * g->co + n;
+    const float *x = x_row(g, r, ky, k), *d = dy_row(g, r, n);
     for (int ox = 0; ox < g->ow; ox++, x += step, d += g->co) {
       a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load32_splat(x), wasm_v128_load(d)));
     }
@@ -112,9 +115,7 @@ static void tile_1x1(const geometry *g, int row0, int row1, int ky, int k, int n
   float sum = acc[k * g->co + n];
   const int step = g->sw * g->ci;
   for (int r = row0; r < row1; r++) {
-    const int b = r / g->oh, oy = r - b * g->oh;
-    const float *x = g->xp + ((long)(b * g->hp + oy * g->sh + ky) * g->wp) * g->ci + k;
-    const float *d = g->dy + (long)r * g->ow * g->co + n;
+    const float *x = x_row(g, r, ky, k), *d = dy_row(g, r, n);
     for (int ox = 0; ox < g->ow; ox++, x += step, d += g->co) sum += *x * *d;
   }
   acc[k * g->co + n] = sum;

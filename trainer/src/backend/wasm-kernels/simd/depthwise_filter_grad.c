@@ -41,14 +41,18 @@ static void row_3x3(const geometry *g, int r, int ch, float *acc) {
   wasm_v128_store(a + 6 * c, a6); wasm_v128_store(a + 7 * c, a7); wasm_v128_store(a + 8 * c, a8);
 }
 
+/* Where output row r (b, oy) reads xp for tap (ky, kx), from channel ch on. */
+static inline const float *x_at(const geometry *g, int r, int ky, int kx, int ch) {
+  const int b = r / g->oh, oy = r - b * g->oh;
+  return g->xp + ((long)(b * g->hp + oy * g->sh + ky) * g->wp + kx) * g->c + ch;
+}
+
 /* Multiplier 1, any filter size, channels [ch, ch + 4): one tap at a time. */
 static void row_any(const geometry *g, int r, int ch, float *acc) {
-  const int b = r / g->oh, oy = r - b * g->oh;
   const int c = g->c, step = g->sw * g->c;
   for (int ky = 0; ky < g->kh; ky++) {
     for (int kx = 0; kx < g->kw; kx++) {
-      const float *x = g->xp + ((long)(b * g->hp + oy * g->sh + ky) * g->wp + kx) * c + ch;
-      const float *d = g->dy + (long)r * g->ow * c + ch;
+      const float *x = x_at(g, r, ky, kx, ch), *d = g->dy + (long)r * g->ow * c + ch;
       float *a = acc + (ky * g->kw + kx) * c + ch;
       f32x4 sum = wasm_v128_load(a);
       for (int ox = 0; ox < g->ow; ox++, x += step, d += c) sum = wasm_f32x4_add(sum, wasm_f32x4_mul(wasm_v128_load(d), wasm_v128_load(x)));
@@ -57,34 +61,18 @@ static void row_any(const geometry *g, int r, int ch, float *acc) {
   }
 }
 
-/* Multiplier 1, one channel (the last c % 4), any filter size. */
-static void row_one(const geometry *g, int r, int ch, float *acc) {
-  const int b = r / g->oh, oy = r - b * g->oh;
-  const int c = g->c, step = g->sw * g->c;
-  for (int ky = 0; ky < g->kh; ky++) {
-    for (int kx = 0; kx < g->kw; kx++) {
-      const float *x = g->xp + ((long)(b * g->hp + oy * g->sh + ky) * g->wp + kx) * c + ch;
-      const float *d = g->dy + (long)r * g->ow * c + ch;
-      float sum = acc[(ky * g->kw + kx) * c + ch];
-      for (int ox = 0; ox < g->ow; ox++, x += step, d += c) sum += *d * *x;
-      acc[(ky * g->kw + kx) * c + ch] = sum;
-    }
-  }
-}
-
-/* Any multiplier, one value at a time. */
-static void row_multiplied(const geometry *g, int r, float *acc) {
-  const int b = r / g->oh, oy = r - b * g->oh;
+/* Any multiplier, any filter size, channels [ch0, ch1), one value at a time. */
+static void row_scalar(const geometry *g, int r, int ch0, int ch1, float *acc) {
   const int c = g->c, m = g->m, step = g->sw * c;
   for (int ky = 0; ky < g->kh; ky++) {
     for (int kx = 0; kx < g->kw; kx++) {
-      for (int ch = 0; ch < c; ch++) {
+      for (int ch = ch0; ch < ch1; ch++) {
         for (int q = 0; q < m; q++) {
-          const float *x = g->xp + ((long)(b * g->hp + oy * g->sh + ky) * g->wp + kx) * c + ch;
-          const float *d = g->dy + (long)r * g->ow * c * m + ch * m + q;
-          float sum = acc[((ky * g->kw + kx) * c + ch) * m + q];
+          const float *x = x_at(g, r, ky, kx, ch), *d = g->dy + (long)r * g->ow * c * m + ch * m + q;
+          float *a = acc + ((ky * g->kw + kx) * c + ch) * m + q;
+          float sum = *a;
           for (int ox = 0; ox < g->ow; ox++, x += step, d += c * m) sum += *d * *x;
-          acc[((ky * g->kw + kx) * c + ch) * m + q] = sum;
+          *a = sum;
         }
       }
     }
@@ -102,15 +90,11 @@ EXPORT(depthwise_filter_grad)(const float *xp, const float *dy, float *acc, int 
   zero_floats(acc, kh * kw * c * m);
   const int end = part_start(batch * oh, part + 1, parts);
   for (int r = part_start(batch * oh, part, parts); r < end; r++) {
-    if (m != 1) {
-      row_multiplied(&g, r, acc);
-      continue;
-    }
     int ch = 0;
-    for (; ch + 4 <= c; ch += 4) {
+    for (; m == 1 && ch + 4 <= c; ch += 4) {
       if (kh == 3 && kw == 3) row_3x3(&g, r, ch, acc);
       else row_any(&g, r, ch, acc);
     }
-    for (; ch < c; ch++) row_one(&g, r, ch, acc);
+    row_scalar(&g, r, ch, c, acc);
   }
 }
