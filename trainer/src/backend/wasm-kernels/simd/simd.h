@@ -1,7 +1,8 @@
 /*
- * Shared by the training kernels: built with clang for wasm32 + SIMD128, no libc, no static data
- * and no stack (build.mjs checks both): each kernel is called on the wasm backend's own heap, from
- * the main thread and from helper threads at once, so it may touch nothing but its arguments.
+ * Shared by the training kernels: built with clang for wasm32 + SIMD128, no libc and no static
+ * data (build.mjs checks: it would be written over the backend's heap). Each kernel is called on
+ * the wasm backend's own heap, from the main thread and from helper threads at once, each with a
+ * stack of its own (../training-kernels.ts), so it may touch nothing but its arguments.
  */
 #ifndef TRAINING_KERNELS_SIMD_H
 #define TRAINING_KERNELS_SIMD_H
