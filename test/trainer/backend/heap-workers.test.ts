@@ -61,3 +61,15 @@ test('a trap on the calling thread is thrown as it is, and the helpers keep work
   sums.forEach((s, c) => expect(s).toBeCloseTo(reference[c], 2));
   x.dispose();
 });
+
+test('replacing the wasm backend stops the old backend\'s helpers (each holds the old heap)', async () => {
+  const old = trainingKernels(tf.backend() as BackendWasm);
+  tf.tidy(() => tf.sum(tf.randomUniform([64, 30, 30, 8]), [0, 1, 2]).dataSync());
+  expect(old.helpersStarted).toBe(1);
+  await selectBackend('wasm', { threads: 2 });
+  expect(old.helpersStarted).toBe(0);
+  const fresh = trainingKernels(tf.backend() as BackendWasm);
+  expect(fresh).not.toBe(old);
+  tf.tidy(() => tf.sum(tf.randomUniform([64, 30, 30, 8]), [0, 1, 2]).dataSync());
+  expect(fresh.helpersStarted).toBe(1);
+});

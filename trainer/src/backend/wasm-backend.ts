@@ -52,7 +52,11 @@ export async function useWasmBackend(opts: WasmBackendOptions = {}): Promise<Was
   }
 
   let setup: WasmSetup | undefined;
-  if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm');
+  if (tf.findBackendFactory('wasm') != null) {
+    const previous = tf.findBackend('wasm') as BackendWasm | null;
+    if (previous) for (const listener of removalListeners) listener(previous);
+    tf.removeBackend('wasm');
+  }
   tf.registerBackend('wasm', async () => {
     // Emscripten never settles its promise when our instantiation fails: race it with the failure.
     let failed: (error: unknown) => void = () => undefined;
@@ -97,6 +101,12 @@ export async function useWasmBackend(opts: WasmBackendOptions = {}): Promise<Was
 }
 
 const heaps = new WeakMap<object, WebAssembly.Memory>();
+const removalListeners: Array<(backend: BackendWasm) => void> = [];
+
+/** Calls `listener` with a wasm backend that useWasmBackend is about to replace (to stop what runs on its heap). */
+export function onWasmBackendReplaced(listener: (backend: BackendWasm) => void): void {
+  removalListeners.push(listener);
+}
 
 /** The heap of a wasm backend started by useWasmBackend: shared between threads when it runs threaded. */
 export function wasmHeap(backend: BackendWasm): WebAssembly.Memory {

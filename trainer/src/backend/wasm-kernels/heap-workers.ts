@@ -39,6 +39,19 @@ export class HeapWorkers {
     return this.opts.stackTops.length;
   }
 
+  /** Helper threads started (they start on first use). */
+  get started(): number {
+    return this.workers.length;
+  }
+
+  /** Stops the helper threads (each holds the heap it works on). */
+  terminate(): void {
+    for (const { worker, errors } of this.workers.splice(0)) {
+      errors.close();
+      void worker.terminate();
+    }
+  }
+
   /** Jobs that ran at least one part on a helper thread since this pool started. */
   get splitJobs(): number {
     return this.jobsOnHelpers;

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { wasmHeap } from '../wasm-backend';
+import { onWasmBackendReplaced, wasmHeap } from '../wasm-backend';
 import { HeapWorkers } from './heap-workers';
 
 /** The functions simd/*.c export (see simd/build.mjs), each taking (...args, part, parts). */
@@ -59,6 +59,16 @@ export class TrainingKernels {
     return this.workers?.splitJobs ?? 0;
   }
 
+  /** Helper threads running now. */
+  get helpersStarted(): number {
+    return this.workers?.started ?? 0;
+  }
+
+  /** Stops the helper threads: for a backend being replaced. */
+  stopHelpers(): void {
+    this.workers?.terminate();
+  }
+
   /** Runs `kernel(...args, part, parts)` for every part, part 0 on this thread. */
   run(kernel: KernelName, args: readonly number[], parts = 1): void {
     const here = () => this.exports[kernel](...args, 0, parts);
@@ -87,6 +97,12 @@ export class TrainingKernels {
 }
 
 const instances = new WeakMap<object, TrainingKernels>();
+
+// A replaced backend's helpers would otherwise wait forever, each holding the old heap.
+onWasmBackendReplaced((backend) => {
+  instances.get(backend.wasm)?.stopHelpers();
+  instances.delete(backend.wasm);
+});
 
 /** The kernels on this backend's heap, made on first use. */
 export function trainingKernels(backend: BackendWasm): TrainingKernels {
