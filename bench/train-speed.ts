@@ -1,12 +1,16 @@
 /**
  * Training images/s of the reference CNN (Conv 16/32/64 + Dense 64, 171k parameters, 64x64 input,
  * batch 32: the model the backend figures in issue 2 were measured with) on each backend this
- * machine has: native TensorFlow if installed, wasm on one thread and on one per core, and the
- * plain cpu backend (capped: it is slow). Reports the best and the median of several rounds, and
- * CPU milliseconds per image, which other work on the machine disturbs less than wall time.
+ * machine has: native TensorFlow if installed, wasm on one thread and on one per core, the plain
+ * cpu backend (capped: it is slow), and Keras on TensorFlow where a Python with TensorFlow is at
+ * hand (KERAS_PYTHON, else python3). Then every registered model at 100 px, batch 64. Reports the
+ * best and the median of several rounds, CPU milliseconds per image (which other work on the
+ * machine disturbs less than wall time), and the speed targets of issue 14 side by side.
  * Run alone with `npm run bench -- train [--no-cpu]`, or with the others through `npm run bench`.
  */
+import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { nativeInstalled } from '../trainer/src/backend/native-tensorflow';
 import { type BackendName, selectBackend } from '../trainer/src/backend/select-backend';
@@ -25,7 +29,14 @@ export interface TrainSpeedOptions {
   readonly includeCpu?: boolean;
   /** Also time every registered model on the fastest backend here, at this input size. @default 100 */
   readonly modelImageSize?: number | false;
+  /** Batch size of those models (vgg16 takes at most 8). @default 64 */
+  readonly modelBatchSize?: number;
 }
+
+/** Training speed targets (issue 14): images/s at 100 px, batch 64, and a share of Keras' speed for the reference CNN. */
+export const TARGETS = { compact: 250, micro: 800, referenceShareOfKeras: 0.5 } as const;
+/** Keras on TensorFlow 2.21 (CPU) with the reference CNN on this project's 2-core machine when quiet (issue 2). */
+const KERAS_QUIET_IMAGES_PER_SECOND = 1574;
 
 interface Run {
   readonly backend: BackendName;
@@ -66,10 +77,11 @@ export async function benchTrainSpeed(opts: TrainSpeedOptions = {}): Promise<obj
     ...(opts.includeCpu ?? true ? [{ backend: 'cpu' as const, batchSize: 8, warmUpSteps: 0, rounds: 1, steps: 1 }] : []),
   ];
   const loadBefore = loadavg()[0];
-  const results = [];
+  const results: Measured[] = [];
   for (const run of runs) results.push(await measure(run, imageSize, () => referenceCnn(imageSize)));
+  const keras = kerasReference(imageSize, batchSize, rounds, steps);
   const modelSize = opts.modelImageSize ?? 100;
-  const models = modelSize === false ? undefined : await measureModels(modelSize, batchSize);
+  const models = modelSize === false ? undefined : await measureModels(modelSize, opts.modelBatchSize ?? 64);
   return {
     benchmark: 'train-speed',
     machine: { cpu: cpus()[0]?.model, cores, node: process.version },
@@ -77,7 +89,46 @@ export async function benchTrainSpeed(opts: TrainSpeedOptions = {}): Promise<obj
     loadAverage1m: { before: round2(loadBefore), after: round2(loadavg()[0]) },
     model: { name: 'reference-cnn', parameters: referenceCnn(imageSize).countParams(), imageSize },
     results,
+    keras,
     models,
+    targets: models && targets(results, keras, models),
+  };
+}
+
+/** Keras on TensorFlow training the same reference CNN (bench/keras-reference.py), or why it could not run. */
+function kerasReference(imageSize: number, batchSize: number, rounds: number, steps: number): object {
+  const python = process.env.KERAS_PYTHON ?? 'python3';
+  const run = spawnSync(python, [join(__dirname, 'keras-reference.py'), '--image-size', String(imageSize), '--batch-size', String(batchSize),
+    '--rounds', String(rounds), '--steps', String(steps)], { encoding: 'utf8', timeout: 600_000 });
+  if (run.status !== 0) {
+    const why = run.error?.message ?? run.stderr.trim().split('\n').pop() ?? `exit ${run.status}`;
+    return { available: false, python, reason: why, quietFigureFromReadme: KERAS_QUIET_IMAGES_PER_SECOND };
+  }
+  return { available: true, ...JSON.parse(run.stdout.trim().split('\n').pop()!) };
+}
+
+/** Each target with the measured figure beside it. Wall figures need a quiet machine; the CPU ratio holds under load. */
+function targets(results: Measured[], keras: object, models: { models: Record<string, Measured> }): object {
+  const wasm = results.filter((r) => r.backend === 'wasm').sort((a, b) => b.threads - a.threads)[0];
+  const k = keras as Partial<Measured> & { available: boolean };
+  const model = (name: 'compact' | 'micro') => {
+    const measured = models.models[name];
+    return { target: TARGETS[name], imagesPerSecond: measured?.trainImagesPerSecond.best, met: (measured?.trainImagesPerSecond.best ?? 0) >= TARGETS[name] };
+  };
+  const kerasImagesPerSecond = k.available ? k.trainImagesPerSecond!.best : KERAS_QUIET_IMAGES_PER_SECOND;
+  return {
+    compact: model('compact'),
+    micro: model('micro'),
+    referenceCnn: {
+      target: `${TARGETS.referenceShareOfKeras} x Keras`,
+      wasmImagesPerSecond: wasm.trainImagesPerSecond.best,
+      kerasImagesPerSecond,
+      keras: k.available ? 'measured here, now' : `not runnable here: issue 2's quiet figure`,
+      shareOfKeras: round2(wasm.trainImagesPerSecond.best / kerasImagesPerSecond),
+      // CPU time per image: the share that other work on the machine disturbs least.
+      shareOfKerasByCpuTime: k.available ? round2(k.cpuMsPerImage!.median / wasm.cpuMsPerImage.median) : undefined,
+      met: wasm.trainImagesPerSecond.best >= TARGETS.referenceShareOfKeras * kerasImagesPerSecond,
+    },
   };
 }
 
@@ -85,9 +136,9 @@ export async function benchTrainSpeed(opts: TrainSpeedOptions = {}): Promise<obj
  * Every registered model on the backend `auto` picks, at the training input size. Big models are
  * slow on a CPU, so each gets a time budget rather than a step count (and vgg16 a smaller batch).
  */
-async function measureModels(imageSize: number, batchSize: number): Promise<object> {
+async function measureModels(imageSize: number, batchSize: number): Promise<{ backend: string; threads: number; imageSize: number; models: Record<string, Measured> }> {
   const info = await selectBackend('auto');
-  const rows: Record<string, object> = {};
+  const rows: Record<string, Measured & { parameters: number }> = {};
   for (const name of MODEL_NAMES) {
     const batch = name === 'vgg16' ? Math.min(8, batchSize) : batchSize;
     let parameters = 0;
@@ -97,14 +148,25 @@ async function measureModels(imageSize: number, batchSize: number): Promise<obje
       parameters = model.countParams();
       return model;
     };
-    const measured = await measure({ backend: info.name, threads: info.threads, batchSize: batch, warmUpSteps: 1, rounds: 1, steps: 0 }, imageSize, build, 4);
+    const measured = await measure({ backend: info.name, threads: info.threads, batchSize: batch, warmUpSteps: 1, rounds: 2, steps: 0 }, imageSize, build, 3);
     rows[name] = { parameters, ...measured };
   }
   return { backend: info.name, threads: info.threads, imageSize, models: rows };
 }
 
+interface Measured {
+  readonly backend: string;
+  readonly threads: number;
+  readonly detail: string;
+  readonly batchSize: number;
+  readonly rounds: number;
+  readonly stepsPerRound: number | string;
+  readonly trainImagesPerSecond: { best: number; median: number };
+  readonly cpuMsPerImage: { best: number; median: number };
+}
+
 /** `steps` per round, or, with `budgetSeconds`, as many steps (at least 2) as fit in the budget. */
-async function measure(run: Run, imageSize: number, build: () => tf.LayersModel, budgetSeconds?: number): Promise<object> {
+async function measure(run: Run, imageSize: number, build: () => tf.LayersModel, budgetSeconds?: number): Promise<Measured> {
   const { batchSize } = run;
   const info = await selectBackend(run.backend, { threads: run.threads });
   const model = build();

@@ -14,6 +14,30 @@ export function fixedValues(size: number, seed: number): Float32Array {
   return values;
 }
 
+/**
+ * - smooth: fixed values in [-1, 1)
+ * - ties: five levels only, so pooling windows often hold several equal maxima
+ * - extremes: ties plus NaN and -Infinity scattered, and in the first image a 2x2 block of only
+ *   NaN and one of only -Infinity (input [batch, height, width, channels] of at least 2 x 4)
+ */
+export type InputKind = 'smooth' | 'ties' | 'extremes';
+
+export function fixedInput(shape: number[], kind: InputKind): Float32Array {
+  const values = fixedValues(tf.util.sizeFromShape(shape), 7);
+  if (kind === 'smooth') return values;
+  values.forEach((v, i) => { values[i] = Math.round(v * 2) / 2; });
+  if (kind === 'ties') return values;
+  values.forEach((_, i) => {
+    if (i % 7 === 3) values[i] = NaN;
+    else if (i % 5 === 1) values[i] = -Infinity;
+  });
+  const [, , width, channels] = shape;
+  for (const [y, x, value] of [[0, 0, NaN], [0, 1, NaN], [1, 0, NaN], [1, 1, NaN], [0, 2, -Infinity], [0, 3, -Infinity], [1, 2, -Infinity], [1, 3, -Infinity]]) {
+    values.fill(value, (y * width + x) * channels, (y * width + x + 1) * channels);
+  }
+  return values;
+}
+
 export interface Gradients {
   readonly loss: number;
   /** Gradient of the loss with respect to the input, then each trainable weight, in order. */
@@ -22,19 +46,14 @@ export interface Gradients {
 
 /**
  * Builds the model on `backend`, sets every weight to fixed values, runs it in training mode on a
- * fixed input (smooth, or with many exact ties) and returns the gradients of sum(output * fixed weights): the same computation a
+ * fixed input and returns the gradients of sum(output * fixed weights): the same computation a
  * training step does, on whichever kernels that backend has.
  */
-export async function layerGradients(
-  backend: string, build: () => tf.LayersModel, inputShape: number[], input: 'smooth' | 'ties' = 'smooth',
-): Promise<Gradients> {
+export async function layerGradients(backend: string, build: () => tf.LayersModel, inputShape: number[], input: InputKind = 'smooth'): Promise<Gradients> {
   await tf.setBackend(backend);
   const model = build();
   model.setWeights(model.getWeights().map((w, i) => tf.tensor(fixedValues(w.size, 100 + i), w.shape)));
-  const values = fixedValues(tf.util.sizeFromShape(inputShape), 7);
-  // 'ties': five levels only, so pooling windows often hold several equal maxima.
-  if (input === 'ties') values.forEach((v, i) => { values[i] = Math.round(v * 2) / 2; });
-  const x = tf.variable(tf.tensor(values, inputShape));
+  const x = tf.variable(tf.tensor(fixedInput(inputShape, input), inputShape));
   const weights = model.trainableWeights.map((w) => (w as unknown as { val: tf.Variable }).val);
   const result = tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => {
@@ -50,13 +69,22 @@ export async function layerGradients(
   return { loss: result.loss, tensors: result.grads.map((values, i) => ({ name: names[i], values })) };
 }
 
-/** Largest difference, relative to the largest reference value (float32 sums differ in order). */
-export function relativeError(got: Float32Array, reference: Float32Array): number {
-  let diff = 0;
-  let scale = 1e-6;
-  for (let i = 0; i < reference.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - reference[i]));
-    scale = Math.max(scale, Math.abs(reference[i]));
+export interface Tolerance {
+  readonly atol: number;
+  readonly rtol: number;
+}
+
+/**
+ * The elements where got and reference differ by more than atol + rtol * |reference| (NaN matches
+ * only NaN), the first few of them, for a failure message that shows what differs.
+ */
+export function mismatches(got: Float32Array, reference: Float32Array, { atol, rtol }: Tolerance): string[] {
+  const found: string[] = [];
+  if (got.length !== reference.length) return [`${got.length} values, expected ${reference.length}`];
+  for (let i = 0; i < reference.length && found.length < 5; i++) {
+    const [a, b] = [got[i], reference[i]];
+    const close = Number.isNaN(b) ? Number.isNaN(a) : Math.abs(a - b) <= atol + rtol * Math.abs(b);
+    if (!close) found.push(`[${i}] ${a} vs ${b}`);
   }
-  return diff / scale;
+  return found;
 }

@@ -52,15 +52,24 @@ export async function useWasmBackend(opts: WasmBackendOptions = {}): Promise<Was
   }
 
   let setup: WasmSetup | undefined;
-  if (tf.findBackendFactory('wasm') != null) tf.removeBackend('wasm');
+  if (tf.findBackendFactory('wasm') != null) {
+    const previous = tf.findBackend('wasm') as BackendWasm | null;
+    if (previous) for (const listener of removalListeners) listener(previous);
+    tf.removeBackend('wasm');
+  }
   tf.registerBackend('wasm', async () => {
     // Emscripten never settles its promise when our instantiation fails: race it with the failure.
     let failed: (error: unknown) => void = () => undefined;
+    let memory: WebAssembly.Memory | undefined;
     const failure = new Promise<never>((_, reject) => { failed = reject; });
     const instantiateWasm = (imports: WebAssembly.Imports, receive: (i: WebAssembly.Instance, m: WebAssembly.Module) => void) => {
       // XNNPACK sizes its pool as min(requested, logical cores / 2): report twice what we want.
       (imports.env as Record<string, unknown>).emscripten_num_logical_cores = () => 2 * threads;
-      WebAssembly.instantiate(fs.readFileSync(binary), imports).then((r) => receive(r.instance, r.module), failed);
+      WebAssembly.instantiate(fs.readFileSync(binary), imports).then((r) => {
+        // The threaded build imports its (shared) memory, the others export it.
+        memory = (imports.env as { memory?: WebAssembly.Memory }).memory ?? (r.instance.exports.memory as WebAssembly.Memory);
+        receive(r.instance, r.module);
+      }, failed);
       return {};
     };
     const module = await Promise.race([failure, useThreads
@@ -81,12 +90,29 @@ export async function useWasmBackend(opts: WasmBackendOptions = {}): Promise<Was
       dispose: cwrap('dispose', null, []),
     };
     setThreadsCount(threads);
+    if (!memory) throw new Error(`the wasm backend started from ${binary} without a memory`);
+    heaps.set(module, memory);
     const backend = new BackendWasm(module);
     setup = { threads: module.tfjs.getThreadsCount(), simd, binary };
     return backend;
   }, 2);
   if (!(await tf.setBackend('wasm')) || !setup) throw new Error(`the wasm backend failed to start from ${binary}`);
   return setup;
+}
+
+const heaps = new WeakMap<object, WebAssembly.Memory>();
+const removalListeners: Array<(backend: BackendWasm) => void> = [];
+
+/** Calls `listener` with a wasm backend that useWasmBackend is about to replace (to stop what runs on its heap). */
+export function onWasmBackendReplaced(listener: (backend: BackendWasm) => void): void {
+  removalListeners.push(listener);
+}
+
+/** The heap of a wasm backend started by useWasmBackend: shared between threads when it runs threaded. */
+export function wasmHeap(backend: BackendWasm): WebAssembly.Memory {
+  const memory = heaps.get(backend.wasm);
+  if (!memory) throw new Error('the training kernels need the wasm backend started by useWasmBackend (selectBackend)');
+  return memory;
 }
 
 function wasmSimdSupported(): boolean {

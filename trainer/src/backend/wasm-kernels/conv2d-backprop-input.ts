@@ -1,26 +1,24 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { call, cropForConv, KernelArgs, Margins, release, releaseExcept, reshape, transpose } from './kernel-calls';
+import { gradientConvInfo } from './filter-gradient';
+import { convolve } from './conv2d';
+import { call, cropForConv, KernelArgs, Margins, release, releaseExcept, reshape } from './kernel-calls';
 
 /**
  * TF.js's wasm Conv2DBackpropInput is a scalar loop (5x slower than the whole forward pass). The
- * input gradient is a plain convolution, which XNNPACK runs fast: dy with zeros inserted between
- * its pixels (stride > 1), padded by kernel-1-pad, convolved with the filter rotated 180 degrees
- * and its in/out channels swapped.
+ * input gradient is a plain convolution: dy with zeros inserted between its pixels (stride > 1),
+ * padded by kernel-1-pad, convolved with the filter rotated 180 degrees and its in/out channels
+ * swapped, which our convolution kernel packs that way itself.
  */
 export function conv2dBackpropInput(args: KernelArgs<'dy' | 'filter', tf.Conv2DBackpropInputAttrs>): tf.TensorInfo {
   const { backend, inputs: { dy, filter } } = args;
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs;
-  if (dataFormat === 'NCHW') throw new Error('wasm Conv2DBackpropInput supports NHWC only');
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape, filter.shape as [number, number, number, number], strides, 1, pad, dimRoundingMode);
+  const info = gradientConvInfo(args.attrs.inputShape, filter.shape, args.attrs, false);
   const spread = spreadForInputGradient(backend, dy, info);
-  const reversed = call(backend, tf.Reverse, { x: filter }, { dims: [0, 1] });
-  const rotated = transpose(backend, reversed, [0, 1, 3, 2]);
-  const dx = call(backend, tf.Conv2D, { x: spread.input, filter: rotated }, {
-    strides: 1, pad: spread.pad, dataFormat: 'NHWC', dilations: 1,
-  });
-  releaseExcept(backend, [dy], spread.input, reversed, rotated);
+  const [kh, kw, inChannels, outChannels] = filter.shape;
+  const gradientInfo = tf.backend_util.computeConv2DInfo(
+    spread.input.shape as [number, number, number, number], [kh, kw, outChannels, inChannels], 1, 1, spread.pad as tf.backend_util.ExplicitPadding);
+  const dx = convolve(backend, spread.input, filter, gradientInfo, { rotated: true });
+  releaseExcept(backend, [dy], spread.input);
   return dx;
 }
 

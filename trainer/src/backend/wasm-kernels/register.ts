@@ -1,16 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { aliasIdentityConfig, aliasSameTypeCast } from './alias';
 import { xnnpackMatMul } from './batch-mat-mul';
-import { xnnpackBatchNorm } from './batch-norm';
-import { registerBatchNormGradient } from './batch-norm-gradient';
 import { broadcastByTile } from './broadcast-by-tile';
+import { channelBatchNorm, channelReduction, perChannelBinary } from './channel-ops';
 import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
+import { simdConv2d } from './conv2d';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
 import { maxPoolGradConfig } from './max-pool-grad';
-import { pooledReduction } from './pooled-reduction';
 import { zeroCopySlice } from './slice';
 import { copyTile } from './tile';
+import { registerTrainingGradients, trainingGradientKernels } from './training-gradients';
+import { installTrainingOps, trainingOpKernels } from './training-ops';
 
 type Wrapper = (original: tf.KernelFunc) => (args: never) => tf.TensorInfo;
 
@@ -22,17 +23,24 @@ const REPLACEMENTS: tf.KernelConfig[] = [
   depthwiseBackpropFilterConfig,
   depthwiseBackpropInputConfig,
   maxPoolGradConfig,
+  ...trainingGradientKernels,
+  ...trainingOpKernels,
 ];
 
 /** Kernels kept, with a faster route for some inputs. */
 const WRAPPED: Array<[string, Wrapper]> = [
   [tf.BatchMatMul, xnnpackMatMul as Wrapper],
+  [tf.Conv2D, simdConv2d as Wrapper],
+  [tf.FusedConv2D, simdConv2d as Wrapper],
   [tf.Cast, aliasSameTypeCast as Wrapper],
   [tf.Slice, zeroCopySlice as Wrapper],
-  [tf.Sum, pooledReduction('sum') as Wrapper],
-  [tf.Mean, pooledReduction('mean') as Wrapper],
+  [tf.Sum, channelReduction('sum') as Wrapper],
+  [tf.Mean, channelReduction('mean') as Wrapper],
+  [tf.Add, perChannelBinary('add') as Wrapper],
+  [tf.Sub, perChannelBinary('sub') as Wrapper],
+  [tf.Multiply, perChannelBinary('mul') as Wrapper],
   [tf.Tile, copyTile as Wrapper],
-  [tf.FusedBatchNorm, xnnpackBatchNorm as Wrapper],
+  [tf.FusedBatchNorm, channelBatchNorm as Wrapper],
   ...[
     tf.Equal, tf.NotEqual, tf.Greater, tf.GreaterEqual, tf.Less, tf.LessEqual,
     tf.LogicalAnd, tf.LogicalOr, tf.LogicalXor, tf.Maximum, tf.Minimum, tf.Pow, tf.FloorDiv,
@@ -47,7 +55,8 @@ const ours = new WeakSet<tf.KernelFunc>();
  * every kernel's setup runs.
  */
 export function registerWasmTrainingKernels(): void {
-  registerBatchNormGradient();
+  registerTrainingGradients();
+  installTrainingOps();
   for (const config of REPLACEMENTS) install(config);
   for (const [name, wrap] of WRAPPED) {
     const current = tf.getKernel(name, 'wasm');

@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs';
+import { selectBackend } from '../../../trainer/src/backend/select-backend';
+import { fixedValues, mismatches, Tolerance } from './layer-gradients';
+
+/**
+ * The forward ops our kernels replace on wasm (convolutions with bias and ReLU fused, per-channel
+ * arithmetic, reductions before the channels, batch moments) against TF.js's cpu kernels, on one
+ * thread and on two (the larger inputs are split between them).
+ */
+const TOLERANCE: Tolerance = { atol: 1e-5, rtol: 1e-5 };
+
+const input = (shape: number[], seed: number) => tf.tensor(fixedValues(tf.util.sizeFromShape(shape), seed), shape);
+
+async function on(backend: string, f: () => tf.Tensor | tf.Tensor[]): Promise<Array<{ shape: number[]; values: Float32Array }>> {
+  await tf.setBackend(backend);
+  const out = tf.tidy(f);
+  const list = Array.isArray(out) ? out : [out];
+  const result = list.map((t) => ({ shape: t.shape, values: t.dataSync() as Float32Array }));
+  tf.dispose(list);
+  return result;
+}
+
+async function expectSameOnBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
+  const reference = await on('cpu', f);
+  const wasm = await on('wasm', f);
+  expect(wasm.map((t) => t.shape)).toEqual(reference.map((t) => t.shape));
+  for (const [i, { values }] of reference.entries()) {
+    expect(values.some((v) => v !== 0)).toBe(true);
+    expect(mismatches(wasm[i].values, values, TOLERANCE)).toEqual([]);
+  }
+}
+
+type Conv = [string, number[], number[], [number, number], 'same' | 'valid', 'linear' | 'relu', boolean];
+const CONVS: Conv[] = [
+  ['3x3 same, bias and ReLU (a model at inference)', [2, 9, 8, 3], [3, 3, 3, 16], [1, 1], 'same', 'relu', true],
+  ['3x3 valid, 11 filters on 5 channels, bias', [2, 7, 9, 5], [3, 3, 5, 11], [1, 1], 'valid', 'linear', true],
+  ['3x2 kernel, strides [2, 1], same, ReLU without bias', [1, 9, 8, 4], [3, 2, 4, 6], [2, 1], 'same', 'relu', false],
+  ['1x1, 32 to 40 channels', [3, 6, 6, 32], [1, 1, 32, 40], [1, 1], 'valid', 'linear', false],
+  ['5x5 stride 2 on an input narrower than the kernel', [2, 9, 4, 3], [5, 5, 3, 8], [2, 2], 'same', 'relu', true],
+];
+
+const CHANNEL_OPS: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor]> = [['add', tf.add], ['sub', tf.sub], ['mul', tf.mul]];
+const VECTOR_SHAPES = [[6], [1, 1, 1, 6], [1, 6], [], [1]];
+
+function suite(threads: number): void {
+  beforeAll(async () => {
+    await selectBackend('wasm', { threads });
+  });
+
+  test.each(CONVS)('fused conv2d %s: wasm equals the cpu reference', async (_name, xShape, fShape, strides, pad, activation, withBias) => {
+    await expectSameOnBoth(() => tf.fused.conv2d({
+      x: input(xShape, 1) as tf.Tensor4D, filter: input(fShape, 2) as tf.Tensor4D, strides, pad, activation,
+      bias: withBias ? input([fShape[3]], 3) : undefined,
+    }));
+  });
+
+  describe.each(CHANNEL_OPS)('%s of an activation and a per-channel vector or scalar', (_name, op) => {
+    test.each(VECTOR_SHAPES)('vector of shape %j, either way round: wasm equals the cpu reference', async (...shape) => {
+      // Large enough to be split across two threads.
+      await expectSameOnBoth(() => [op(input([8, 40, 40, 6], 4), input(shape, 5)), op(input(shape, 5), input([8, 40, 40, 6], 4))]);
+    });
+  });
+
+  test.each([
+    ['every axis but the channels', [4, 30, 30, 7], [0, 1, 2], false],
+    ['every axis but the channels, keeping them', [4, 6, 5, 7], [0, 1, 2], true],
+    ['height and width (a global pool), 3 channels', [4, 6, 5, 3], [1, 2], false],
+    ['the rows of a matrix', [300, 9], [0], false],
+  ] as Array<[string, number[], number[], boolean]>)('sum and mean over %s: wasm equals the cpu reference', async (_name, shape, axes, keepDims) => {
+    await expectSameOnBoth(() => [tf.sum(input(shape, 6), axes, keepDims), tf.mean(input(shape, 6), axes, keepDims)]);
+  });
+
+  test.each([[[4, 30, 30, 7]], [[1, 4, 4, 16]], [[40, 3]]])('moments of %j and their gradient: wasm equals the cpu reference', async (shape) => {
+    await expectSameOnBoth(() => {
+      const x = input(shape, 7).add(0.5);
+      const { mean, variance } = tf.moments(x, shape.slice(0, -1).map((_, i) => i));
+      const channels = shape[shape.length - 1];
+      const [a, b] = [input([channels], 8), input([channels], 9)];
+      const dx = tf.grad((t: tf.Tensor) => {
+        const m = tf.moments(t, shape.slice(0, -1).map((_, i) => i));
+        return tf.sum(tf.add(tf.mul(m.mean, a), tf.mul(m.variance, b)));
+      })(x);
+      return [mean, variance, dx];
+    });
+  });
+}
+
+describe('on one wasm thread', () => suite(1));
+describe('on two wasm threads', () => {
+  suite(2);
+  afterAll(async () => {
+    await selectBackend('wasm', { threads: 1 });
+  });
+});

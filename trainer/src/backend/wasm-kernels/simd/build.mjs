@@ -1,0 +1,95 @@
+// Builds the training kernels (the *.c files here) into the two WebAssembly binaries the wasm
+// backend loads (see ../training-kernels.ts): training-kernels.wasm for a plain heap and
+// training-kernels-shared.wasm for the shared heap of the threaded backend. Both are committed, so
+// `npm ci` needs no compiler; `--check` rebuilds them in a temporary folder and fails unless the
+// committed ones are byte for byte what the sources give (CI runs it).
+// Needs Debian's clang-14 and lld-14 (`apt-get install clang-14 lld-14`): the pinned compiler
+// is what makes the output reproducible.
+// Usage: node trainer/src/backend/wasm-kernels/simd/build.mjs [--check]
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLANG = 'clang-14';
+const WASM_LD = 'wasm-ld-14';
+
+// -ffp-contract=off: no fused multiply-add, so results do not depend on the compiler's choice.
+const COMPILE = ['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-matomics', '-mmutable-globals', '-nostdlib', '-ffreestanding',
+  '-fno-builtin', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror'];
+// The stack pointer is exported so that each instance (one per thread) gets its own stack; the
+// function names stay, so that a trap's stack names the kernel.
+const LINK = ['--no-entry', '--import-memory', '--strip-debug', '--export=__stack_pointer'];
+// The backend's shared heap is declared with a 4 GiB maximum; an import must declare the same.
+const SHARED = ['--shared-memory', '--max-memory=4294967296'];
+
+export const OUTPUTS = { 'training-kernels.wasm': LINK, 'training-kernels-shared.wasm': [...LINK, ...SHARED] };
+
+function run(command, args) {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (error) {
+    if (error.code === 'ENOENT') throw new Error(`${command} not found: install it with apt-get install clang-14 lld-14`);
+    throw new Error(`${command} failed:\n${error.stderr || error.message}`);
+  }
+}
+
+/** Section ids of a wasm binary, in order. */
+function sections(bytes) {
+  const ids = [];
+  let at = 8;
+  while (at < bytes.length) {
+    ids.push(bytes[at++]);
+    let size = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at++];
+      size |= (byte & 0x7f) << shift;
+      if (!(byte & 0x80)) break;
+    }
+    at += size;
+  }
+  return ids;
+}
+
+export function build(outdir) {
+  const objects = mkdtempSync(join(tmpdir(), 'training-kernels-'));
+  try {
+    const sources = readdirSync(here).filter((f) => f.endsWith('.c')).sort();
+    const built = sources.map((source) => {
+      const object = join(objects, source.replace(/\.c$/, '.o'));
+      run(CLANG, [...COMPILE, '-c', join(here, source), '-o', object]);
+      return object;
+    });
+    for (const [name, flags] of Object.entries(OUTPUTS)) {
+      const out = join(outdir, name);
+      run(WASM_LD, [...flags, ...built, '-o', out]);
+      // A data segment would be written over the backend's own heap when instantiated.
+      const ids = sections(readFileSync(out));
+      if (ids.includes(11) || ids.includes(12)) throw new Error(`${name} has static data (a data section): the kernels must have none`);
+    }
+  } finally {
+    rmSync(objects, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  if (process.argv.includes('--check')) {
+    const fresh = mkdtempSync(join(tmpdir(), 'training-kernels-check-'));
+    try {
+      build(fresh);
+      const stale = Object.keys(OUTPUTS).filter((name) => !readFileSync(join(fresh, name)).equals(readFileSync(join(here, name))));
+      if (stale.length) {
+        console.error(`${stale.join(', ')} do not match the C sources: rebuild with node ${join('trainer/src/backend/wasm-kernels/simd', 'build.mjs')} and commit them`);
+        process.exit(1);
+      }
+      console.log(`the committed training kernels match their sources (${CLANG})`);
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
+    }
+  } else {
+    build(here);
+    for (const name of Object.keys(OUTPUTS)) console.log(join(here, name));
+  }
+}

@@ -1,0 +1,27 @@
+/*
+ * Shared by the training kernels: built with clang for wasm32 + SIMD128, no libc and no static
+ * data (build.mjs checks: it would be written over the backend's heap). Each kernel is called on
+ * the wasm backend's own heap, from the main thread and from helper threads at once, each with a
+ * stack of its own (../training-kernels.ts), so it may touch nothing but its arguments.
+ */
+#ifndef TRAINING_KERNELS_SIMD_H
+#define TRAINING_KERNELS_SIMD_H
+
+#include <wasm_simd128.h>
+
+#define EXPORT(name) __attribute__((export_name(#name))) void name
+
+typedef v128_t f32x4;
+
+/* Part `part` of `parts` takes the items [part_start(n, part, parts), part_start(n, part + 1, parts)). */
+static inline int part_start(int n, int part, int parts) {
+  return (int)((long long)n * part / parts);
+}
+
+static inline void zero_floats(float *to, int n) {
+  int i = 0;
+  for (; i + 4 <= n; i += 4) wasm_v128_store(to + i, wasm_f32x4_splat(0.0f));
+  for (; i < n; i++) to[i] = 0.0f;
+}
+
+#endif
