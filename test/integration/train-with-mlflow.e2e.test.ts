@@ -71,6 +71,41 @@ describeRealMlflow('npm run train with MLflow', (mlflow) => {
     }
   });
 
+  test('a later run\'s report sets its test metrics beside the current champion\'s', async () => {
+    const registerModel = uniqueName('malaria');
+    const env = { ...mlflow.trackingEnv(), MLFLOW_EXPERIMENT_NAME: uniqueName('champion'), ...fast };
+    // The first run becomes the champion (version 1) ...
+    expect((await runCli(args(registerModel), { env })).code).toBe(0);
+    // ... and the second run's report shows it, read before the second registers.
+    const second = await runCli(args(registerModel), { env });
+    expect(second.code).toBe(0);
+    const report = await readFile(join(lastLine(second.stdout), 'report.html'), 'utf8');
+    expect(report).toContain('<h2>Against the current champion</h2>');
+    expect(report).toContain(`<code>${registerModel}@champion</code> is version 1`);
+    expect(report).toMatch(/<tr><td>ROC AUC<\/td><td>[01]\.\d{3}<\/td><td>[01]\.\d{3}<\/td><\/tr>/);
+  });
+
+  test('SIGTERM in the middle of training: the run ends KILLED in MLflow too, and the model is saved', async () => {
+    const experimentName = uniqueName('killed');
+    let sent = false;
+    // A later --epochs wins, as on any command line.
+    const result = await runCli([...args(uniqueName('malaria')), '--epochs', '50'], {
+      env: { ...mlflow.trackingEnv(), MLFLOW_EXPERIMENT_NAME: experimentName, ...fast },
+      onStderr: (text, child) => {
+        if (!sent && /epoch 2\/50 /.test(text)) {
+          sent = true;
+          child.kill('SIGTERM');
+        }
+      },
+    });
+    expect(result.code).toBe(130);
+    const runDir = lastLine(result.stdout);
+    expect(existsSync(join(runDir, 'model', 'model.json'))).toBe(true);
+    const experiment = await client.getExperimentByName(experimentName);
+    const { items: [run] } = await client.searchRuns([experiment?.experiment_id ?? '']);
+    expect(run.info.status).toBe('KILLED');
+  });
+
   (mlflow.admin ? test : test.skip)('a rejected login stops the run before its images are read, naming the variables, and leaves no run folder behind', async () => {
     const out = join(work, 'rejected');
     const result = await runCli(args(uniqueName('malaria'), out), {

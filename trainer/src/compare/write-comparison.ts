@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { escapeHtml, formatDuration, formatMetric, htmlTable } from '../evaluate/html';
-import { inlinePng, plotSection, REPORT_CSS } from '../evaluate/report';
+import { inlinePng, plotSection, reportPage } from '../evaluate/report';
 import { plotLearningCurveOverlay, plotRocOverlay, type LabeledPredictions } from './comparison-plots';
 import { readRunFolder, type RunSummary } from './run-summary';
 import { COMPARED_METRICS, differingParams, groupRuns, summaryMetrics, type MetricSpread, type RunGroupSummary } from './summarize';
@@ -62,19 +62,7 @@ export async function compareRuns(folder: string, runs: readonly RunSummary[], o
     plotSection('Learning curves', [await inlinePng(folder, 'Learning curves', learning?.png)]),
     differing.length ? `<h2>Parameters that differ</h2>${htmlTable(['Run', ...differing], runs.map((r) => [r.name, ...differing.map((k) => r.params[k] ?? '')]))}` : '',
   ];
-  const html = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(options.title)}</title>
-<style>${REPORT_CSS}</style>
-</head>
-<body>
-${sections.filter(Boolean).join('\n')}
-</body>
-</html>
-`;
+  const html = reportPage(options.title, sections);
   const report = join(folder, 'report.html');
   await writeFile(report, html);
   await writeFile(join(folder, 'comparison.json'), `${JSON.stringify({

@@ -138,3 +138,32 @@ function cellGrid(cells: readonly GalleryCell[], threshold: number | undefined, 
   });
   return `<div class="cells">${figures.join('')}</div>`;
 }
+
+/** The registry's current champion as the report sets it beside the new model. */
+export interface ChampionInReport {
+  readonly modelName: string;
+  readonly alias: string;
+  readonly version: string;
+  readonly runName: string;
+  readonly metrics: Readonly<Record<string, number>>;
+  /** The metric that decides whether the new model takes the alias, e.g. `test_auc`. */
+  readonly decidingMetric: string;
+}
+
+const CHAMPION_ROWS: readonly (readonly [key: string, label: string])[] = [
+  ['test_accuracy', 'Accuracy'], ['test_recall', 'Sensitivity'], ['test_specificity', 'Specificity'], ['test_auc', 'ROC AUC'],
+  ['test_f1', 'F1'], ['test_brier', 'Brier score'], ['test_patients', 'Test patients'],
+];
+
+/** This run's test metrics beside the champion's, and which one the alias rule looks at. */
+export function championSection(record: Readonly<Record<string, number>>, champion: ChampionInReport | undefined): string {
+  if (!champion) return '';
+  const show = (value: number | undefined, key: string) => (value === undefined ? '' : key === 'test_patients' ? String(value) : formatMetric(value));
+  const rows = CHAMPION_ROWS.filter(([key]) => record[key] !== undefined || champion.metrics[key] !== undefined)
+    .map(([key, label]) => [label, show(record[key], key), show(champion.metrics[key], key)]);
+  return `<h2>Against the current champion</h2>
+<p>The registry's <code>${escapeHtml(champion.modelName)}@${escapeHtml(champion.alias)}</code> is version ${escapeHtml(champion.version)},
+from run ${escapeHtml(champion.runName)}. This model takes the alias only if its ${escapeHtml(champion.decidingMetric)} is better.
+The two were tested on their own test sets: unless they share a split (<code>--split-from</code>), compare them by their intervals, or better by cross-validation.</p>
+${htmlTable(['Metric', 'This run', `Champion (version ${champion.version})`], rows)}`;
+}

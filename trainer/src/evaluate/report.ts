@@ -3,11 +3,11 @@ import { join, resolve } from 'node:path';
 import { CLASS_NAMES, type SplitName } from '../data/types';
 import type { EpochRecord } from '../train/history';
 import type { DatasetInput, ParamValue, RunStatus } from '../tracking/tracker';
-import type { Evaluation } from './evaluation';
+import { evaluationRecord, type Evaluation } from './evaluation';
 import type { Gallery } from './gallery';
 import { escapeHtml, formatDuration, formatMetric, formatNumber, formatPercent, htmlTable, type TableRow } from './html';
 import type { SplitComposition } from './patients';
-import { cellGalleries, patientTable, testMetrics, type GalleryCell } from './report-evaluation';
+import { cellGalleries, championSection, patientTable, testMetrics, type ChampionInReport, type GalleryCell } from './report-evaluation';
 
 export type { GalleryCell } from './report-evaluation';
 
@@ -47,6 +47,8 @@ export interface ReportData {
   readonly plots?: ReportPlots;
   /** Test cells to look at: examples, errors, the most uncertain. */
   readonly gallery?: Gallery<GalleryCell>;
+  /** The registry's current champion, when MLflow is set and there is one. */
+  readonly champion?: ChampionInReport;
   /** The error message of a FAILED run. */
   readonly error?: string;
 }
@@ -54,7 +56,7 @@ export interface ReportData {
 const STATUS_COLORS: Record<RunStatus, string> = { FINISHED: '#1a7f37', KILLED: '#9a6700', FAILED: '#cf222e' };
 
 /** The reports' one style sheet (the run report, the comparison). */
-export const REPORT_CSS = `
+const REPORT_CSS = `
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1100px; padding: 0 1rem; color: #1f2328; }
 h1 { margin-bottom: 0.2rem; word-break: break-all; }
 h2 { border-bottom: 1px solid #d0d7de; padding-bottom: 0.3rem; margin-top: 2rem; }
@@ -97,6 +99,7 @@ async function renderReport(runDir: string, data: ReportData): Promise<string> {
     summary(data),
     dataSection(data.data),
     testMetrics(evaluation),
+    evaluation ? championSection(evaluationRecord(evaluation), data.champion) : '',
     evaluation ? plotSection('ROC and precision-recall curves', [
       await plot('ROC curve', plots.roc), await plot('Precision-recall curve', plots.precisionRecall),
     ], `The red dot is the decision threshold (${formatMetric(evaluation.metrics.threshold)}); the dashed lines are what guessing achieves.`) : '',
@@ -110,12 +113,17 @@ async function renderReport(runDir: string, data: ReportData): Promise<string> {
     epochs(data.history),
     `<h2>Parameters</h2>${htmlTable(['Parameter', 'Value'], Object.entries(data.params).map(([k, v]) => [k, String(v)]))}`,
   ];
+  return reportPage(`${data.runName}: ${data.model} run report`, sections);
+}
+
+/** A self-contained page in the reports' style: the title, and the sections that are not empty. */
+export function reportPage(title: string, sections: readonly string[]): string {
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(`${data.runName}: ${data.model} run report`)}</title>
+<title>${escapeHtml(title)}</title>
 <style>${REPORT_CSS}</style>
 </head>
 <body>

@@ -95,7 +95,11 @@ async function finish(run: StartedRun, result: FitResult, deps: RunDeps): Promis
   const preprocessing = defaultPreprocessing(config.model, config.imageSize);
   const { modelDir, evaluation } = await saveAndEvaluate(model, images.parts, { status, config, preprocessing, runDir, log });
   if (status !== 'FINISHED') log('interrupted: the best model so far is saved and the run is recorded as KILLED');
-  const report = await writeRunReport(runDir, result.history, reportData(run, status), evaluation);
+  // Read before this run registers its own model, which may take the alias.
+  const champion = evaluation && (await run.tracking.server?.currentChampion?.());
+  const report = await writeRunReport(runDir, result.history, {
+    ...reportData(run, status), ...(champion ? { champion: { ...champion, decidingMetric: config.championMetric } } : {}),
+  }, evaluation);
   log(`report: ${report}`);
   const unsynced = await run.tracking.endRunKeepingUnsent({ status, testMetrics: evaluation?.record, modelDir }, log);
   return { runDir, status, testMetrics: evaluation?.record, unsynced };

@@ -1,6 +1,6 @@
 import { parseMlflowEnv } from './mlflow/env';
 import { createMlflowTrackerFromEnv } from './mlflow/create-tracker';
-import { MlflowOutboxError } from './mlflow/mlflow-tracker';
+import { MlflowOutboxError, type ChampionSummary } from './mlflow/mlflow-tracker';
 import { FanOutTracker } from './fan-out-tracker';
 import { RunFolderTracker } from './run-folder';
 import type { RunEnd, Tracker } from './tracker';
@@ -11,6 +11,8 @@ export interface ServerTracker extends Tracker {
   readonly runId?: string;
   /** The last step the server holds for `metric`, undefined when none. */
   lastLoggedStep(metric: string): Promise<number | undefined>;
+  /** The registry's current champion, when the server has a registry and one. */
+  currentChampion?(): Promise<ChampionSummary | undefined>;
 }
 
 /** The tracker a run writes to: its folder always, and a tracking server when one is configured. */

@@ -57,6 +57,16 @@ export interface MlflowTrackerOptions {
  * endRun could not send everything: the rest is in the outbox file. A UserError, so the CLI prints
  * this message alone and exits non-zero; `sync` sends the file later.
  */
+/** The registry's current champion, as the new model's report shows it. */
+export interface ChampionSummary {
+  readonly modelName: string;
+  readonly alias: string;
+  readonly version: string;
+  readonly runId: string;
+  readonly runName: string;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
 export class MlflowOutboxError extends UserError {
   constructor(
     readonly outboxFile: string,
@@ -141,6 +151,28 @@ export class MlflowTracker implements Tracker {
       return history.reduce((last, m) => Math.max(last, Number(m.step)), 0);
     } catch (error) {
       this.log(`could not read the run's ${metric} history: ${describeError(error)}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * The registered model's current champion (the version under the champion alias) with its run's
+   * test metrics, for the report to set beside the new model; undefined when there is none, the
+   * run does not register, or the server cannot say (then it is logged, never thrown).
+   */
+  async currentChampion(): Promise<ChampionSummary | undefined> {
+    const name = this.options.registerModel ?? 'malaria-classifier';
+    if (!name || this.offlineUntil > 0) return undefined;
+    const alias = this.options.championAlias ?? 'champion';
+    try {
+      const version = await this.liveClient.getModelVersionByAlias(name, alias);
+      if (!version?.run_id) return undefined;
+      const run = await this.liveClient.getRun(version.run_id);
+      const runName = run.data.tags.find((t) => t.key === 'mlflow.runName')?.value ?? version.run_id;
+      const metrics = Object.fromEntries(run.data.metrics.filter((m) => m.key.startsWith('test_')).map((m) => [m.key, m.value]));
+      return { modelName: name, alias, version: version.version, runId: version.run_id, runName, metrics };
+    } catch (error) {
+      this.log(`could not read the current ${alias} of ${name}: ${describeError(error)}`);
       return undefined;
     }
   }
