@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { MlflowClient } from '../../trainer/src/tracking/mlflow/client';
 import { describeRealMlflow, uniqueName } from '../support/real-mlflow';
 import { freePort } from '../support/free-port';
-import { runCli } from '../support/run-cli';
+import { DEFAULT_CLI_TIMEOUT_MS, runCli } from '../support/run-cli';
 import { serveCli, waitForOutput } from '../support/serve-cli';
 import { DARK, png } from '../trainer/serve/tiny-model';
 
@@ -83,7 +83,7 @@ describeRealMlflow('npm run train with MLflow', (mlflow) => {
     expect(report).toContain('<h2>Against the current champion</h2>');
     expect(report).toContain(`<code>${registerModel}@champion</code> is version 1`);
     expect(report).toMatch(/<tr><td>ROC AUC<\/td><td>[01]\.\d{3}<\/td><td>[01]\.\d{3}<\/td><\/tr>/);
-  });
+  }, 2 * DEFAULT_CLI_TIMEOUT_MS + 60_000);
 
   test('SIGTERM in the middle of training: the run ends KILLED in MLflow too, and the model is saved', async () => {
     const experimentName = uniqueName('killed');

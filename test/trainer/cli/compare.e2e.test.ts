@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MlflowClient } from '../../../trainer/src/tracking/mlflow/client';
 import { describeRealMlflow, uniqueName } from '../../support/real-mlflow';
-import { runCli } from '../../support/run-cli';
+import { DEFAULT_CLI_TIMEOUT_MS, runCli } from '../../support/run-cli';
 
 const lastLine = (stdout: string) => stdout.trim().split('\n').at(-1) as string;
 
@@ -22,7 +22,7 @@ describeRealMlflow('npm run compare', (mlflow) => {
       expect(result.code).toBe(0);
       runDirs.push(lastLine(result.stdout));
     }
-  }, 600_000);
+  }, 2 * DEFAULT_CLI_TIMEOUT_MS + 60_000);
 
   test('two run folders: a report with both runs\' intervals, overlaid curves and what differs; its path last', async () => {
     const result = await runCli(['compare', ...runDirs, '--out', join(work, 'folders')]);

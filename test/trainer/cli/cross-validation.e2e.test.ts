@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { MlflowClient } from '../../../trainer/src/tracking/mlflow/client';
 import type { Run } from '../../../trainer/src/tracking/mlflow/schemas';
 import { describeRealMlflow, uniqueName } from '../../support/real-mlflow';
-import { runCli } from '../../support/run-cli';
+import { DEFAULT_CLI_TIMEOUT_MS, runCli } from '../../support/run-cli';
 
 /**
  * `--cv 3` on real NIH cells (the shared sample beside the repository; a user's clone lacks it and
@@ -29,7 +29,8 @@ if (!existsSync(SAMPLE)) {
       const experimentName = uniqueName('cv');
       const result = await runCli(['train', '--data', SAMPLE, '--model', 'micro', '--image-size', '48', '--limit', '1200', '--epochs', '6',
         '--patience', '0', '--cv', '3', '--seed', '2', '--out', join(work, 'runs'), '--cache-dir', join(work, 'cache'), '--register-model', uniqueName('cv-model')],
-      { env: { ...mlflow.trackingEnv(), MLFLOW_EXPERIMENT_NAME: experimentName } });
+      // Three trainings in one command: three times a single training's kill timer.
+      { env: { ...mlflow.trackingEnv(), MLFLOW_EXPERIMENT_NAME: experimentName }, timeoutMs: 3 * DEFAULT_CLI_TIMEOUT_MS });
       expect(result.code).toBe(0);
       const report = result.stdout.trim().split('\n').at(-1) as string;
       expect(report).toMatch(/-micro-cv3\/report\.html$/);
@@ -57,6 +58,6 @@ if (!existsSync(SAMPLE)) {
       expect(summary).toMatchObject({ runs_compared: 3, test_accuracy_mean: expect.any(Number), test_accuracy_sd: expect.any(Number), test_auc_pooled: expect.any(Number) });
       // Real cells, few epochs: well above chance already.
       expect(summary.test_auc_pooled).toBeGreaterThan(0.7);
-    });
+    }, 3 * DEFAULT_CLI_TIMEOUT_MS + 60_000);
   });
 }

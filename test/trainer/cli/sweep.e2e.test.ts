@@ -7,7 +7,7 @@ import type { Run } from '../../../trainer/src/tracking/mlflow/schemas';
 import { expandGrid } from '../../../trainer/src/sweep/grid';
 import { planSweep, sweepFolder } from '../../../trainer/src/sweep/plan';
 import { describeRealMlflow, uniqueName } from '../../support/real-mlflow';
-import { runCli } from '../../support/run-cli';
+import { DEFAULT_CLI_TIMEOUT_MS, runCli } from '../../support/run-cli';
 
 const lastLine = (stdout: string) => stdout.trim().split('\n').at(-1) as string;
 const tagsOf = (run: Run) => Object.fromEntries(run.data.tags.map((t) => [t.key, t.value]));
@@ -43,7 +43,8 @@ describeRealMlflow('sweeps with MLflow', (mlflow) => {
     const experimentName = uniqueName('sweep');
     const result = await runCli(['--models', 'micro,cnn-1', '--seeds', '1,2', '--data', 'synthetic:400', '--epochs', '1',
       '--out', join(work, 'local'), '--cache-dir', join(work, 'cache'), '--register-model', uniqueName('sweep-model')], {
-      entry: 'bin/sweep.ts', env: { ...mlflow.trackingEnv(), MLFLOW_EXPERIMENT_NAME: experimentName },
+      // Four trainings in one command: four times a single training's kill timer.
+      entry: 'bin/sweep.ts', env: { ...mlflow.trackingEnv(), MLFLOW_EXPERIMENT_NAME: experimentName }, timeoutMs: 4 * DEFAULT_CLI_TIMEOUT_MS,
     });
     expect(result.code).toBe(0);
     const report = lastLine(result.stdout);
@@ -65,7 +66,7 @@ describeRealMlflow('sweeps with MLflow', (mlflow) => {
     const artifacts = (await client.listArtifacts(parent!.info.run_id)).files.map((f) => f.path);
     expect(artifacts).toEqual(expect.arrayContaining(['report.html', 'comparison.json', 'plan.json']));
     expect(artifacts.some((path) => path.startsWith('01-micro'))).toBe(false);
-  });
+  }, 4 * DEFAULT_CLI_TIMEOUT_MS + 60_000);
 
   test('the cloud steps: sweep-start makes the parent, each sweep-cell trains one cell under it, sweep-finish compares and ends it', async () => {
     const experimentName = uniqueName('cloud-sweep');
@@ -95,5 +96,5 @@ describeRealMlflow('sweeps with MLflow', (mlflow) => {
     const children = (await runsOf(experimentName)).filter((run) => tagsOf(run)['mlflow.parentRunId'] === parent!.runId);
     expect(children.map((run) => tagsOf(run)['malaria.group_member']).sort()).toEqual(['seed=1', 'seed=2']);
     expect((await client.listArtifacts(parent!.runId!)).files.map((f) => f.path)).toEqual(expect.arrayContaining(['report.html', 'comparison.json']));
-  });
+  }, 4 * DEFAULT_CLI_TIMEOUT_MS + 60_000);
 });
