@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { ENTRYPOINT_ADMIN, startEntrypointServer, stopEntrypointServer } from './entrypoint-server';
 import { kit, kitSettings, type KitSettings } from './kit';
 
@@ -59,16 +61,47 @@ export async function startRealMlflow(env: NodeJS.ProcessEnv = process.env): Pro
   env[ENV.entrypointHome] = auth.home;
   env[ENV.entrypointPython] = auth.python;
   env[ENV.started] = '1';
+  registerUser(settings);
   return {
     summary: `real MLflow 3.11 on PostgreSQL (${((Date.now() - t0) / 1000).toFixed(0)} s): ${env[ENV.plain]} (no auth), ${auth.url} (mlflow-stack/entrypoint.py, basic-auth)`,
   };
 }
 
-/** Stops what startRealMlflow started, unless MLFLOW_TEST_KEEP_SERVER=1 (then the next run reuses it). */
+/**
+ * Stops what startRealMlflow started, unless MLFLOW_TEST_KEEP_SERVER=1 (then the next run reuses
+ * it) or another jest run of this checkout still uses the servers (it found them up and reused them).
+ */
 export async function stopRealMlflow(env: NodeJS.ProcessEnv = process.env): Promise<void> {
   const settings = kitSettings(env);
-  if (!settings || env[ENV.started] !== '1' || env.MLFLOW_TEST_KEEP_SERVER === '1') return;
+  if (!settings || env[ENV.started] !== '1') return;
+  if (otherUsers(settings) || env.MLFLOW_TEST_KEEP_SERVER === '1') return;
   await stopKitServers(settings);
+}
+
+/** Jest runs using the servers: one file per process, named by its pid, under the kit's home. */
+function usersDir(settings: KitSettings): string {
+  return path.join(settings.home, 'users');
+}
+
+function registerUser(settings: KitSettings): void {
+  mkdirSync(usersDir(settings), { recursive: true });
+  writeFileSync(path.join(usersDir(settings), String(process.pid)), '');
+}
+
+/** Forgets this process and says whether another live one still uses the servers. */
+function otherUsers(settings: KitSettings): boolean {
+  rmSync(path.join(usersDir(settings), String(process.pid)), { force: true });
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const pids = existsSync(usersDir(settings)) ? readdirSync(usersDir(settings)).map(Number) : [];
+  for (const pid of pids.filter((p) => !alive(p))) rmSync(path.join(usersDir(settings), String(pid)), { force: true });
+  return pids.some(alive);
 }
 
 export async function stopKitServers(settings: KitSettings): Promise<void> {
