@@ -38,7 +38,7 @@ test('without a terminal, a plain line every tenth of an epoch with step, loss, 
   progress.epochEnd('epoch 2/10  loss 0.4123 ...');
   const lines = out.text.trim().split('\n');
   expect(lines).toHaveLength(10);
-  expect(lines[0]).toBe('epoch 2/10  step 5/50 (10%)  loss 0.4123  acc 0.8123  152 img/s  ETA 45s');
+  expect(lines[0]).toBe('epoch 2/10  step 5/50 (10%)  loss 0.4123  acc 0.812  152 img/s  ETA 45s');
   expect(lines[8]).toMatch(/^epoch 2\/10  step 45\/50 \(90%\) .* ETA 5s$/);
   expect(lines[9]).toBe('epoch 2/10  loss 0.4123 ...');
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LabeledImages } from '../data/types';
 import { accuracyAt, binaryCrossEntropy, createAugmentation, epochOrder, fillBatch, squareSymmetries, stepRandom } from './batches';
+import { formatMetric } from '../evaluate/html';
 import type { EpochRecord } from './history';
 import { predictProbabilities } from './predict';
 import { silentProgress, type TrainingProgress } from './progress';
@@ -149,7 +150,7 @@ export async function fit(
 }
 
 function summaryLine(r: EpochRecord, epochs: number, improved: boolean): string {
-  return `epoch ${r.epoch}/${epochs}  loss ${r.loss.toFixed(4)}  acc ${r.accuracy.toFixed(4)}  `
-    + `val_loss ${r.val_loss.toFixed(4)}  val_acc ${r.val_accuracy.toFixed(4)}  `
+  return `epoch ${r.epoch}/${epochs}  loss ${r.loss.toFixed(4)}  acc ${formatMetric(r.accuracy)}  `
+    + `val_loss ${r.val_loss.toFixed(4)}  val_acc ${formatMetric(r.val_accuracy)}  `
     + `${r.images_per_second.toFixed(0)} img/s  ${r.epoch_seconds.toFixed(1)} s${improved ? '  *best' : ''}`;
 }

@@ -1,5 +1,6 @@
 import { SingleBar } from 'cli-progress';
 import { barSizeFor, formatEta } from '../data/progress';
+import { formatMetric } from '../evaluate/html';
 
 /** What the training loop reports while it runs; the CLI draws it, tests can record it. */
 export interface TrainingProgress {
@@ -38,7 +39,7 @@ function barProgress(stream: NodeJS.WriteStream): TrainingProgress {
   return {
     epochStart(epoch, epochs, steps, firstStep = 0) {
       const head = `epoch ${epoch}/${epochs}`;
-      const tail = `${steps}/${steps} loss 0.0000 acc 0.0000 99999 img/s ETA 59m59s`;
+      const tail = `${steps}/${steps} loss 0.0000 acc 0.000 99999 img/s ETA 59m59s`;
       bar = new SingleBar({
         stream,
         format: `${head} [{bar}] {value}/{total} loss {loss} acc {accuracy} {rate} img/s ETA {eta_formatted}`,
@@ -52,7 +53,7 @@ function barProgress(stream: NodeJS.WriteStream): TrainingProgress {
     step(step, values) {
       bar?.update(step, {
         loss: values.loss.toFixed(4),
-        accuracy: values.accuracy.toFixed(4),
+        accuracy: formatMetric(values.accuracy),
         rate: values.imagesPerSecond.toFixed(0),
       });
     },
@@ -91,7 +92,7 @@ function logProgress(stream: NodeJS.WriteStream, options: TerminalProgressOption
       lastLine = now();
       const secondsPerStep = (lastLine - started) / 1000 / Math.max(step - startStep, 1);
       stream.write(`${epochLabel}  step ${step}/${total} (${Math.floor(percent)}%)  loss ${values.loss.toFixed(4)}  `
-        + `acc ${values.accuracy.toFixed(4)}  ${values.imagesPerSecond.toFixed(0)} img/s  ETA ${formatEta(secondsPerStep * (total - step))}\n`);
+        + `acc ${formatMetric(values.accuracy)}  ${values.imagesPerSecond.toFixed(0)} img/s  ETA ${formatEta(secondsPerStep * (total - step))}\n`);
     },
     epochEnd(line) {
       stream.write(`${line}\n`);
