@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { npmUsage } from '../../trainer/src/cli/npm-usage';
 import { kebab, TrainConfigSchema } from '../../trainer/src/config';
 import { typedOptions } from '../../trainer/src/cli/schema-options';
 import { expandGrid, type SweepCell } from '../../trainer/src/sweep/grid';
@@ -31,6 +32,7 @@ interface LauncherFlags {
 export function sweepCloudCommand(deps: LauncherDeps): Command {
   const command = new Command('sweep')
     .description('train every cell of a grid of training options in parallel on AWS Batch GPU instances and compare them in MLflow')
+    .configureHelp({ commandUsage: npmUsage })
     .option('--cloud', 'run the sweep on AWS (without it, `npm run sweep` trains the cells one after another on this machine)')
     .option('--env <name>', 'environment, as deployed with -c env=<name>', 'dev')
     .option('--region <region>', 'AWS region of the stacks (default: the AWS profile\'s)')

@@ -21,7 +21,9 @@ export function registerSweepCommands(program: Command): void {
   const sweep = program
     .command('sweep')
     .description('train a grid of models one after another on this machine and compare them (--cloud: on AWS Batch)')
-    .option('--dry-run', 'print the cells, then exit');
+    .option('--dry-run', 'print the cells, then exit')
+    .addHelpText('after', '\nOn AWS Batch, the same grid side by side on GPU instances: npm run sweep -- --cloud [--env <name>] <grid>;'
+      + '\nthen --status <sweep-id> or --stop <sweep-id>. Their options: npm run sweep -- --cloud --help');
   addGridOptions(sweep);
   sweep.action(async (_opts, cmd: Command) => {
     const cells = expandGrid(gridFromOptions(cmd));
