@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkOptionCombinations, kebab, TrainConfigSchema } from '../trainer/src/config';
+import { checkOptionCombinations, kebab, negatedFlag, TrainConfigSchema } from '../trainer/src/config';
 import { checkOptions, type OptionName } from '../trainer/src/option-problems';
 import { UserError } from '../trainer/src/user-error';
 
@@ -69,12 +69,15 @@ export function parseCloudTrainOptions(input: Record<string, unknown>, name: Opt
 
 /**
  * The command-line arguments the trainer CLI reads for these options, in schema order: `--flag` for
- * a true boolean, `--flag a,b,c` for a list, `--flag value` otherwise.
+ * a true boolean, `--no-flag` for a false one that is on by default (a false one that is off by
+ * default needs nothing), `--flag a,b,c` for a list, `--flag value` otherwise.
  */
 export function trainerArgs(options: CloudTrainOptions): string[] {
   const args: string[] = [];
-  for (const key of Object.keys(CloudTrainOptionsSchema.shape)) {
+  const shape: Record<string, z.ZodType> = CloudTrainOptionsSchema.shape;
+  for (const key of Object.keys(shape)) {
     const value = (options as Record<string, unknown>)[key];
+    if (value === false && shape[key].safeParse(undefined).data === true) args.push(negatedFlag(key));
     if (value === undefined || value === false) continue;
     const flag = `--${kebab(key)}`;
     if (value === true) args.push(flag);

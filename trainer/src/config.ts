@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { thresholdTargetProblem } from './evaluate/threshold';
 import { checkOptions, type OptionName } from './option-problems';
+import { LR_SCHEDULES } from './train/learning-rate';
 import { UserError } from './user-error';
 
 /** Where the NIH malaria thin-smear data set is published, and what it must hash to. */
@@ -27,7 +28,15 @@ export const TrainConfigSchema = z
     epochs: z.number().int().positive().default(10).describe('maximum number of epochs'),
     batchSize: z.number().int().positive().max(4096).default(64).describe('images per training step'),
     imageSize: z.number().int().min(16).max(512).default(100).describe('square input size in pixels'),
-    learningRate: z.number().positive().max(1).default(1e-3).describe('Adam learning rate'),
+    learningRate: z.number().positive().max(1).default(1e-3).describe('Adam learning rate (where --lr-schedule starts)'),
+    lrSchedule: z.enum(LR_SCHEDULES).default('constant')
+      .describe('learning rate over training: constant; cosine (decays step by step to 0 at the end of --epochs); '
+        + 'plateau (multiplied by --lr-factor after --lr-patience epochs without a better validation loss)'),
+    lrPatience: z.number().int().positive().default(1)
+      .describe('--lr-schedule plateau: epochs without validation-loss improvement before the rate is cut'),
+    lrFactor: z.number().positive().lt(1).default(0.5).describe('--lr-schedule plateau: what each cut multiplies the rate by'),
+    labelSmoothing: z.number().min(0).lt(0.5).default(0)
+      .describe('train towards 1 - s/2 and s/2 instead of 1 and 0 (e.g. 0.1): less overconfidence on mislabelled cells'),
     seed: z.number().int().nonnegative().default(42).describe('seed for split, initialisation, shuffling and augmentation'),
     split: z.enum(SPLIT_MODES).default('patient')
       .describe('patient: no patient in two splits; cell: random cell-level split'),
@@ -41,6 +50,9 @@ export const TrainConfigSchema = z
     patience: z.number().int().nonnegative().default(3)
       .describe('epochs without validation-loss improvement before stopping (0 = never stop early)'),
     augment: z.boolean().default(false).describe('random flips, 90-degree rotations and brightness changes'),
+    tta: z.boolean().default(false)
+      .describe('test-time augmentation: score each image under its 8 flips and rotations and average; '
+        + 'used for the threshold, the test metrics and by the model server (8x the prediction time)'),
     thresholdFor: z.string()
       .superRefine((text, ctx) => {
         const problem = thresholdTargetProblem(text);
@@ -108,6 +120,11 @@ export function parseTrainConfig(input: Record<string, unknown>, name?: OptionNa
 
 export function kebab(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+}
+
+/** `--no-augment` for `augment`: how a boolean option that defaults to true is turned off. */
+export function negatedFlag(key: string): string {
+  return `--no-${kebab(key)}`;
 }
 
 /** `batch-size` -> `batchSize`: option files may spell keys as flags. */

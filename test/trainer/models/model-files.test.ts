@@ -65,6 +65,15 @@ describe('saveModel and loadModel', () => {
     await expect(loadModel(dir)).rejects.toThrow(`${dir} does not hold a saved model: ${message}`);
   });
 
+  test('test-time augmentation is kept with the model; a model saved before it existed is scored without it', async () => {
+    const dir = await savedMicro('tta');
+    await writeFile(path.join(dir, 'preprocessing.json'), JSON.stringify(defaultPreprocessing('micro', 24, 0.4, true)));
+    expect((await loadModel(dir)).preprocessing.tta).toBe(true);
+    const { tta: _, ...older } = defaultPreprocessing('micro', 24, 0.4);
+    await writeFile(path.join(dir, 'preprocessing.json'), JSON.stringify(older));
+    expect((await loadModel(dir)).preprocessing).toEqual(defaultPreprocessing('micro', 24, 0.4));
+  });
+
   test('preprocessing that disagrees with the model input is a user error', async () => {
     const dir = await savedMicro('mismatch');
     await writeFile(path.join(dir, 'preprocessing.json'), JSON.stringify(defaultPreprocessing('micro', 64)));

@@ -294,7 +294,7 @@ describe('health, metadata and metrics', () => {
     const metadata = (await (await fetch(`${server.url}/metadata`)).json()) as Record<string, unknown>;
     expect(metadata).toMatchObject({
       name: 'tiny', version: '7', inputSize: INPUT_SIZE, classes: ['Uninfected', 'Parasitized'],
-      positiveClass: 'Parasitized', threshold: 0.5, metrics: { test_auc: 0.97 },
+      positiveClass: 'Parasitized', threshold: 0.5, testTimeAugmentation: 'none', metrics: { test_auc: 0.97 },
       input: {
         pixelArray: { range: expect.stringMatching(/^0-255 integers by default; 0-1 numbers with "params": \{"pixel_range": "0-1"\}/) },
         resizedTo: `${INPUT_SIZE}x${INPUT_SIZE}`,

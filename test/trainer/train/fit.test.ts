@@ -39,7 +39,8 @@ function tinyModel(): tf.LayersModel {
   return model;
 }
 
-const base = { batchSize: 16, augment: false, learningRate: 0.05, scale: 1 / 255 };
+const constantRate = { name: 'constant', base: 0.05, patience: 1, factor: 0.5 } as const;
+const base = { batchSize: 16, augment: false, learningRate: constantRate, scale: 1 / 255 };
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -67,10 +68,8 @@ test('learns a separable problem, reports each epoch and ends on the best valida
 
 test('stops early once validation loss has not improved for `patience` epochs', async () => {
   // A learning rate this large makes the loss bounce, so some epoch fails to improve.
-  const model = tinyModel();
-  model.compile({ optimizer: tf.train.adam(5), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
-  const result = await fit(model, brightness(128, 4), brightness(64, 5), {
-    ...base, epochs: 40, patience: 1, seed: 6,
+  const result = await fit(tinyModel(), brightness(128, 4), brightness(64, 5), {
+    ...base, learningRate: { ...constantRate, base: 5 }, epochs: 40, patience: 1, seed: 6,
   });
   expect(result.outcome).toBe('early-stopped');
   expect(result.history.length).toBeLessThan(40);
@@ -118,7 +117,8 @@ function tinyConvModel(): tf.LayersModel {
 test('a run stopped in the middle of an epoch resumes at the next step and ends with the weights of an uninterrupted run', async () => {
   const train = brightness(160, 11);
   const validation = brightness(32, 12);
-  const options = { ...base, augment: true, epochs: 3, patience: 0, seed: 13 };
+  // A cosine schedule: the resumed steps must get the rates the uninterrupted run's had.
+  const options = { ...base, learningRate: { ...constantRate, name: 'cosine' }, augment: true, epochs: 3, patience: 0, seed: 13 } as const;
 
   const uninterrupted = tinyConvModel();
   const reference = await fit(uninterrupted, train, validation, options);
@@ -150,6 +150,20 @@ test('a run stopped in the middle of an epoch resumes at the next step and ends 
     // Same images, same order, same augmentation, same arithmetic: the same weights to the last bit.
     expect(Array.from(actual[i].dataSync())).toEqual(Array.from(expected[i].dataSync()));
   }
+});
+
+test('sets the optimizer\'s learning rate from the schedule before every step and records what each epoch started with', async () => {
+  const model = tinyModel();
+  const rates: number[] = [];
+  const optimizer = model.optimizer as unknown as { learningRate: number };
+  const result = await fit(model, brightness(64, 17), brightness(32, 18), {
+    ...base, learningRate: { ...constantRate, name: 'cosine' }, epochs: 2, patience: 0, seed: 19,
+    progress: { ...silentProgress, step: () => { rates.push(optimizer.learningRate); } },
+  });
+  // 2 epochs of 4 steps: step k of 8 trains at 0.05 * (1 + cos(pi * k / 8)) / 2.
+  const expected = Array.from({ length: 8 }, (_, k) => 0.05 * 0.5 * (1 + Math.cos((Math.PI * k) / 8)));
+  expect(rates.map((r) => r.toFixed(8))).toEqual(expected.map((r) => r.toFixed(8)));
+  expect(result.history.map((r) => r.learning_rate.toFixed(8))).toEqual([expected[0], expected[4]].map((r) => r.toFixed(8)));
 });
 
 test('timers and signals get their turn between steps, not only between epochs', async () => {

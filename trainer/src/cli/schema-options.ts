@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import type { z } from 'zod';
-import { kebab } from '../config';
+import { kebab, negatedFlag } from '../config';
 import { UserError } from '../user-error';
 
 /**
@@ -59,8 +59,12 @@ export function addSchemaOptions(command: Command, schema: z.ZodObject, options:
   for (const field of schemaFields(schema)) {
     const flag = `--${kebab(field.key)}`;
     let option: Option;
+    let off: Option | undefined;
     if (field.type === 'boolean') {
       option = new Option(flag, helpText(field));
+      // On by default: `--no-<flag>` turns it off. Added after `flag`, commander leaves the value
+      // unset unless one of the two is typed, so a --config file still decides when neither is.
+      if (field.defaultValue === true) off = new Option(negatedFlag(field.key), `turn ${flag} off`);
     } else if (field.type === 'number') {
       option = new Option(`${flag} <n>`, helpText(field)).argParser(parseNumber(flag));
     } else if (field.type === 'tuple') {
@@ -69,7 +73,7 @@ export function addSchemaOptions(command: Command, schema: z.ZodObject, options:
       option = new Option(`${flag} <value>`, helpText(field));
       if (field.choices) option = option.choices([...field.choices]);
     }
-    command.addOption(options.hidden ? option.hideHelp() : option);
+    for (const added of off ? [option, off] : [option]) command.addOption(options.hidden ? added.hideHelp() : added);
   }
   return command;
 }

@@ -15,6 +15,8 @@ const PreprocessingSchema = z.object({
   positiveClass: z.string(),
   threshold: z.number().min(0).max(1),
   model: z.string(),
+  // Models saved before test-time augmentation existed were scored without it.
+  tta: z.boolean().default(false),
 });
 
 /**

@@ -18,9 +18,15 @@ export interface Preprocessing {
   readonly threshold: number;
   /** The registry name of the architecture, e.g. `compact`. */
   readonly model: string;
+  /**
+   * Test-time augmentation: P is the mean of the model's outputs for the image under the 8
+   * symmetries of the square (flips and quarter turns). The run chose its threshold and measured
+   * its test metrics this way, so whoever serves the model must score images the same way.
+   */
+  readonly tta: boolean;
 }
 
-export function defaultPreprocessing(model: string, inputSize: number, threshold = DEFAULT_THRESHOLD): Preprocessing {
+export function defaultPreprocessing(model: string, inputSize: number, threshold = DEFAULT_THRESHOLD, tta = false): Preprocessing {
   return {
     inputSize,
     channels: 3,
@@ -29,5 +35,6 @@ export function defaultPreprocessing(model: string, inputSize: number, threshold
     positiveClass: CLASS_NAMES[1],
     threshold,
     model,
+    tta,
   };
 }

@@ -41,7 +41,8 @@ export interface SaveAndEvaluateOptions {
 /**
  * The end of a run: chooses the decision threshold on the validation split (never on test), saves
  * the model to `<runDir>/model` with it, so the served model decides as the report says, and for a
- * finished run evaluates the test split at that threshold: metrics with intervals, calibration,
+ * finished run evaluates the test split at that threshold (both scored as the model server will
+ * score images: with test-time augmentation when `preprocessing.tta` says so): metrics with intervals, calibration,
  * per-patient results, plots and the cell gallery.
  */
 export async function saveAndEvaluate(
@@ -105,7 +106,7 @@ function describeThreshold(choice: ThresholdChoice): string {
 }
 
 function predict(model: tf.LayersModel, images: LabeledImages, batchSize: number, preprocessing: Preprocessing): Promise<Float32Array> {
-  return predictProbabilities(model, images, batchSize, preprocessing.scale);
+  return predictProbabilities(model, images, batchSize, preprocessing.scale, preprocessing.tta);
 }
 
 /** Learning curves (when there is an epoch to draw) and `report.html`; returns the report's path. */

@@ -5,6 +5,7 @@ import { buildModel } from '../models/registry';
 import { freezeBase } from '../models/vgg16';
 import { loadVgg16Weights } from '../models/vgg16-weights';
 import { resolveWeightsFile } from '../models/weights-source';
+import { trainingLoss } from '../train/loss';
 
 /** Builds `--model`, loads `--weights` and freezes the base when asked, and compiles it for training. */
 export async function prepareModel(config: TrainConfig, log: (line: string) => void): Promise<tf.LayersModel> {
@@ -23,6 +24,6 @@ export async function prepareModel(config: TrainConfig, log: (line: string) => v
     if (!config.weights) throw new UserError('--freeze-base freezes pretrained weights: give --weights too');
     freezeBase(model);
   }
-  model.compile({ optimizer: tf.train.adam(config.learningRate), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
+  model.compile({ optimizer: tf.train.adam(config.learningRate), loss: trainingLoss(config.labelSmoothing), metrics: ['accuracy'] });
   return model;
 }

@@ -68,7 +68,7 @@ async function train(run: StartedRun, deps: RunDeps, record: TrainingProgressRec
     batchSize: config.batchSize,
     patience: config.patience,
     augment: config.augment,
-    learningRate: config.learningRate,
+    learningRate: { name: config.lrSchedule, base: config.learningRate, patience: config.lrPatience, factor: config.lrFactor },
     scale: defaultPreprocessing(config.model, config.imageSize).scale,
     seed: config.seed,
     signal: deps.stop?.signal,
@@ -92,7 +92,7 @@ async function finish(run: StartedRun, result: FitResult, deps: RunDeps): Promis
   const log = deps.log;
   const status: RunStatus = result.outcome === 'interrupted' ? 'KILLED' : 'FINISHED';
   if (result.outcome === 'early-stopped') log(`stopped early: no better validation loss for ${config.patience} epochs; keeping epoch ${result.bestEpoch}`);
-  const preprocessing = defaultPreprocessing(config.model, config.imageSize);
+  const preprocessing = defaultPreprocessing(config.model, config.imageSize, undefined, config.tta);
   const { modelDir, evaluation } = await saveAndEvaluate(model, images.parts, { status, config, preprocessing, runDir, log });
   if (status !== 'FINISHED') log('interrupted: the best model so far is saved and the run is recorded as KILLED');
   // Read before this run registers its own model, which may take the alias.

@@ -93,7 +93,7 @@ export async function setUpRun(config: TrainConfig, deps: RunDeps): Promise<Star
     runDir,
     description: `Trains ${config.model} (${paramCount.toLocaleString('en-US')} parameters) on ${images.source} at `
       + `${config.imageSize}x${config.imageSize} px, split by ${split.mode} into ${counts.train}/${counts.validation}/${counts.test} `
-      + `train/validation/test images, for up to ${config.epochs} epochs with Adam (learning rate ${config.learningRate}, `
+      + `train/validation/test images, for up to ${config.epochs} epochs with Adam (learning rate ${config.learningRate}, ${config.lrSchedule}, `
       + `batch ${config.batchSize}) on the ${backend.name} backend.`,
     tags: {
       model: config.model, backend: backend.name, ...cloudTags, ...member?.tags,

@@ -1,10 +1,11 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { Preprocessing } from '../models/preprocessing';
-import { predictProbabilities } from '../train/predict';
+import { inputsPerImage, predictProbabilities } from '../train/predict';
 
 /**
  * Scores one micro-batch with the same uint8-to-float conversion and scaling as evaluation, so the
- * server and the run's test metrics see identical inputs.
+ * server and the run's test metrics see identical inputs, and averaged over the 8 symmetries when
+ * the model was evaluated that way (`preprocessing.tta`).
  */
 export function createModelPredictor(model: tf.LayersModel, preprocessing: Preprocessing) {
   const size = preprocessing.inputSize;
@@ -13,6 +14,8 @@ export function createModelPredictor(model: tf.LayersModel, preprocessing: Prepr
     const pixels = new Uint8Array(images.length * stride);
     images.forEach((image, i) => pixels.set(image, i * stride));
     const batch = { size, pixels, labels: new Uint8Array(images.length), files: [] };
-    return predictProbabilities(model, batch, images.length, preprocessing.scale);
+    // One model call for the micro-batch, its test-time views included.
+    const inputs = images.length * inputsPerImage(preprocessing.tta);
+    return predictProbabilities(model, batch, inputs, preprocessing.scale, preprocessing.tta);
   };
 }

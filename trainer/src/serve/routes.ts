@@ -85,6 +85,7 @@ function metadata(_request: IncomingMessage, context: RouteContext): Reply {
       classes: preprocessing.classNames,
       positiveClass: preprocessing.positiveClass,
       threshold: preprocessing.threshold,
+      testTimeAugmentation: preprocessing.tta ? 'mean over the 8 flips and quarter turns of each image' : 'none',
       metrics: model.metrics ?? null,
       input: inputContract(preprocessing.inputSize),
       limits: { maxImages: context.maxImages, maxBodyBytes: context.maxBodyBytes },

@@ -39,15 +39,21 @@ export function squareSymmetries(size: number): Int32Array[] {
   return maps;
 }
 
-export interface Augmentation {
-  readonly random: Random;
-  readonly symmetries: readonly Int32Array[];
-  /** Brightness is multiplied by a factor drawn from [1 - brightness, 1 + brightness]. */
+/** How one image is written: which square symmetry, and what its brightness is multiplied by. */
+export interface ImageTransform {
+  readonly map: Int32Array;
   readonly brightness: number;
 }
 
+/** Chooses the transform of each image as a batch is filled, one call per image. */
+export type Augmentation = () => ImageTransform;
+
+/** Training augmentation: a random symmetry and a brightness factor drawn from [1 - brightness, 1 + brightness]. */
 export function createAugmentation(symmetries: readonly Int32Array[], random: Random, brightness = 0.1): Augmentation {
-  return { random, symmetries, brightness };
+  return () => {
+    const map = symmetries[floor(random() * symmetries.length)];
+    return { map, brightness: 1 + (random() * 2 - 1) * brightness };
+  };
 }
 
 /** The order an epoch visits the training images in, and the augmentation draws of its steps: functions of (seed, epoch, step) alone. */
@@ -61,8 +67,8 @@ export function stepRandom(seed: number, epoch: number, step: number): Random {
 
 /**
  * Writes images `indices[start..end)` into `x` as float32 RGB scaled by `scale`, and their labels
- * into `y`; returns the number of images written. With `augment`, each image gets a random square
- * symmetry and brightness factor.
+ * into `y`; returns the number of images written. With `augment`, each image is written under the
+ * symmetry and brightness factor it chooses.
  */
 export function fillBatch(
   images: LabeledImages,
@@ -86,8 +92,8 @@ export function fillBatch(
       for (let i = 0; i < stride; i++) x[target + i] = images.pixels[source + i] * scale;
       continue;
     }
-    const map = augment.symmetries[floor(augment.random() * augment.symmetries.length)];
-    const factor = scale * (1 + (augment.random() * 2 - 1) * augment.brightness);
+    const { map, brightness } = augment();
+    const factor = scale * brightness;
     const ceiling = 255 * scale;
     for (let p = 0; p < pixelsPerImage; p++) {
       const from = source + map[p] * 3;

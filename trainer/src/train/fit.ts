@@ -3,6 +3,7 @@ import type { LabeledImages } from '../data/types';
 import { accuracyAt, binaryCrossEntropy, createAugmentation, epochOrder, fillBatch, squareSymmetries, stepRandom } from './batches';
 import { formatMetric } from '../evaluate/html';
 import type { EpochRecord } from './history';
+import { learningRateAt, type LrSchedule } from './learning-rate';
 import { predictProbabilities } from './predict';
 import { silentProgress, type TrainingProgress } from './progress';
 import { yieldToEventLoop } from './yield-to-event-loop';
@@ -39,7 +40,8 @@ export interface FitOptions {
   /** Epochs without a better validation loss before stopping; 0 never stops early. */
   readonly patience: number;
   readonly augment: boolean;
-  readonly learningRate: number;
+  /** The optimizer's learning rate is set from it before every step. */
+  readonly learningRate: LrSchedule;
   readonly scale: number;
   /**
    * Each epoch's order and each step's augmentation are drawn from (seed, epoch, step) alone, so a
@@ -67,7 +69,8 @@ export interface FitResult {
 }
 
 /**
- * Trains with Adam (compiled by the caller) on uint8 images converted batch by batch, evaluates
+ * Trains with the optimizer the caller compiled (its learning rate set step by step from
+ * `learningRate`) on uint8 images converted batch by batch, evaluates
  * on the validation set after every epoch, stops early on validation loss and restores the best
  * weights, and stops cleanly after the current step when `signal` aborts.
  */
@@ -95,9 +98,12 @@ export async function fit(
     let { steps: done, lossSum, correctSum, seen } = carried ?? { steps: 0, lossSum: 0, correctSum: 0, seen: 0 };
     const started = performance.now() - (carried?.seconds ?? 0) * 1000;
     progress.epochStart(epoch, options.epochs, steps, done);
+    const position = { epoch, epochs: options.epochs, steps, valLosses: history.map((r) => r.val_loss) };
+    const startRate = learningRateAt(options.learningRate, { ...position, step: 0 });
     for (; done < steps; done++) {
       await yieldToEventLoop();
       if (options.signal?.aborted) break;
+      setLearningRate(model, learningRateAt(options.learningRate, { ...position, step: done }));
       const augmentation = symmetries && createAugmentation(symmetries, stepRandom(options.seed, epoch, done));
       const count = fillBatch(train, order, done * options.batchSize, Math.min(n, (done + 1) * options.batchSize), options.scale, x, y, augmentation);
       const xs = tf.tensor4d(x.subarray(0, count * stride), [count, train.size, train.size, 3]);
@@ -127,7 +133,7 @@ export async function fit(
       accuracy: correctSum / seen,
       val_loss: binaryCrossEntropy(validation.labels, probabilities),
       val_accuracy: accuracyAt(validation.labels, probabilities),
-      learning_rate: options.learningRate,
+      learning_rate: startRate,
       epoch_seconds: (performance.now() - started) / 1000,
       images_per_second: seen / trainSeconds,
     };
@@ -149,8 +155,15 @@ export async function fit(
   return { history, outcome, bestEpoch: best?.epoch };
 }
 
+function setLearningRate(model: tf.LayersModel, rate: number): void {
+  // TF.js optimizers keep the rate in a field they read at every step (protected in the typings).
+  const optimizer = model.optimizer as unknown as { learningRate?: unknown } | undefined;
+  if (typeof optimizer?.learningRate !== 'number') throw new Error('fit needs a model compiled with an optimizer that has a learning rate (Adam)');
+  optimizer.learningRate = rate;
+}
+
 function summaryLine(r: EpochRecord, epochs: number, improved: boolean): string {
   return `epoch ${r.epoch}/${epochs}  loss ${r.loss.toFixed(4)}  acc ${formatMetric(r.accuracy)}  `
-    + `val_loss ${r.val_loss.toFixed(4)}  val_acc ${formatMetric(r.val_accuracy)}  `
+    + `val_loss ${r.val_loss.toFixed(4)}  val_acc ${formatMetric(r.val_accuracy)}  lr ${r.learning_rate.toExponential(1)}  `
     + `${r.images_per_second.toFixed(0)} img/s  ${r.epoch_seconds.toFixed(1)} s${improved ? '  *best' : ''}`;
 }
