@@ -15,17 +15,16 @@ describe('cloud training options', () => {
     expect(handled).toEqual(Object.keys(TrainConfigSchema.shape).sort());
   });
 
-  test('every boolean option defaults to false, so leaving it out of the arguments means false', () => {
-    const parsed = CloudTrainOptionsSchema.parse({});
-    const booleans = Object.entries(parsed).filter(([, value]) => typeof value === 'boolean');
-    expect(booleans.length).toBeGreaterThan(0);
-    expect(booleans.every(([, value]) => value === false)).toBe(true);
+  test('renders the trainer CLI\'s flags in schema order, only for options given', () => {
+    expect(trainerArgs({ epochs: 20, model: 'cnn-2', augment: true, freezeBase: true, splitFractions: [0.7, 0.15, 0.15] }))
+      .toEqual(['--model', 'cnn-2', '--epochs', '20', '--split-fractions', '0.7,0.15,0.15', '--augment', '--freeze-base']);
+    expect(trainerArgs({})).toEqual([]);
   });
 
-  test('renders the trainer CLI\'s flags in schema order, only for options given', () => {
-    expect(trainerArgs({ epochs: 20, model: 'cnn-2', augment: true, freezeBase: false, splitFractions: [0.7, 0.15, 0.15] }))
-      .toEqual(['--model', 'cnn-2', '--epochs', '20', '--split-fractions', '0.7,0.15,0.15', '--augment']);
-    expect(trainerArgs({})).toEqual([]);
+  test('a false boolean is --no-<flag> when it is on by default, and left out when it is off by default', () => {
+    const defaults = CloudTrainOptionsSchema.parse({});
+    expect(defaults).toMatchObject({ augment: true, tta: true, freezeBase: false });
+    expect(trainerArgs({ augment: false, tta: false, freezeBase: false })).toEqual(['--no-augment', '--no-tta']);
   });
 
   test.each([

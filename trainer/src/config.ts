@@ -29,7 +29,7 @@ export const TrainConfigSchema = z
     batchSize: z.number().int().positive().max(4096).default(64).describe('images per training step'),
     imageSize: z.number().int().min(16).max(512).default(100).describe('square input size in pixels'),
     learningRate: z.number().positive().max(1).default(1e-3).describe('Adam learning rate (where --lr-schedule starts)'),
-    lrSchedule: z.enum(LR_SCHEDULES).default('constant')
+    lrSchedule: z.enum(LR_SCHEDULES).default('cosine')
       .describe('learning rate over training: constant; cosine (decays step by step to 0 at the end of --epochs); '
         + 'plateau (multiplied by --lr-factor after --lr-patience epochs without a better validation loss)'),
     lrPatience: z.number().int().positive().default(1)
@@ -47,10 +47,10 @@ export const TrainConfigSchema = z
     cv: z.number().int().min(2).max(20).optional()
       .describe('K-fold cross-validation by patient: K models, each tested on patients the others trained on; mean and sd of every metric'),
     cvFold: z.number().int().positive().optional().describe('train only this fold (1..K) of --cv (sweeps run the folds side by side)'),
-    patience: z.number().int().nonnegative().default(3)
-      .describe('epochs without validation-loss improvement before stopping (0 = never stop early)'),
-    augment: z.boolean().default(false).describe('random flips, 90-degree rotations and brightness changes'),
-    tta: z.boolean().default(false)
+    patience: z.number().int().nonnegative().default(0)
+      .describe('stop after this many epochs without a better validation loss (0: run every epoch; the best epoch\'s weights are kept either way)'),
+    augment: z.boolean().default(true).describe('random flips, 90-degree rotations and brightness changes of the training images'),
+    tta: z.boolean().default(true)
       .describe('test-time augmentation: score each image under its 8 flips and rotations and average; '
         + 'used for the threshold, the test metrics and by the model server (8x the prediction time)'),
     thresholdFor: z.string()
