@@ -29,12 +29,11 @@ const VGG16_FILTERS = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512,
 const vgg16Params = VGG16_FILTERS.reduce((sum, f, i) => sum + conv3x3(i === 0 ? 3 : VGG16_FILTERS[i - 1], f, true), 0)
   + denseHead(512);
 
-const compactParams = conv3x3(3, 16, false) + batchNorm(16)
-  + conv3x3(16, 32, false) + batchNorm(32)
-  + separable3x3(32, 64) + batchNorm(64) + separable3x3(64, 64) + batchNorm(64)
-  + separable3x3(64, 128) + batchNorm(128) + separable3x3(128, 128) + batchNorm(128)
-  + separable3x3(128, 256) + batchNorm(256)
-  + dense(2 * 256, 1);
+const compactParams = conv3x3(3, 24, false) + batchNorm(24)
+  + conv3x3(24, 48, false) + batchNorm(48)
+  + separable3x3(48, 96) + batchNorm(96) + separable3x3(96, 96) + batchNorm(96)
+  + separable3x3(96, 160) + batchNorm(160) + separable3x3(160, 160) + batchNorm(160)
+  + dense(2 * 160, 1);
 
 const microParams = conv3x3(3, 8, true) + conv3x3(8, 16, false) + batchNorm(16)
   + conv3x3(16, 32, false) + batchNorm(32) + conv3x3(32, 32, false) + batchNorm(32)

@@ -5,9 +5,13 @@ type Tensor = tf.SymbolicTensor;
 
 // Dropout layers get no seed on purpose: TF.js would then draw the same mask at every step.
 
-// Short runs (the demo has ~50 steps an epoch) need moving statistics that settle within an
-// epoch; Keras' 0.99 would leave validation scores skewed by the initial values for a while.
-const BN_MOMENTUM = 0.9;
+/**
+ * Batch norm's moving-average momentum. Short runs (the demo has ~50 steps an epoch) need moving
+ * statistics that settle within an epoch, which Keras' 0.99 would leave skewed by their initial
+ * values for a while; models trained for thousands of steps can take Keras' value.
+ */
+export const SHORT_RUN_BN_MOMENTUM = 0.9;
+export const KERAS_BN_MOMENTUM = 0.99;
 
 /** 3x3 convolution with bias and ReLU. */
 export function convRelu(x: Tensor, filters: number, init: SeededInitializers, name: string): Tensor {
@@ -17,24 +21,28 @@ export function convRelu(x: Tensor, filters: number, init: SeededInitializers, n
 }
 
 /** 3x3 convolution, batch norm, ReLU. The conv has no bias: batch norm's beta replaces it. */
-export function convBnRelu(x: Tensor, filters: number, init: SeededInitializers, name: string): Tensor {
+export function convBnRelu(
+  x: Tensor, filters: number, init: SeededInitializers, name: string, momentum = SHORT_RUN_BN_MOMENTUM,
+): Tensor {
   const conv = tf.layers.conv2d({
     filters, kernelSize: 3, padding: 'same', useBias: false, kernelInitializer: init.relu(), name,
   });
-  return bnRelu(conv.apply(x) as Tensor, name);
+  return bnRelu(conv.apply(x) as Tensor, name, momentum);
 }
 
 /** Depthwise-separable 3x3 convolution (9 + filters weights per input channel), batch norm, ReLU. */
-export function separableBnRelu(x: Tensor, filters: number, init: SeededInitializers, name: string): Tensor {
+export function separableBnRelu(
+  x: Tensor, filters: number, init: SeededInitializers, name: string, momentum = SHORT_RUN_BN_MOMENTUM,
+): Tensor {
   const conv = tf.layers.separableConv2d({
     filters, kernelSize: 3, padding: 'same', useBias: false,
     depthwiseInitializer: init.relu(), pointwiseInitializer: init.relu(), name,
   });
-  return bnRelu(conv.apply(x) as Tensor, name);
+  return bnRelu(conv.apply(x) as Tensor, name, momentum);
 }
 
-function bnRelu(x: Tensor, name: string): Tensor {
-  const normalized = tf.layers.batchNormalization({ momentum: BN_MOMENTUM, name: `${name}_bn` }).apply(x);
+function bnRelu(x: Tensor, name: string, momentum: number): Tensor {
+  const normalized = tf.layers.batchNormalization({ momentum, name: `${name}_bn` }).apply(x);
   return tf.layers.reLU({ name: `${name}_relu` }).apply(normalized) as Tensor;
 }
 
