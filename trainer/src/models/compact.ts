@@ -19,16 +19,16 @@ import type { ModelOptions } from './model-options';
  */
 export function buildCompact({ inputSize, seed }: ModelOptions): tf.LayersModel {
   const init = seededInitializers(seed);
-  const m = KERAS_BN_MOMENTUM;
+  const momentum = KERAS_BN_MOMENTUM;
   const input = imageInput(inputSize);
-  let x = convBnRelu(input, 24, init, 'stem_conv', m);
+  let x = convBnRelu(input, 24, init, 'stem_conv', momentum);
   x = maxPool(x, 'stem_pool');
-  x = convBnRelu(x, 48, init, 'stage1_conv', m);
+  x = convBnRelu(x, 48, init, 'stage1_conv', momentum);
   x = maxPool(x, 'stage1_pool');
-  x = separableBnRelu(x, 96, init, 'stage2_sep1', m);
-  x = separableBnRelu(x, 96, init, 'stage2_sep2', m);
+  x = separableBnRelu(x, 96, init, 'stage2_sep1', momentum);
+  x = separableBnRelu(x, 96, init, 'stage2_sep2', momentum);
   x = maxPool(x, 'stage2_pool');
-  x = separableBnRelu(x, 160, init, 'stage3_sep1', m);
-  x = separableBnRelu(x, 160, init, 'stage3_sep2', m);
+  x = separableBnRelu(x, 160, init, 'stage3_sep1', momentum);
+  x = separableBnRelu(x, 160, init, 'stage3_sep2', momentum);
   return tf.model({ inputs: input, outputs: avgMaxHead(x, init, 0.3), name: 'compact' });
 }
