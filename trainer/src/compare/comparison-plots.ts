@@ -2,7 +2,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { renderChart, type ChartFiles } from '../evaluate/chart-renderer';
 import { formatMetric } from '../evaluate/html';
 import { rocAuc, rocCurve } from '../evaluate/metrics';
-import { CHART_CONFIG, UNIT_AXIS } from '../evaluate/plots';
+import { CHART_CONFIG, UNIT_AXIS, plotEpochCurves } from '../evaluate/plots';
 import type { RunSummary } from './run-summary';
 
 /** One curve per line on a chart: what the legend calls it, and its test predictions. */
@@ -48,23 +48,11 @@ export function plotRocOverlay(curves: readonly LabeledPredictions[], file: stri
 
 /** Validation loss and accuracy per epoch of every run, side by side. */
 export function plotLearningCurveOverlay(runs: readonly RunSummary[], label: (run: RunSummary) => string, file: string): Promise<ChartFiles> {
-  const rows = runs.flatMap((run) => run.history.map((r) => ({ run: label(run), epoch: r.epoch, loss: r.val_loss, accuracy: r.val_accuracy })));
-  const panel = (field: 'loss' | 'accuracy', title: string) => ({
-    title,
-    width: 330,
-    height: 250,
-    mark: { type: 'line' as const, point: true },
-    encoding: {
-      x: { field: 'epoch', type: 'quantitative' as const, title: 'Epoch', axis: { tickMinStep: 1, format: 'd' } },
-      y: { field, type: 'quantitative' as const, title, scale: { zero: false } },
-      color: { field: 'run', type: 'nominal' as const, title: null, legend: { orient: 'bottom' as const, direction: 'vertical' as const, labelLimit: 360 } },
-    },
-  });
-  return renderChart({
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    config: CHART_CONFIG,
+  return plotEpochCurves({
     title: 'Learning curves (validation)',
-    data: { values: rows },
-    hconcat: [panel('loss', 'Validation loss'), panel('accuracy', 'Validation accuracy')],
+    rows: runs.flatMap((run) => run.history.map((r) => ({ line: label(run), epoch: r.epoch, loss: r.val_loss, accuracy: r.val_accuracy }))),
+    panelTitles: ['Validation loss', 'Validation accuracy'],
+    color: { field: 'line', type: 'nominal', title: null, legend: { orient: 'bottom', direction: 'vertical', labelLimit: 360 } },
+    size: { width: 330, height: 250 },
   }, file);
 }

@@ -20,28 +20,49 @@ const CLASS_COLORS = { domain: [...CLASS_NAMES], range: ['#4c78a8', '#e45756'] }
 
 /** Loss and accuracy per epoch, train against validation, side by side. Writes `<file>.png` and `<file>.svg`. */
 export function plotLearningCurves(history: readonly EpochRecord[], file: string): Promise<ChartFiles> {
-  const rows = history.flatMap((r) => [
-    { epoch: r.epoch, split: 'train', loss: r.loss, accuracy: r.accuracy },
-    { epoch: r.epoch, split: 'validation', loss: r.val_loss, accuracy: r.val_accuracy },
-  ]);
+  return plotEpochCurves({
+    title: 'Learning curves',
+    rows: history.flatMap((r) => [
+      { line: 'train', epoch: r.epoch, loss: r.loss, accuracy: r.accuracy },
+      { line: 'validation', epoch: r.epoch, loss: r.val_loss, accuracy: r.val_accuracy },
+    ]),
+    panelTitles: ['Loss', 'Accuracy'],
+    color: { field: 'line', type: 'nominal', title: 'Split', scale: SPLIT_COLORS },
+    size: { width: 320, height: 240 },
+  }, file);
+}
+
+export interface EpochCurves {
+  readonly title: string;
+  /** One row per line and epoch; `line` names the line (a split, a run). */
+  readonly rows: readonly { line: string; epoch: number; loss: number; accuracy: number }[];
+  readonly panelTitles: readonly [loss: string, accuracy: string];
+  /** How lines are coloured and named in the legend (its field is `line`). */
+  readonly color: Color;
+  readonly size: { readonly width: number; readonly height: number };
+}
+
+type Color = NonNullable<Extract<TopLevelSpec, { encoding?: unknown }>['encoding']>['color'];
+
+/** Loss and accuracy per epoch side by side, one line per `line` value: a run's learning curves, or several runs'. */
+export function plotEpochCurves(curves: EpochCurves, file: string): Promise<ChartFiles> {
   const panel = (field: 'loss' | 'accuracy', title: string) => ({
     title,
-    width: 320,
-    height: 240,
+    ...curves.size,
     mark: { type: 'line' as const, point: true },
     encoding: {
       x: { field: 'epoch', type: 'quantitative' as const, title: 'Epoch', axis: { tickMinStep: 1, format: 'd' } },
       y: { field, type: 'quantitative' as const, title, scale: { zero: false } },
-      color: { field: 'split', type: 'nominal' as const, title: 'Split', scale: SPLIT_COLORS },
+      color: curves.color,
     },
   });
   return renderChart(
     {
       $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
       config: CHART_CONFIG,
-      title: 'Learning curves',
-      data: { values: rows },
-      hconcat: [panel('loss', 'Loss'), panel('accuracy', 'Accuracy')],
+      title: curves.title,
+      data: { values: [...curves.rows] },
+      hconcat: [panel('loss', curves.panelTitles[0]), panel('accuracy', curves.panelTitles[1])],
     },
     file,
   );
