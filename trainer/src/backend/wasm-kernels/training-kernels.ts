@@ -19,6 +19,10 @@ export const KERNEL_NAMES = [
   'depthwise_filter_grad',
   'pack_filter',
   'conv2d',
+  'winograd_filter',
+  'winograd_conv2d',
+  'winograd_filter_grad',
+  'winograd_filter_grad_finish',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];
