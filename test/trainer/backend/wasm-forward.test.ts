@@ -43,10 +43,10 @@ const CONVS: Conv[] = [
   ['3x2 kernel, strides [2, 1], same, ReLU without bias', [1, 9, 8, 4], [3, 2, 4, 6], [2, 1], 'same', 'relu', false],
   ['1x1, 32 to 40 channels', [3, 6, 6, 32], [1, 1, 32, 40], [1, 1], 'valid', 'linear', false],
   ['5x5 stride 2 on an input narrower than the kernel', [2, 9, 4, 3], [5, 5, 3, 8], [2, 2], 'same', 'relu', true],
-  // Winograd: stride-1 3x3 with 8 channels or more; odd sizes end in half tiles, 10 and 11 channels in partial blocks.
-  ['3x3 same, 10 to 11 channels, odd height and width, bias and ReLU (Winograd)', [2, 9, 7, 10], [3, 3, 10, 11], [1, 1], 'same', 'relu', true],
-  ['3x3 valid, 16 to 8 channels (Winograd)', [3, 8, 10, 16], [3, 3, 16, 8], [1, 1], 'valid', 'linear', false],
-  ['3x3 same, 8 to 16 channels, 1,024 tiles (Winograd, split across threads)', [16, 16, 16, 8], [3, 3, 8, 16], [1, 1], 'same', 'linear', true],
+  // Winograd: stride-1 3x3 with 16 channels or more; odd sizes end in half tiles, 18 and 19 channels in partial blocks.
+  ['3x3 same, 18 to 19 channels, odd height and width, bias and ReLU (Winograd)', [2, 9, 7, 18], [3, 3, 18, 19], [1, 1], 'same', 'relu', true],
+  ['3x3 valid, 24 to 16 channels (Winograd)', [3, 8, 10, 24], [3, 3, 24, 16], [1, 1], 'valid', 'linear', false],
+  ['3x3 same, 16 to 24 channels, 1,024 tiles (Winograd, split across threads)', [16, 16, 16, 16], [3, 3, 16, 24], [1, 1], 'same', 'linear', true],
 ];
 
 const CHANNEL_OPS: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor]> = [['add', tf.add], ['sub', tf.sub], ['mul', tf.mul]];

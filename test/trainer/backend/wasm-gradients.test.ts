@@ -57,9 +57,9 @@ const CASES: Case[] = [
   ['Conv2D 1x1 stride 2', single([7, 7, 3], () => [conv({ kernelSize: 1, strides: 2 })]), [2, 7, 7, 3]],
   ['Conv2D 1x1 stride 1, 32 to 16 channels', single([8, 8, 32], () => [conv({ kernelSize: 1, filters: 16 })]), [4, 8, 8, 32]],
   ['Conv2D after Conv2D (input gradient inside the network)', single([8, 8, 2], () => [conv({ padding: 'same' }), conv({ strides: 2 })]), [2, 8, 8, 2]],
-  // Winograd (stride-1 3x3, 8 channels or more), forward and input gradient; odd sizes, partial channel blocks.
-  ['Conv2D 3x3 same, 10 to 11 channels after Conv2D, odd size (Winograd)', single([9, 7, 3], () => [conv({ filters: 10, padding: 'same' }), conv({ filters: 11, padding: 'same', activation: 'relu' })]), [2, 9, 7, 3]],
-  ['Conv2D 3x3 valid, 8 to 9 channels after Conv2D (Winograd)', single([10, 8, 3], () => [conv({ filters: 8, padding: 'same' }), conv({ filters: 9 })]), [2, 10, 8, 3]],
+  // Winograd (stride-1 3x3, 24 channels or more: forward, input and filter gradients); odd sizes, partial channel blocks.
+  ['Conv2D 3x3 same, 26 to 27 channels after Conv2D, odd size (Winograd)', single([9, 7, 3], () => [conv({ filters: 26, padding: 'same' }), conv({ filters: 27, padding: 'same', activation: 'relu' })]), [2, 9, 7, 3]],
+  ['Conv2D 3x3 valid, 24 to 25 channels after Conv2D (Winograd)', single([10, 8, 3], () => [conv({ filters: 24, padding: 'same' }), conv({ filters: 25 })]), [2, 10, 8, 3]],
   ['Conv2D stride [2, 1] after Conv2D (strided input gradient)', single([9, 8, 3], () => [conv({ padding: 'same' }), conv({ kernelSize: [3, 2], strides: [2, 1], padding: 'same' })]), [2, 9, 8, 3]],
   ['DepthwiseConv2D stride 1 same', single([8, 8, 3], () => [depthwise({ padding: 'same' })]), [2, 8, 8, 3]],
   ['DepthwiseConv2D stride 1 same, 8 channels (vector path)', single([8, 8, 8], () => [depthwise({ padding: 'same' })]), [2, 8, 8, 8]],
@@ -138,7 +138,7 @@ describe.each(KERNEL_VARIANTS)('%s kernels', (variant) => {
       ['MaxPooling2D 2x2', single([30, 30, 8], () => [maxPool({ poolSize: 2 })]), [16, 30, 30, 8], 'smooth'],
       ['MaxPooling2D 3x3 stride 2 same on NaN and -Infinity', single([23, 23, 5], () => [maxPool({ poolSize: 3, strides: 2, padding: 'same' })]), [16, 23, 23, 5], 'extremes'],
       ['BatchNormalization (training), then ReLU', single([30, 30, 8], () => [tf.layers.batchNormalization(), tf.layers.reLU()]), [16, 30, 30, 8], 'smooth'],
-      ['Conv2D 3x3 same, 8 to 16 channels, 1,024 tiles (Winograd)', single([16, 16, 8], () => [conv({ filters: 16, padding: 'same' })]), [16, 16, 16, 8], 'smooth'],
+      ['Conv2D 3x3 same, 24 to 24 channels, 1,024 tiles (Winograd)', single([16, 16, 24], () => [conv({ filters: 24, padding: 'same' })]), [16, 16, 16, 24], 'smooth'],
     ];
     const SPLIT = new Set(['Conv2D 3x2 kernel, strides [2, 1], same', 'Conv2D 11 filters on 5 channels (partial channel blocks), ReLU',
       'Conv2D stride [2, 1] after Conv2D (strided input gradient)', 'DepthwiseConv2D 3x2 kernel, strides [1, 2], same, 6 channels',

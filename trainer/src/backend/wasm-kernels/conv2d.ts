@@ -40,7 +40,7 @@ export interface ConvolveOptions {
 export function convolve(
   backend: BackendWasm, x: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, opts: ConvolveOptions = {},
 ): tf.TensorInfo {
-  if (winogradFits(info)) return winogradConvolve(backend, x, filter, info, opts);
+  if (winogradFits(info, 'forward')) return winogradConvolve(backend, x, filter, info, opts);
   const kernels = trainingKernels(backend);
   const { inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw } = info;
   const packed = kernels.malloc(Math.ceil(co / 8) * (8 + kh * kw * ci * 8) * 4);

@@ -31,7 +31,7 @@ export function filterGradient(
   const { filterShape } = args.attrs;
   const depthwise = kernel === 'depthwise_filter_grad';
   const info = gradientConvInfo(x.shape, filterShape, args.attrs, depthwise);
-  if (!depthwise && winogradFits(info)) return winogradFilterGradient(backend, x, dy, info);
+  if (!depthwise && winogradFits(info, 'filterGradient')) return winogradFilterGradient(backend, x, dy, info);
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, batchSize } = info;
   const xp = padded(backend, x, info);
   const size = tf.util.sizeFromShape(filterShape);
