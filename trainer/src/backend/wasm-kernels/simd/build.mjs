@@ -5,8 +5,9 @@
 // threaded backend (-shared). All four are committed, so `npm ci` needs no compiler; `--check`
 // rebuilds them in a temporary folder and fails unless the committed ones are byte for byte what
 // the sources give (CI runs it).
-// Needs Debian's clang-16 and lld-16 (`apt-get install clang-16 lld-16`): the first Debian clang
-// that compiles relaxed SIMD, and the pinned compiler is what makes the output reproducible.
+// Needs Debian's clang-16 and lld-16 (`apt-get install clang-16 lld-16`), whose builtin
+// __builtin_wasm_relaxed_madd_f32x4 simd.h uses; the pinned compiler is what makes the output
+// reproducible.
 // Usage: node trainer/src/backend/wasm-kernels/simd/build.mjs [--check]
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';

@@ -63,6 +63,46 @@ typedef struct {
   int th, tw; /* tiles down and across an image */
 } geometry;
 
+/*
+ * A part's share of the work: blocks [first, end) of `block` tiles, and its scratch space: the
+ * transformed inputs (v), the products or transformed output gradients (w), a zero pixel.
+ */
+typedef struct {
+  float *v, *w;
+  const float *zeros;
+  long tiles;
+  int first, end;
+} part_plan;
+
+static part_plan plan_part(const geometry *g, int batch, float *scratch, int block, int part, int parts) {
+  part_plan p;
+  p.v = scratch + (long)part * scratch_floats(block, g->ci, g->co);
+  p.w = p.v + 16L * block * pad4(g->ci);
+  float *zeros = p.w + 16L * block * pad8(g->co);
+  zero_floats(zeros, pad4(g->ci));
+  p.zeros = zeros;
+  p.tiles = (long)batch * g->th * g->tw;
+  const int blocks = (int)((p.tiles + block - 1) / block);
+  p.first = part_start(blocks, part, parts);
+  p.end = part_start(blocks, part + 1, parts);
+  return p;
+}
+
+/* Tiles in block bk: from bk * block, at most block of them. */
+static inline int block_count(const part_plan *p, int bk, int block) {
+  const long left = p->tiles - (long)bk * block;
+  return left < block ? (int)left : block;
+}
+
+/* Where tile `tile` lies: image b, tile row ty and column tx. */
+static inline void tile_at(const geometry *g, long tile, int *b, int *ty, int *tx) {
+  const long per_image = (long)g->th * g->tw;
+  *b = (int)(tile / per_image);
+  const int r = (int)(tile - (long)*b * per_image);
+  *ty = r / g->tw;
+  *tx = r - *ty * g->tw;
+}
+
 /* Channels [c, c + n) of one pixel, n < 4, zeros in the other lanes. */
 static inline f32x4 load_partial(const float *p, int n) {
   return wasm_f32x4_make(p[0], n > 1 ? p[1] : 0.0f, n > 2 ? p[2] : 0.0f, 0.0f);
@@ -71,9 +111,8 @@ static inline f32x4 load_partial(const float *p, int n) {
 /* v[e][i][c] (row stride ci4, element stride block * ci4) = B^T d B of tile `tile`, block row i. */
 static void input_tile(const geometry *g, long tile, float *v, int i, int block, const float *zeros) {
   const int ci = g->ci, ci4 = pad4(ci);
-  const long per_image = (long)g->th * g->tw;
-  const int b = (int)(tile / per_image), r = (int)(tile - (long)b * per_image);
-  const int ty = r / g->tw, tx = r - ty * g->tw;
+  int b, ty, tx;
+  tile_at(g, tile, &b, &ty, &tx);
   const int y0 = 2 * ty - g->pt, x0 = 2 * tx - g->pl;
   /* The 16 pixels of the patch, the zero pixel where they lie outside x. */
   const float *p[16];
@@ -150,9 +189,8 @@ static void product_1x8(const float *v, const float *u, float *m, int k) {
 /* y for tile `tile` (block row i) = A^T m A (+ bias, ReLU), the pixels inside y only. */
 static void output_tile(const geometry *g, long tile, const float *m, int i, int block) {
   const int co = g->co, co8 = pad8(co);
-  const long per_image = (long)g->th * g->tw;
-  const int b = (int)(tile / per_image), r = (int)(tile - (long)b * per_image);
-  const int ty = r / g->tw, tx = r - ty * g->tw;
+  int b, ty, tx;
+  tile_at(g, tile, &b, &ty, &tx);
   const int rows = 2 * ty + 1 < g->oh ? 2 : 1, cols = 2 * tx + 1 < g->ow ? 2 : 1;
   float *y = g->y + (((long)b * g->oh + 2 * ty) * g->ow + 2 * tx) * co;
   const long es = (long)block * co8;
@@ -200,17 +238,12 @@ EXPORT(winograd_conv2d)(const float *x, const float *u, const float *bias, float
                         int oh, int ow, int co, int pt, int pl, int relu, float *scratch, int block, int part, int parts) {
   const geometry g = {x, u, bias, y, ih, iw, ci, oh, ow, co, pt, pl, relu, (oh + 1) / 2, (ow + 1) / 2};
   const int ci4 = pad4(ci), co8 = pad8(co), nblocks = co8 / 8;
-  float *v = scratch + (long)part * scratch_floats(block, ci, co);
-  float *m = v + 16L * block * ci4;
-  float *zeros = m + 16L * block * co8;
-  zero_floats(zeros, ci4);
-  const long tiles = (long)batch * g.th * g.tw;
-  const int blocks = (int)((tiles + block - 1) / block);
-  const int end = part_start(blocks, part + 1, parts);
-  for (int bk = part_start(blocks, part, parts); bk < end; bk++) {
+  const part_plan p = plan_part(&g, batch, scratch, block, part, parts);
+  float *v = p.v, *m = p.w;
+  for (int bk = p.first; bk < p.end; bk++) {
     const long first = (long)bk * block;
-    const int count = tiles - first < block ? (int)(tiles - first) : block;
-    for (int i = 0; i < count; i++) input_tile(&g, first + i, v, i, block, zeros);
+    const int count = block_count(&p, bk, block);
+    for (int i = 0; i < count; i++) input_tile(&g, first + i, v, i, block, p.zeros);
     for (int e = 0; e < 16; e++) {
       const float *ve = v + (long)e * block * ci4;
       float *me = m + (long)e * block * co8;
@@ -236,9 +269,8 @@ EXPORT(winograd_conv2d)(const float *x, const float *u, const float *bias, float
 /* a[e][i][o] (row stride co8, element stride block * co8) = A dy A^T of tile `tile`, block row i. */
 static void gradient_tile(const geometry *g, const float *dy, long tile, float *a, int i, int block) {
   const int co = g->co, co8 = pad8(co);
-  const long per_image = (long)g->th * g->tw;
-  const int b = (int)(tile / per_image), r = (int)(tile - (long)b * per_image);
-  const int ty = r / g->tw, tx = r - ty * g->tw;
+  int b, ty, tx;
+  tile_at(g, tile, &b, &ty, &tx);
   const int rows = 2 * ty + 1 < g->oh ? 2 : 1, cols = 2 * tx + 1 < g->ow ? 2 : 1;
   const float *from = dy + (((long)b * g->oh + 2 * ty) * g->ow + 2 * tx) * co;
   const long es = (long)block * co8;
@@ -310,18 +342,13 @@ EXPORT(winograd_filter_grad)(const float *x, const float *dy, float *acc, int ba
   const int ci4 = pad4(ci), co8 = pad8(co);
   float *du = acc + (long)part * 16 * ci4 * co8;
   zero_floats(du, 16 * ci4 * co8);
-  float *v = scratch + (long)part * scratch_floats(block, ci, co);
-  float *a = v + 16L * block * ci4;
-  float *zeros = a + 16L * block * co8;
-  zero_floats(zeros, ci4);
-  const long tiles = (long)batch * g.th * g.tw;
-  const int blocks = (int)((tiles + block - 1) / block);
-  const int end = part_start(blocks, part + 1, parts);
-  for (int bk = part_start(blocks, part, parts); bk < end; bk++) {
+  const part_plan p = plan_part(&g, batch, scratch, block, part, parts);
+  float *v = p.v, *a = p.w;
+  for (int bk = p.first; bk < p.end; bk++) {
     const long first = (long)bk * block;
-    const int count = tiles - first < block ? (int)(tiles - first) : block;
+    const int count = block_count(&p, bk, block);
     for (int i = 0; i < count; i++) {
-      input_tile(&g, first + i, v, i, block, zeros);
+      input_tile(&g, first + i, v, i, block, p.zeros);
       gradient_tile(&g, dy, first + i, a, i, block);
     }
     for (int e = 0; e < 16; e++) {
