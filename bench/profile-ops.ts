@@ -1,6 +1,7 @@
 /**
- * `npm run bench:profile -- <model> [--image-size N] [--batch-size N] [--threads N] [--steps N] [--backend B] [--json]`:
- * where one training step's time goes, kernel by kernel. <model> is a registered model or
+ * `npm run bench:profile -- <model> [--image-size N] [--batch-size N] [--threads N] [--steps N] [--backend B] [--kernels K] [--json]`:
+ * where one training step's time goes, kernel by kernel. --kernels picks the build of our wasm
+ * kernels (relaxed-simd, simd; auto by default). <model> is a registered model or
  * `reference-cnn` (the 171k-parameter CNN of the train-speed benchmark, 64 px by default).
  * Every kernel of the backend is wrapped to time each call as TF.js dispatches it (a kernel that
  * calls others internally counts their time as its own): wall milliseconds, and CPU milliseconds
@@ -12,6 +13,7 @@ import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs';
 import { selectBackend } from '../trainer/src/backend/select-backend';
+import { KERNEL_VARIANTS, KernelVariantChoice } from '../trainer/src/backend/wasm-kernels/kernel-variant';
 import { BACKENDS, BackendChoice } from '../trainer/src/config';
 import { buildModel } from '../trainer/src/models/registry';
 import { referenceCnn } from './train-speed';
@@ -81,9 +83,9 @@ function instrument(backendName: string): { rows: Map<string, KernelRow>; restor
 }
 
 export async function profileOps(opts: {
-  model: string; imageSize: number; batchSize: number; threads?: number; steps: number; backend: BackendChoice;
+  model: string; imageSize: number; batchSize: number; threads?: number; steps: number; backend: BackendChoice; kernels?: KernelVariantChoice;
 }): Promise<OpProfile> {
-  const info = await selectBackend(opts.backend, { threads: opts.threads });
+  const info = await selectBackend(opts.backend, { threads: opts.threads, kernels: opts.kernels });
   const model = opts.model === 'reference-cnn'
     ? referenceCnn(opts.imageSize)
     : buildModel(opts.model, { inputSize: opts.imageSize, seed: 1 });
@@ -140,12 +142,15 @@ async function main(): Promise<void> {
     allowPositionals: true,
     options: {
       'image-size': { type: 'string' }, 'batch-size': { type: 'string', default: '64' }, threads: { type: 'string' },
-      steps: { type: 'string', default: '5' }, backend: { type: 'string', default: 'wasm' }, json: { type: 'boolean', default: false },
+      steps: { type: 'string', default: '5' }, backend: { type: 'string', default: 'wasm' }, kernels: { type: 'string', default: 'auto' },
+      json: { type: 'boolean', default: false },
     },
   });
   const model = positionals[0] ?? 'compact';
   const backend = values.backend as BackendChoice;
   if (!BACKENDS.includes(backend)) throw new Error(`--backend must be one of ${BACKENDS.join(', ')}`);
+  const kernels = values.kernels as KernelVariantChoice;
+  if (kernels !== 'auto' && !KERNEL_VARIANTS.includes(kernels)) throw new Error(`--kernels must be one of auto, ${KERNEL_VARIANTS.join(', ')}`);
   const profile = await profileOps({
     model,
     imageSize: Number(values['image-size'] ?? (model === 'reference-cnn' ? 64 : 100)),
@@ -153,6 +158,7 @@ async function main(): Promise<void> {
     threads: values.threads === undefined ? undefined : Number(values.threads),
     steps: Number(values.steps),
     backend,
+    kernels,
   });
   process.stdout.write(values.json ? `${JSON.stringify(profile, null, 2)}\n` : print(profile));
 }

@@ -29,6 +29,16 @@ test('cpu can be forced and trains', async () => {
   expect(Array.from(grads[x.name].dataSync())).toEqual([2, 4, 6]);
 });
 
+test('wasm runs the relaxed-SIMD kernels where the engine has relaxed SIMD (Node 20 here too), and says which kernels run', async () => {
+  const auto = await selectBackend('wasm', { threads: 1 });
+  expect(auto.detail).toBe('WebAssembly (XNNPACK, SIMD, 1 thread; training kernels: relaxed SIMD, fused multiply-add)');
+  expect(auto.summary).toBe('wasm (relaxed SIMD, 1 thread)');
+  const plain = await selectBackend('wasm', { threads: 1, kernels: 'simd' });
+  expect(plain.detail).toBe('WebAssembly (XNNPACK, SIMD, 1 thread; training kernels: SIMD)');
+  expect(plain.summary).toBe('wasm (SIMD, 1 thread)');
+  await selectBackend('wasm', { threads: 1 });
+});
+
 test('wasm runs the requested number of threads (worker files written for Node)', async () => {
   const info = await selectBackend('wasm', { threads: 2 });
   expect(info).toMatchObject({ name: 'wasm', tfBackend: 'wasm', threads: 2 });

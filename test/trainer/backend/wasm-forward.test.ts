@@ -1,11 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
+import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../../../trainer/src/backend/select-backend';
+import { KERNEL_VARIANTS, KernelVariant } from '../../../trainer/src/backend/wasm-kernels/kernel-variant';
+import { trainingKernels } from '../../../trainer/src/backend/wasm-kernels/training-kernels';
 import { fixedValues, mismatches, Tolerance } from './layer-gradients';
 
 /**
  * The forward ops our kernels replace on wasm (convolutions with bias and ReLU fused, per-channel
  * arithmetic, reductions before the channels, batch moments) against TF.js's cpu kernels, on one
- * thread and on two (the larger inputs are split between them).
+ * thread and on two (the larger inputs are split between them), with each build of our kernels.
  */
 const TOLERANCE: Tolerance = { atol: 1e-5, rtol: 1e-5 };
 
@@ -20,9 +23,12 @@ async function on(backend: string, f: () => tf.Tensor | tf.Tensor[]): Promise<Ar
   return result;
 }
 
+let variant: KernelVariant;
+
 async function expectSameOnBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
   const reference = await on('cpu', f);
   const wasm = await on('wasm', f);
+  expect(trainingKernels(tf.backend() as BackendWasm).variant).toBe(variant);
   expect(wasm.map((t) => t.shape)).toEqual(reference.map((t) => t.shape));
   for (const [i, { values }] of reference.entries()) {
     expect(values.some((v) => v !== 0)).toBe(true);
@@ -37,14 +43,19 @@ const CONVS: Conv[] = [
   ['3x2 kernel, strides [2, 1], same, ReLU without bias', [1, 9, 8, 4], [3, 2, 4, 6], [2, 1], 'same', 'relu', false],
   ['1x1, 32 to 40 channels', [3, 6, 6, 32], [1, 1, 32, 40], [1, 1], 'valid', 'linear', false],
   ['5x5 stride 2 on an input narrower than the kernel', [2, 9, 4, 3], [5, 5, 3, 8], [2, 2], 'same', 'relu', true],
+  // Winograd: stride-1 3x3 with 16 channels or more; odd sizes end in half tiles, 18 and 19 channels in partial blocks.
+  ['3x3 same, 18 to 19 channels, odd height and width, bias and ReLU (Winograd)', [2, 9, 7, 18], [3, 3, 18, 19], [1, 1], 'same', 'relu', true],
+  ['3x3 valid, 24 to 16 channels (Winograd)', [3, 8, 10, 24], [3, 3, 24, 16], [1, 1], 'valid', 'linear', false],
+  ['3x3 same, 16 to 24 channels, 1,024 tiles (Winograd, split across threads)', [16, 16, 16, 16], [3, 3, 16, 24], [1, 1], 'same', 'linear', true],
 ];
 
 const CHANNEL_OPS: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor]> = [['add', tf.add], ['sub', tf.sub], ['mul', tf.mul]];
 const VECTOR_SHAPES = [[6], [1, 1, 1, 6], [1, 6], [], [1]];
 
-function suite(threads: number): void {
+function suite(threads: number, kernels: KernelVariant): void {
   beforeAll(async () => {
-    await selectBackend('wasm', { threads });
+    await selectBackend('wasm', { threads, kernels });
+    variant = kernels;
   });
 
   test.each(CONVS)('fused conv2d %s: wasm equals the cpu reference', async (_name, xShape, fShape, strides, pad, activation, withBias) => {
@@ -85,10 +96,12 @@ function suite(threads: number): void {
   });
 }
 
-describe('on one wasm thread', () => suite(1));
-describe('on two wasm threads', () => {
-  suite(2);
-  afterAll(async () => {
-    await selectBackend('wasm', { threads: 1 });
+describe.each(KERNEL_VARIANTS)('%s kernels', (kernels) => {
+  describe('on one wasm thread', () => suite(1, kernels));
+  describe('on two wasm threads', () => {
+    suite(2, kernels);
+    afterAll(async () => {
+      await selectBackend('wasm', { threads: 1 });
+    });
   });
 });

@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../../../trainer/src/backend/select-backend';
+import { KERNEL_VARIANTS, KernelVariant } from '../../../trainer/src/backend/wasm-kernels/kernel-variant';
 import { trainingKernels } from '../../../trainer/src/backend/wasm-kernels/training-kernels';
 import { Gradients, InputKind, layerGradients, mismatches, Tolerance } from './layer-gradients';
 
 /**
  * Training on wasm must compute the same gradients as TF.js's reference cpu kernels, for every
- * layer our models use: same weights, same input, same loss, compared element by element.
+ * layer our models use: same weights, same input, same loss, compared element by element, with
+ * each build of our kernels (relaxed SIMD and plain SIMD), whichever this machine would pick.
  */
 const TOLERANCE: Tolerance = { atol: 1e-4, rtol: 1e-4 };
 
@@ -55,6 +57,9 @@ const CASES: Case[] = [
   ['Conv2D 1x1 stride 2', single([7, 7, 3], () => [conv({ kernelSize: 1, strides: 2 })]), [2, 7, 7, 3]],
   ['Conv2D 1x1 stride 1, 32 to 16 channels', single([8, 8, 32], () => [conv({ kernelSize: 1, filters: 16 })]), [4, 8, 8, 32]],
   ['Conv2D after Conv2D (input gradient inside the network)', single([8, 8, 2], () => [conv({ padding: 'same' }), conv({ strides: 2 })]), [2, 8, 8, 2]],
+  // Winograd (stride-1 3x3, 24 channels or more: forward, input and filter gradients); odd sizes, partial channel blocks.
+  ['Conv2D 3x3 same, 26 to 27 channels after Conv2D, odd size (Winograd)', single([9, 7, 3], () => [conv({ filters: 26, padding: 'same' }), conv({ filters: 27, padding: 'same', activation: 'relu' })]), [2, 9, 7, 3]],
+  ['Conv2D 3x3 valid, 24 to 25 channels after Conv2D (Winograd)', single([10, 8, 3], () => [conv({ filters: 24, padding: 'same' }), conv({ filters: 25 })]), [2, 10, 8, 3]],
   ['Conv2D stride [2, 1] after Conv2D (strided input gradient)', single([9, 8, 3], () => [conv({ padding: 'same' }), conv({ kernelSize: [3, 2], strides: [2, 1], padding: 'same' })]), [2, 9, 8, 3]],
   ['DepthwiseConv2D stride 1 same', single([8, 8, 3], () => [depthwise({ padding: 'same' })]), [2, 8, 8, 3]],
   ['DepthwiseConv2D stride 1 same, 8 channels (vector path)', single([8, 8, 8], () => [depthwise({ padding: 'same' })]), [2, 8, 8, 8]],
@@ -109,48 +114,52 @@ function expectSameGradients(wasm: Gradients, reference: Gradients, input: Input
   }
 }
 
-async function compare(build: () => tf.LayersModel, inputShape: number[], input: InputKind): Promise<void> {
+async function compare(build: () => tf.LayersModel, inputShape: number[], input: InputKind, variant: KernelVariant): Promise<void> {
   const reference = await layerGradients('cpu', build, inputShape, input);
   const wasm = await layerGradients('wasm', build, inputShape, input);
+  expect(trainingKernels(tf.backend() as BackendWasm).variant).toBe(variant);
   expectSameGradients(wasm, reference, input);
 }
 
-describe('on one wasm thread', () => {
-  beforeAll(async () => {
-    await selectBackend('wasm', { threads: 1 });
+describe.each(KERNEL_VARIANTS)('%s kernels', (variant) => {
+  describe('on one wasm thread', () => {
+    beforeAll(async () => {
+      await selectBackend('wasm', { threads: 1, kernels: variant });
+    });
+
+    // `input` has a default: jest takes a declared parameter beyond a row's length for a done callback.
+    test.each(CASES)('%s: wasm gradients equal the cpu reference', async (_name, build, inputShape, input = 'smooth') => {
+      await compare(build, inputShape, input, variant);
+    });
   });
 
-  // `input` has a default: jest takes a declared parameter beyond a row's length for a done callback.
-  test.each(CASES)('%s: wasm gradients equal the cpu reference', async (_name, build, inputShape, input = 'smooth') => {
-    await compare(build, inputShape, input);
-  });
-});
+  describe('on two wasm threads (our kernels split across a helper thread)', () => {
+    const LARGER: Case[] = [
+      ['MaxPooling2D 2x2', single([30, 30, 8], () => [maxPool({ poolSize: 2 })]), [16, 30, 30, 8], 'smooth'],
+      ['MaxPooling2D 3x3 stride 2 same on NaN and -Infinity', single([23, 23, 5], () => [maxPool({ poolSize: 3, strides: 2, padding: 'same' })]), [16, 23, 23, 5], 'extremes'],
+      ['BatchNormalization (training), then ReLU', single([30, 30, 8], () => [tf.layers.batchNormalization(), tf.layers.reLU()]), [16, 30, 30, 8], 'smooth'],
+      ['Conv2D 3x3 same, 24 to 24 channels, 1,024 tiles (Winograd)', single([16, 16, 24], () => [conv({ filters: 24, padding: 'same' })]), [16, 16, 16, 24], 'smooth'],
+    ];
+    const SPLIT = new Set(['Conv2D 3x2 kernel, strides [2, 1], same', 'Conv2D 11 filters on 5 channels (partial channel blocks), ReLU',
+      'Conv2D stride [2, 1] after Conv2D (strided input gradient)', 'DepthwiseConv2D 3x2 kernel, strides [1, 2], same, 6 channels',
+      'SeparableConv2D stride 1 same', 'MaxPooling2D 2x2 on NaN and -Infinity', 'BatchNormalization after DepthwiseConv2D, then ReLU',
+      'GlobalAveragePooling2D']);
 
-describe('on two wasm threads (our kernels split across a helper thread)', () => {
-  const LARGER: Case[] = [
-    ['MaxPooling2D 2x2', single([30, 30, 8], () => [maxPool({ poolSize: 2 })]), [16, 30, 30, 8], 'smooth'],
-    ['MaxPooling2D 3x3 stride 2 same on NaN and -Infinity', single([23, 23, 5], () => [maxPool({ poolSize: 3, strides: 2, padding: 'same' })]), [16, 23, 23, 5], 'extremes'],
-    ['BatchNormalization (training), then ReLU', single([30, 30, 8], () => [tf.layers.batchNormalization(), tf.layers.reLU()]), [16, 30, 30, 8], 'smooth'],
-  ];
-  const SPLIT = new Set(['Conv2D 3x2 kernel, strides [2, 1], same', 'Conv2D 11 filters on 5 channels (partial channel blocks), ReLU',
-    'Conv2D stride [2, 1] after Conv2D (strided input gradient)', 'DepthwiseConv2D 3x2 kernel, strides [1, 2], same, 6 channels',
-    'SeparableConv2D stride 1 same', 'MaxPooling2D 2x2 on NaN and -Infinity', 'BatchNormalization after DepthwiseConv2D, then ReLU',
-    'GlobalAveragePooling2D']);
+    beforeAll(async () => {
+      await selectBackend('wasm', { threads: 2, kernels: variant });
+    });
+    afterAll(async () => {
+      await selectBackend('wasm', { threads: 1 });
+    });
 
-  beforeAll(async () => {
-    await selectBackend('wasm', { threads: 2 });
-  });
-  afterAll(async () => {
-    await selectBackend('wasm', { threads: 1 });
-  });
-
-  test.each([...CASES.filter(([name]) => SPLIT.has(name)), ...LARGER])('%s: wasm gradients equal the cpu reference', async (_name, build, inputShape, input = 'smooth') => {
-    await tf.setBackend('wasm');
-    const kernels = trainingKernels(tf.backend() as BackendWasm);
-    expect(kernels.threads).toBe(2);
-    const splitBefore = kernels.splitJobs;
-    await compare(build, inputShape, input);
-    // Some of the work really ran on the helper thread.
-    expect(kernels.splitJobs).toBeGreaterThan(splitBefore);
+    test.each([...CASES.filter(([name]) => SPLIT.has(name)), ...LARGER])('%s: wasm gradients equal the cpu reference', async (_name, build, inputShape, input = 'smooth') => {
+      await tf.setBackend('wasm');
+      const kernels = trainingKernels(tf.backend() as BackendWasm);
+      expect(kernels.threads).toBe(2);
+      const splitBefore = kernels.splitJobs;
+      await compare(build, inputShape, input, variant);
+      // Some of the work really ran on the helper thread.
+      expect(kernels.splitJobs).toBeGreaterThan(splitBefore);
+    });
   });
 });

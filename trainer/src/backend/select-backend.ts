@@ -3,7 +3,9 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendChoice } from '../config';
 import { loadNativeTensorFlow, NATIVE_PACKAGES, nativeInstalled } from './native-tensorflow';
 import { useWasmBackend } from './wasm-backend';
+import { KernelVariantChoice, relaxedSimdSupported } from './wasm-kernels/kernel-variant';
 import { registerWasmTrainingKernels } from './wasm-kernels/register';
+import { useKernelVariant } from './wasm-kernels/training-kernels';
 
 export type BackendName = Exclude<BackendChoice, 'auto'>;
 
@@ -16,7 +18,7 @@ export interface BackendInfo {
   readonly threads: number;
   /** One line for people: what it is, and why auto did not pick something faster. */
   readonly detail: string;
-  /** A few words for run records and the report, e.g. `wasm (SIMD, 2 threads)`. */
+  /** A few words for run records and the report, e.g. `wasm (relaxed SIMD, 2 threads)`. */
   readonly summary: string;
 }
 
@@ -25,6 +27,8 @@ export interface SelectBackendOptions {
   readonly threads?: number;
   /** Folder of the tfjs-backend-wasm .wasm binaries. @default the installed package, else beside the script */
   readonly wasmDir?: string;
+  /** Which build of our wasm training kernels runs. @default auto: relaxed SIMD where the engine runs it */
+  readonly kernels?: KernelVariantChoice;
 }
 
 /** Fastest first: what `auto` tries. */
@@ -62,12 +66,17 @@ async function start(name: BackendName, opts: SelectBackendOptions): Promise<Bac
   }
   if (name === 'wasm') {
     registerWasmTrainingKernels();
+    const variant = useKernelVariant(opts.kernels ?? 'auto');
     const setup = await useWasmBackend(opts);
     const simd = setup.simd ? 'SIMD' : 'no SIMD';
     const threads = `${setup.threads} thread${setup.threads > 1 ? 's' : ''}`;
+    const relaxed = variant === 'relaxed-simd';
+    const kernels = relaxed ? 'relaxed SIMD, fused multiply-add'
+      : `SIMD${relaxedSimdSupported() ? '' : `; relaxed SIMD needs a newer engine than V8 ${process.versions.v8}`}`;
     return {
       name, tfBackend: tf.getBackend(), threads: setup.threads,
-      detail: `WebAssembly (XNNPACK, ${simd}, ${threads})`, summary: `wasm (${simd}, ${threads})`,
+      detail: `WebAssembly (XNNPACK, ${simd}, ${threads}; training kernels: ${kernels})`,
+      summary: `wasm (${relaxed ? 'relaxed SIMD' : simd}, ${threads})`,
     };
   }
   if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend failed to start');

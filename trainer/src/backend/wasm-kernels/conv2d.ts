@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { KernelArgs } from './kernel-calls';
 import { trainingKernels } from './training-kernels';
+import { winogradConvolve, winogradFits } from './winograd';
 
 type ConvInputs = 'x' | 'filter' | 'bias' | 'preluActivationWeights';
 type ConvAttrs = tf.Conv2DAttrs & Partial<Pick<tf.FusedConv2DAttrs, 'activation'>>;
@@ -35,10 +36,11 @@ export interface ConvolveOptions {
   readonly rotated?: boolean;
 }
 
-/** y = conv(x, filter) (+ bias, ReLU) for the geometry `info`, split by output rows across the wasm threads. */
+/** y = conv(x, filter) (+ bias, ReLU) for the geometry `info`, split by output rows (or tiles) across the wasm threads. */
 export function convolve(
   backend: BackendWasm, x: tf.TensorInfo, filter: tf.TensorInfo, info: tf.backend_util.Conv2DInfo, opts: ConvolveOptions = {},
 ): tf.TensorInfo {
+  if (winogradFits(info, 'forward')) return winogradConvolve(backend, x, filter, info, opts);
   const kernels = trainingKernels(backend);
   const { inChannels: ci, outChannels: co, filterHeight: kh, filterWidth: kw } = info;
   const packed = kernels.malloc(Math.ceil(co / 8) * (8 + kh * kw * ci * 8) * 4);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { KernelArgs, padOrCrop, releaseExcept } from './kernel-calls';
 import { KernelName, trainingKernels } from './training-kernels';
+import { winogradFilterGradient, winogradFits } from './winograd';
 
 type FilterGradAttrs = tf.Conv2DBackpropFilterAttrs | tf.DepthwiseConv2dNativeBackpropFilterAttrs;
 type ConvAttrs = FilterGradAttrs | tf.Conv2DBackpropInputAttrs | tf.DepthwiseConv2dNativeBackpropInputAttrs;
@@ -30,6 +31,7 @@ export function filterGradient(
   const { filterShape } = args.attrs;
   const depthwise = kernel === 'depthwise_filter_grad';
   const info = gradientConvInfo(x.shape, filterShape, args.attrs, depthwise);
+  if (!depthwise && winogradFits(info, 'filterGradient')) return winogradFilterGradient(backend, x, dy, info);
   const { strideHeight: sh, strideWidth: sw, filterHeight: kh, filterWidth: kw, outHeight: oh, outWidth: ow, batchSize } = info;
   const xp = padded(backend, x, info);
   const size = tf.util.sizeFromShape(filterShape);

@@ -4,6 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { onWasmBackendReplaced, wasmHeap } from '../wasm-backend';
 import { HeapWorkers } from './heap-workers';
+import { chooseKernelVariant, KernelVariant, KernelVariantChoice } from './kernel-variant';
 
 /** The functions simd/*.c export (see simd/build.mjs), each taking (...args, part, parts). */
 export const KERNEL_NAMES = [
@@ -18,12 +19,21 @@ export const KERNEL_NAMES = [
   'depthwise_filter_grad',
   'pack_filter',
   'conv2d',
+  'winograd_filter',
+  'winograd_conv2d',
+  'winograd_filter_grad',
+  'winograd_filter_grad_finish',
 ] as const;
 
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
-/** The binaries simd/build.mjs writes: one for a plain heap, one for a shared (threaded) one. */
-export const KERNEL_BINARIES = { plain: 'training-kernels.wasm', shared: 'training-kernels-shared.wasm' } as const;
+type Heap = 'plain' | 'shared';
+
+/** The binaries simd/build.mjs writes: per variant, one for a plain heap, one for a shared (threaded) one. */
+export const KERNEL_BINARIES: Readonly<Record<KernelVariant, Readonly<Record<Heap, string>>>> = {
+  simd: { plain: 'training-kernels.wasm', shared: 'training-kernels-shared.wasm' },
+  'relaxed-simd': { plain: 'training-kernels-relaxed.wasm', shared: 'training-kernels-relaxed-shared.wasm' },
+};
 
 // Each instance (this thread's and each helper's) gets its own stack on the heap; the kernels
 // use little or none (build.mjs keeps them free of static data).
@@ -34,10 +44,10 @@ export class TrainingKernels {
   private readonly exports: Record<KernelName, (...args: number[]) => void>;
   private readonly workers?: HeapWorkers;
 
-  constructor(private readonly backend: BackendWasm) {
+  constructor(private readonly backend: BackendWasm, readonly variant: KernelVariant) {
     const memory = wasmHeap(backend);
     const shared = memory.buffer instanceof SharedArrayBuffer;
-    const module = compiled(shared ? 'shared' : 'plain');
+    const module = compiled(variant, shared ? 'shared' : 'plain');
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     const stackPointer = instance.exports.__stack_pointer as WebAssembly.Global;
     stackPointer.value = this.malloc(STACK_BYTES) + STACK_BYTES;
@@ -97,6 +107,16 @@ export class TrainingKernels {
 }
 
 const instances = new WeakMap<object, TrainingKernels>();
+let variantInUse: KernelVariant | undefined;
+
+/**
+ * Picks the variant of the kernels that wasm backends started from now on run (selectBackend
+ * calls it before starting one) and returns it.
+ */
+export function useKernelVariant(choice: KernelVariantChoice): KernelVariant {
+  variantInUse = chooseKernelVariant(choice);
+  return variantInUse;
+}
 
 // A replaced backend's helpers would otherwise wait forever, each holding the old heap.
 onWasmBackendReplaced((backend) => {
@@ -108,22 +128,25 @@ onWasmBackendReplaced((backend) => {
 export function trainingKernels(backend: BackendWasm): TrainingKernels {
   let kernels = instances.get(backend.wasm);
   if (!kernels) {
-    kernels = new TrainingKernels(backend);
+    kernels = new TrainingKernels(backend, variantInUse ?? useKernelVariant('auto'));
     instances.set(backend.wasm, kernels);
   }
   return kernels;
 }
 
-const modules: Partial<Record<keyof typeof KERNEL_BINARIES, WebAssembly.Module>> = {};
+const modules = new Map<string, WebAssembly.Module>();
 
-function compiled(kind: keyof typeof KERNEL_BINARIES): WebAssembly.Module {
-  const cached = modules[kind];
+function compiled(variant: KernelVariant, heap: Heap): WebAssembly.Module {
+  const name = KERNEL_BINARIES[variant][heap];
+  const cached = modules.get(name);
   if (cached) return cached;
   // Beside this file in the sources (simd/), beside the script in a bundle (see trainer/build.mjs).
-  const file = [path.join(__dirname, 'simd', KERNEL_BINARIES[kind]), path.join(__dirname, KERNEL_BINARIES[kind])].find((f) => fs.existsSync(f));
-  if (!file) throw new Error(`the training kernels ${KERNEL_BINARIES[kind]} are missing (build them with: node trainer/src/backend/wasm-kernels/simd/build.mjs)`);
+  const file = [path.join(__dirname, 'simd', name), path.join(__dirname, name)].find((f) => fs.existsSync(f));
+  if (!file) throw new Error(`the training kernels ${name} are missing (build them with: node trainer/src/backend/wasm-kernels/simd/build.mjs)`);
   try {
-    return (modules[kind] = new WebAssembly.Module(fs.readFileSync(file)));
+    const module = new WebAssembly.Module(fs.readFileSync(file));
+    modules.set(name, module);
+    return module;
   } catch (error) {
     throw new Error(`${file} could not be compiled (it needs WebAssembly SIMD, as in Node.js 20): ${(error as Error).message}`);
   }

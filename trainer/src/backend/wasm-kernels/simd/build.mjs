@@ -1,22 +1,26 @@
-// Builds the training kernels (the *.c files here) into the two WebAssembly binaries the wasm
-// backend loads (see ../training-kernels.ts): training-kernels.wasm for a plain heap and
-// training-kernels-shared.wasm for the shared heap of the threaded backend. Both are committed, so
-// `npm ci` needs no compiler; `--check` rebuilds them in a temporary folder and fails unless the
-// committed ones are byte for byte what the sources give (CI runs it).
-// Needs Debian's clang-14 and lld-14 (`apt-get install clang-14 lld-14`): the pinned compiler
-// is what makes the output reproducible.
+// Builds the training kernels (the *.c files here) into the WebAssembly binaries the wasm backend
+// loads (see ../training-kernels.ts), in two variants: training-kernels*.wasm with 128-bit SIMD,
+// and training-kernels-relaxed*.wasm with relaxed SIMD's fused multiply-add (one FMA instruction
+// where the CPU has one; see madd in simd.h), each for a plain heap and for the shared heap of the
+// threaded backend (-shared). All four are committed, so `npm ci` needs no compiler; `--check`
+// rebuilds them in a temporary folder and fails unless the committed ones are byte for byte what
+// the sources give (CI runs it).
+// Needs Debian's clang-16 and lld-16 (`apt-get install clang-16 lld-16`), whose builtin
+// __builtin_wasm_relaxed_madd_f32x4 simd.h uses; the pinned compiler is what makes the output
+// reproducible.
 // Usage: node trainer/src/backend/wasm-kernels/simd/build.mjs [--check]
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const CLANG = 'clang-14';
-const WASM_LD = 'wasm-ld-14';
+const CLANG = 'clang-16';
+const WASM_LD = 'wasm-ld-16';
 
-// -ffp-contract=off: no fused multiply-add, so results do not depend on the compiler's choice.
+// -ffp-contract=off: no fused multiply-add but where the source asks for one (madd in simd.h), so
+// results do not depend on the compiler's choice.
 const COMPILE = ['--target=wasm32', '-O3', '-msimd128', '-mbulk-memory', '-matomics', '-mmutable-globals', '-nostdlib', '-ffreestanding',
   '-fno-builtin', '-ffp-contract=off', '-Wall', '-Wextra', '-Werror'];
 // The stack pointer is exported so that each instance (one per thread) gets its own stack; the
@@ -25,13 +29,19 @@ const LINK = ['--no-entry', '--import-memory', '--strip-debug', '--export=__stac
 // The backend's shared heap is declared with a 4 GiB maximum; an import must declare the same.
 const SHARED = ['--shared-memory', '--max-memory=4294967296'];
 
-export const OUTPUTS = { 'training-kernels.wasm': LINK, 'training-kernels-shared.wasm': [...LINK, ...SHARED] };
+// The variants, by the suffix of their file names, with the compiler flags each adds: relaxed SIMD
+// defines __wasm_relaxed_simd__ (simd.h's madd).
+const VARIANTS = { '': [], '-relaxed': ['-mrelaxed-simd'] };
+// Each variant is linked for a plain heap and for a shared one.
+const HEAPS = { '': LINK, '-shared': [...LINK, ...SHARED] };
+
+export const OUTPUTS = Object.keys(VARIANTS).flatMap((variant) => Object.keys(HEAPS).map((heap) => `training-kernels${variant}${heap}.wasm`));
 
 function run(command, args) {
   try {
     return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (error) {
-    if (error.code === 'ENOENT') throw new Error(`${command} not found: install it with apt-get install clang-14 lld-14`);
+    if (error.code === 'ENOENT') throw new Error(`${command} not found: install it with apt-get install clang-16 lld-16`);
     throw new Error(`${command} failed:\n${error.stderr || error.message}`);
   }
 }
@@ -57,17 +67,20 @@ export function build(outdir) {
   const objects = mkdtempSync(join(tmpdir(), 'training-kernels-'));
   try {
     const sources = readdirSync(here).filter((f) => f.endsWith('.c')).sort();
-    const built = sources.map((source) => {
-      const object = join(objects, source.replace(/\.c$/, '.o'));
-      run(CLANG, [...COMPILE, '-c', join(here, source), '-o', object]);
-      return object;
-    });
-    for (const [name, flags] of Object.entries(OUTPUTS)) {
-      const out = join(outdir, name);
-      run(WASM_LD, [...flags, ...built, '-o', out]);
-      // A data segment would be written over the backend's own heap when instantiated.
-      const ids = sections(readFileSync(out));
-      if (ids.includes(11) || ids.includes(12)) throw new Error(`${name} has static data (a data section): the kernels must have none`);
+    for (const [variant, flags] of Object.entries(VARIANTS)) {
+      const built = sources.map((source) => {
+        const object = join(objects, source.replace(/\.c$/, `${variant}.o`));
+        run(CLANG, [...COMPILE, ...flags, '-c', join(here, source), '-o', object]);
+        return object;
+      });
+      for (const [heap, link] of Object.entries(HEAPS)) {
+        const name = `training-kernels${variant}${heap}.wasm`;
+        const out = join(outdir, name);
+        run(WASM_LD, [...link, ...built, '-o', out]);
+        // A data segment would be written over the backend's own heap when instantiated.
+        const ids = sections(readFileSync(out));
+        if (ids.includes(11) || ids.includes(12)) throw new Error(`${name} has static data (a data section): the kernels must have none`);
+      }
     }
   } finally {
     rmSync(objects, { recursive: true, force: true });
@@ -79,7 +92,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     const fresh = mkdtempSync(join(tmpdir(), 'training-kernels-check-'));
     try {
       build(fresh);
-      const stale = Object.keys(OUTPUTS).filter((name) => !readFileSync(join(fresh, name)).equals(readFileSync(join(here, name))));
+      const stale = OUTPUTS.filter((name) => !existsSync(join(here, name)) || !readFileSync(join(fresh, name)).equals(readFileSync(join(here, name))));
       if (stale.length) {
         console.error(`${stale.join(', ')} do not match the C sources: rebuild with node ${join('trainer/src/backend/wasm-kernels/simd', 'build.mjs')} and commit them`);
         process.exit(1);
@@ -90,6 +103,6 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     }
   } else {
     build(here);
-    for (const name of Object.keys(OUTPUTS)) console.log(join(here, name));
+    for (const name of OUTPUTS) console.log(join(here, name));
   }
 }

@@ -76,12 +76,12 @@ EXPORT(centered_sums)(const float *dy, const float *x, const float *mean, float 
         for (long i = r; i < end; i++) {
           const f32x4 d = wasm_v128_load(dy + i * c + ch);
           b1 = wasm_f32x4_add(b1, d);
-          b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(d, wasm_f32x4_sub(wasm_v128_load(x + i * c + ch), m)));
+          b2 = madd(d, wasm_f32x4_sub(wasm_v128_load(x + i * c + ch), m), b2);
         }
       } else {
         for (long i = r; i < end; i++) {
           const f32x4 d = wasm_f32x4_sub(wasm_v128_load(x + i * c + ch), m);
-          b2 = wasm_f32x4_add(b2, wasm_f32x4_mul(d, d));
+          b2 = madd(d, d, b2);
         }
       }
       wasm_v128_store(s1 + ch, wasm_f32x4_add(wasm_v128_load(s1 + ch), b1));

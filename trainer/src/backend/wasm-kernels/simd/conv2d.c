@@ -87,17 +87,17 @@ static void tile_4x8(const geometry *g, int b, int oy, int ox, int nb) {
     for (int k = 0; k < span; k++, x++, w += 8) {
       const f32x4 w0 = wasm_v128_load(w), w1 = wasm_v128_load(w + 4);
       f32x4 s = wasm_v128_load32_splat(x);
-      a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, w0));
-      a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, w1));
+      a00 = madd(s, w0, a00);
+      a01 = madd(s, w1, a01);
       s = wasm_v128_load32_splat(x + step);
-      a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, w0));
-      a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, w1));
+      a10 = madd(s, w0, a10);
+      a11 = madd(s, w1, a11);
       s = wasm_v128_load32_splat(x + 2 * step);
-      a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, w0));
-      a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, w1));
+      a20 = madd(s, w0, a20);
+      a21 = madd(s, w1, a21);
       s = wasm_v128_load32_splat(x + 3 * step);
-      a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, w0));
-      a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, w1));
+      a30 = madd(s, w0, a30);
+      a31 = madd(s, w1, a31);
     }
   }
   float *y = g->y + ((long)(b * g->oh + oy) * g->ow + ox) * g->co + nb * 8;
@@ -121,8 +121,8 @@ static void pixel(const geometry *g, int b, int oy, int ox, int nb) {
     const float *w = block + 8 + ((long)ky * span + kx0 * g->ci) * 8;
     for (int k = kx0 * g->ci; k < kx1 * g->ci; k++, x++, w += 8) {
       const f32x4 s = wasm_v128_load32_splat(x);
-      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(w)));
-      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(w + 4)));
+      a0 = madd(s, wasm_v128_load(w), a0);
+      a1 = madd(s, wasm_v128_load(w + 4), a1);
     }
   }
   store8(g, g->y + ((long)(b * g->oh + oy) * g->ow + ox) * g->co + nb * 8, nb * 8, a0, a1);

@@ -42,17 +42,17 @@ static void tile_4x8(const geometry *g, int row0, int row1, int ky, int k, int n
     for (int ox = 0; ox < g->ow; ox++, x += step, d += g->co) {
       const f32x4 d0 = wasm_v128_load(d), d1 = wasm_v128_load(d + 4);
       f32x4 s = wasm_v128_load32_splat(x);
-      a00 = wasm_f32x4_add(a00, wasm_f32x4_mul(s, d0));
-      a01 = wasm_f32x4_add(a01, wasm_f32x4_mul(s, d1));
+      a00 = madd(s, d0, a00);
+      a01 = madd(s, d1, a01);
       s = wasm_v128_load32_splat(x + 1);
-      a10 = wasm_f32x4_add(a10, wasm_f32x4_mul(s, d0));
-      a11 = wasm_f32x4_add(a11, wasm_f32x4_mul(s, d1));
+      a10 = madd(s, d0, a10);
+      a11 = madd(s, d1, a11);
       s = wasm_v128_load32_splat(x + 2);
-      a20 = wasm_f32x4_add(a20, wasm_f32x4_mul(s, d0));
-      a21 = wasm_f32x4_add(a21, wasm_f32x4_mul(s, d1));
+      a20 = madd(s, d0, a20);
+      a21 = madd(s, d1, a21);
       s = wasm_v128_load32_splat(x + 3);
-      a30 = wasm_f32x4_add(a30, wasm_f32x4_mul(s, d0));
-      a31 = wasm_f32x4_add(a31, wasm_f32x4_mul(s, d1));
+      a30 = madd(s, d0, a30);
+      a31 = madd(s, d1, a31);
     }
   }
   wasm_v128_store(w0, a00); wasm_v128_store(w0 + 4, a01);
@@ -70,8 +70,8 @@ static void tile_1x8(const geometry *g, int row0, int row1, int ky, int k, int n
     const float *x = x_row(g, r, ky, k), *d = dy_row(g, r, n);
     for (int ox = 0; ox < g->ow; ox++, x += step, d += g->co) {
       const f32x4 s = wasm_v128_load32_splat(x);
-      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(s, wasm_v128_load(d)));
-      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(s, wasm_v128_load(d + 4)));
+      a0 = madd(s, wasm_v128_load(d), a0);
+      a1 = madd(s, wasm_v128_load(d + 4), a1);
     }
   }
   wasm_v128_store(w0, a0); wasm_v128_store(w0 + 4, a1);
@@ -87,10 +87,10 @@ static void tile_4x4(const geometry *g, int row0, int row1, int ky, int k, int n
     const float *x = x_row(g, r, ky, k), *d = dy_row(g, r, n);
     for (int ox = 0; ox < g->ow; ox++, x += step, d += g->co) {
       const f32x4 d0 = wasm_v128_load(d);
-      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load32_splat(x), d0));
-      a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(wasm_v128_load32_splat(x + 1), d0));
-      a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(wasm_v128_load32_splat(x + 2), d0));
-      a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(wasm_v128_load32_splat(x + 3), d0));
+      a0 = madd(wasm_v128_load32_splat(x), d0, a0);
+      a1 = madd(wasm_v128_load32_splat(x + 1), d0, a1);
+      a2 = madd(wasm_v128_load32_splat(x + 2), d0, a2);
+      a3 = madd(wasm_v128_load32_splat(x + 3), d0, a3);
     }
   }
   wasm_v128_store(w0, a0); wasm_v128_store(w0 + g->co, a1);
@@ -104,7 +104,7 @@ static void tile_1x4(const geometry *g, int row0, int row1, int ky, int k, int n
   for (int r = row0; r < row1; r++) {
     const float *x = x_row(g, r, ky, k), *d = dy_row(g, r, n);
     for (int ox = 0; ox < g->ow; ox++, x += step, d += g->co) {
-      a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(wasm_v128_load32_splat(x), wasm_v128_load(d)));
+      a0 = madd(wasm_v128_load32_splat(x), wasm_v128_load(d), a0);
     }
   }
   wasm_v128_store(w0, a0);

@@ -26,15 +26,15 @@ static void row_3x3(const geometry *g, int r, int ch, float *acc) {
   for (int ox = 0; ox < g->ow; ox++, x += step, d += c) {
     const f32x4 v = wasm_v128_load(d);
     const float *x1 = x + row, *x2 = x + 2 * row;
-    a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(v, wasm_v128_load(x)));
-    a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(v, wasm_v128_load(x + c)));
-    a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(v, wasm_v128_load(x + 2 * c)));
-    a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(v, wasm_v128_load(x1)));
-    a4 = wasm_f32x4_add(a4, wasm_f32x4_mul(v, wasm_v128_load(x1 + c)));
-    a5 = wasm_f32x4_add(a5, wasm_f32x4_mul(v, wasm_v128_load(x1 + 2 * c)));
-    a6 = wasm_f32x4_add(a6, wasm_f32x4_mul(v, wasm_v128_load(x2)));
-    a7 = wasm_f32x4_add(a7, wasm_f32x4_mul(v, wasm_v128_load(x2 + c)));
-    a8 = wasm_f32x4_add(a8, wasm_f32x4_mul(v, wasm_v128_load(x2 + 2 * c)));
+    a0 = madd(v, wasm_v128_load(x), a0);
+    a1 = madd(v, wasm_v128_load(x + c), a1);
+    a2 = madd(v, wasm_v128_load(x + 2 * c), a2);
+    a3 = madd(v, wasm_v128_load(x1), a3);
+    a4 = madd(v, wasm_v128_load(x1 + c), a4);
+    a5 = madd(v, wasm_v128_load(x1 + 2 * c), a5);
+    a6 = madd(v, wasm_v128_load(x2), a6);
+    a7 = madd(v, wasm_v128_load(x2 + c), a7);
+    a8 = madd(v, wasm_v128_load(x2 + 2 * c), a8);
   }
   wasm_v128_store(a, a0); wasm_v128_store(a + c, a1); wasm_v128_store(a + 2 * c, a2);
   wasm_v128_store(a + 3 * c, a3); wasm_v128_store(a + 4 * c, a4); wasm_v128_store(a + 5 * c, a5);
@@ -55,7 +55,7 @@ static void row_any(const geometry *g, int r, int ch, float *acc) {
       const float *x = x_at(g, r, ky, kx, ch), *d = g->dy + (long)r * g->ow * c + ch;
       float *a = acc + (ky * g->kw + kx) * c + ch;
       f32x4 sum = wasm_v128_load(a);
-      for (int ox = 0; ox < g->ow; ox++, x += step, d += c) sum = wasm_f32x4_add(sum, wasm_f32x4_mul(wasm_v128_load(d), wasm_v128_load(x)));
+      for (int ox = 0; ox < g->ow; ox++, x += step, d += c) sum = madd(wasm_v128_load(d), wasm_v128_load(x), sum);
       wasm_v128_store(a, sum);
     }
   }

@@ -13,6 +13,19 @@
 
 typedef v128_t f32x4;
 
+/*
+ * a * b + c. The relaxed build (-mrelaxed-simd) uses relaxed SIMD's f32x4.relaxed_madd, which the
+ * engine lowers to one fused multiply-add where the CPU has one (x86 with FMA3, ARM) and to a
+ * multiply and an add elsewhere; the plain build always multiplies, then adds.
+ */
+static inline f32x4 madd(f32x4 a, f32x4 b, f32x4 c) {
+#ifdef __wasm_relaxed_simd__
+  return (f32x4)__builtin_wasm_relaxed_madd_f32x4((__f32x4)a, (__f32x4)b, (__f32x4)c);
+#else
+  return wasm_f32x4_add(wasm_f32x4_mul(a, b), c);
+#endif
+}
+
 /* Part `part` of `parts` takes the items [part_start(n, part, parts), part_start(n, part + 1, parts)). */
 static inline int part_start(int n, int part, int parts) {
   return (int)((long long)n * part / parts);
