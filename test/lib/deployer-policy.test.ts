@@ -3,22 +3,25 @@ import * as path from 'node:path';
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { BatchClient, DescribeJobsCommand, ListJobsCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { EC2Client } from '@aws-sdk/client-ec2';
-import { ECRClient } from '@aws-sdk/client-ecr';
+import { DescribeAvailabilityZonesCommand, DescribeInstanceTypeOfferingsCommand, EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeImagesCommand, ECRClient } from '@aws-sdk/client-ecr';
 import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
-import { IAMClient } from '@aws-sdk/client-iam';
+import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { DescribeDBInstancesCommand, RDSClient } from '@aws-sdk/client-rds';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
-import { STSClient } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createAwsClients } from '../../lib/launcher/aws-clients';
+import { cloudCheckCommand } from '../../lib/launcher/cloud-check/cloud-check-command';
 import { powerCommand } from '../../lib/launcher/power-command';
 import { sweepCloudCommand } from '../../lib/launcher/sweep-cloud-command';
 import { trainCloudCommand } from '../../lib/launcher/train-cloud-command';
-import { describeServices, defaultQuota, noAppliedQuota, runningExecutions } from './cloud-aws-responses';
+import {
+  availabilityZones, callerIdentity, describeServices, defaultQuota, ecrImage, noAppliedQuota, offerings, parameter, role, runningExecutions, simulation,
+} from './cloud-aws-responses';
 import { type AuthRequest, isAllowed, type Policy } from './policy-evaluator';
 import {
   ACCOUNT, BUCKET, CELLS_JOB_ID, childrenList, describeArrayJob, describeExecution, describeStacks, jsonObject, noSuchKey, REGION,
@@ -53,7 +56,7 @@ test('docs/deployer-policy.json names every AWS action that train:cloud, sweep -
         return `${SERVICE_PREFIX[pkg]}:${name.replace(/Command$/, '')}`;
       }));
   });
-  expect(actions.length).toBeGreaterThan(15);
+  expect(actions.length).toBeGreaterThan(25);
   const missing = [...new Set(actions)].filter((action) => !allowedActions.has(action) && !NEEDS_NO_PERMISSION.has(action));
   expect(missing).toEqual([]);
 });
@@ -145,6 +148,21 @@ describe('every request the launchers make, with its resource, is allowed by doc
       return parse(sweepCloudCommand(deps), ['--stop', SWEEP_ID]);
     }],
     ['cloud:sleep', () => powerCommand('sleep', deps).exitOverride().parseAsync([], { from: 'user' })],
+    ['cloud:check, as an IAM Identity Center role, with a prebuilt trainer image in ECR', () => {
+      const name = 'AWSReservedSSO_Developer_0123456789abcdef';
+      mock('sts').on(GetCallerIdentityCommand).resolves(callerIdentity(`arn:aws:sts::${ACCOUNT}:assumed-role/${name}/alice`));
+      mock('iam').on(GetRoleCommand).resolves(role(name, '/aws-reserved/sso.amazonaws.com/'));
+      mock('iam').on(SimulatePrincipalPolicyCommand).callsFake(async (input: { ActionNames: string[] }) => simulation(Object.fromEntries(input.ActionNames.map((a) => [a, 'allowed']))));
+      mock('ec2').on(DescribeAvailabilityZonesCommand).resolves(availabilityZones(['eu-west-1a', 'eu-west-1b']));
+      mock('ec2').on(DescribeInstanceTypeOfferingsCommand).resolves(offerings('g4dn.xlarge', ['eu-west-1a']));
+      mock('ssm').on(GetParameterCommand).resolves(parameter('/cdk-bootstrap/hnb659fds/version', '21'));
+      mock('ecr').on(DescribeImagesCommand).resolves(ecrImage('malaria/trainer', `sha256:${'a'.repeat(64)}`));
+      return cloudCheckCommand({
+        clients: createAwsClients, docker: () => ({ available: true, serverVersion: '27.3.1' }), profileRegion: async () => undefined, env: { AWS_REGION: REGION },
+        synth: async () => ({ requiredBootstrapVersion: 8, requiredBy: 'lookups', bootstrapVersionParameter: '/cdk-bootstrap/hnb659fds/version', warnings: [] }),
+        print: () => undefined, setExitCode: () => undefined,
+      }).exitOverride().parseAsync(['node', 'x', '-c', `trainerImage=${ACCOUNT}.dkr.ecr.${REGION}.amazonaws.com/malaria/trainer@sha256:${'a'.repeat(64)}`]);
+    }],
     ['cloud:wake', () => {
       mock('rds').on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceStatus: 'stopped' }] });
       return powerCommand('wake', { ...deps, waitForDatabase: async () => undefined }).exitOverride().parseAsync([], { from: 'user' });
