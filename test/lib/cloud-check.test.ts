@@ -128,6 +128,7 @@ describe('npm run cloud:check on an account ready for a first deploy', () => {
     expect(run.line('credentials')).toMatch(new RegExp(`^ {2}ok {4}credentials +${ALICE}, account ${ACCOUNT}, region eu-west-1 \\(from AWS_REGION\\)$`));
     expect(run.line('configuration')).toMatch(/ok .*env dev: trainer g4dn.xlarge, sweeps up to 4 × g4dn.xlarge, MLflow through a tunnel only/);
     expect(run.line('GPU quota, on-demand')).toMatch(/ok .*"Running On-Demand G and VT instances" \(L-DB2E81BA\) is 64 vCPUs in eu-west-1; the trainer 4 \(a g4dn.xlarge\); sweeps 4 per g4dn.xlarge, 16 for all 4 at once: room for all at once \(20\)/);
+    expect(run.line('GPU quota, spot')).toMatch(/info .*"All G and VT Spot Instance Requests" \(L-3819A6DF\) is 64 vCPUs in eu-west-1; -c spot=true would need 20: room for it/);
     expect(run.line('g4dn.xlarge offered')).toMatch(/ok .*for the trainer and sweeps: in 3 zones of eu-west-1; the VPC's zones eu-west-1a, eu-west-1b both offer it/);
     expect(run.line('CDK bootstrap')).toMatch(/ok .*version 21 in eu-west-1; this app needs 8 or later for its lookups/);
     expect(run.line('trainer AMI')).toMatch(new RegExp(`ok .*${AMI} in eu-west-1 \\(the first deploy pins it in cdk.context.json`));
@@ -243,7 +244,8 @@ describe('GPU quota', () => {
     serviceQuotas.on(GetServiceQuotaCommand, { QuotaCode: 'L-417A185B' }).resolves(appliedQuota('L-417A185B', 96));
     const run = await cloudCheck(['-c', 'instanceType=p5.48xlarge']);
     expect(run.line('GPU quota, on-demand')).toMatch(/FAIL .*"Running On-Demand P instances" \(L-417A185B\) is 96 vCPUs in eu-west-1; the trainer 192 \(a p5.48xlarge\): the trainer could never start/);
-    expect(run.printed.filter((l) => l.includes('GPU quota'))).toHaveLength(2);
+    expect(run.printed.filter((l) => l.includes('GPU quota, on-demand'))).toHaveLength(2);
+    expect(run.line('GPU quota, spot')).toMatch(/info .*"All P5 Spot Instance Requests" \(L-C4BD4855\) is 64 vCPUs in eu-west-1; -c spot=true would need 192$/);
   });
 
   test('a quota it may not read: a warning that names the permission', async () => {

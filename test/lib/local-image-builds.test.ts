@@ -79,8 +79,9 @@ test('npx cdk synth with one prebuilt image and no Docker warns which image stil
   const out = mkdtempSync(path.join(tmpdir(), 'cdk-out-'));
   const result = await run('npx', ['cdk', 'synth', '--quiet', '--no-notices', '-o', out, '-c', `trainerImage=${TRAINER}`], {
     // CDK's template validation is left out: it takes seconds and has nothing to do with images.
-    cwd: ROOT, env: { ...process.env, CDK_DOCKER: '/nonexistent/docker', AWS_REGION: 'eu-west-1', CDK_VALIDATION: 'false' },
+    cwd: ROOT, env: { ...process.env, CDK_DOCKER: '/nonexistent/docker', AWS_REGION: 'eu-west-1', CDK_VALIDATION: 'false' }, timeout: 280_000,
   });
   expect(result.stderr).toContain('warning: cdk deploy builds the MLflow image (mlflow-stack/) with Docker on this machine, '
     + 'and `/nonexistent/docker` is not installed here (not found on PATH). The trainer image is prebuilt (trainerImage). Two ways out: -c mlflowImage=');
-});
+  // A synth through the CLI takes 5 s on an idle machine, minutes on a shared one.
+}, 300_000);
