@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { closestMatch } from '../trainer/src/option-problems';
 import { UserError } from '../trainer/src/user-error';
 import { IMAGE_BUILDS, type ImageBuild } from './container-image';
 import { prebuiltImageProblem } from './prebuilt-image';
@@ -22,6 +23,8 @@ export interface DeploymentConfig {
   readonly envName: string;
   /** IPv4 CIDRs that may reach the MLflow UI from the internet; empty: no public load balancer at all. */
   readonly allowedCidrs: readonly string[];
+  /** The confirmation that `allowedCidrs` may be 0.0.0.0/0 (lib/internet-exposure.ts says what that opens). */
+  readonly openToInternet: boolean;
   /** ACM certificate for HTTPS on the public load balancer. */
   readonly certificateArn?: string;
   /** The name people use for MLflow (a DNS record of yours pointing at the public load balancer). */
@@ -112,7 +115,10 @@ export function loadConfig(context: Record<string, unknown>): DeploymentConfig {
   // CDK's own context (feature flags, lookups) has colons, slashes or dashes in its keys; a plain
   // camelCase key that is not ours is most likely a typo.
   const unknown = Object.keys(context).filter((key) => /^[a-z][a-zA-Z0-9]*$/.test(key) && !CONFIG_KEYS.includes(key));
-  problems.push(...unknown.map((key) => `${show(key)}: unknown key; accepted keys: ${CONFIG_KEYS.join(', ')}`));
+  problems.push(...unknown.map((key) => {
+    const near = closestMatch(key, CONFIG_KEYS);
+    return `${show(key)}: unknown key; ${near ? `did you mean ${near}? ` : ''}accepted keys: ${CONFIG_KEYS.join(', ')}`;
+  }));
 
   const parsed = ContextSchema.safeParse(context);
   if (!parsed.success) {
@@ -158,6 +164,7 @@ export function loadConfig(context: Record<string, unknown>): DeploymentConfig {
   return {
     envName: c.env,
     allowedCidrs: c.allowedCidrs,
+    openToInternet: c.openToInternet,
     ...(c.certificateArn ? { certificateArn: c.certificateArn } : {}),
     ...(c.domainName ? { domainName: c.domainName } : {}),
     instanceType: c.instanceType,
@@ -183,7 +190,8 @@ function configError(problems: readonly string[]): UserError {
   return new UserError(`invalid configuration (cdk.json "context" or -c key=value):\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }
 
-const WHOLE_INTERNET = '0.0.0.0/0';
+/** The one CIDR that needs `openToInternet` to confirm it. */
+export const WHOLE_INTERNET = '0.0.0.0/0';
 
 /** Why a string is not a usable IPv4 CIDR for a security group rule, or nothing when it is. */
 export function cidrProblem(cidr: string): string[] {

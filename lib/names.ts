@@ -10,6 +10,9 @@ export const TRAINING_OUTPUTS = {
   outcomeParameter: 'OutcomeParameter',
   logGroup: 'TrainerLogGroup',
   startCommand: 'StartRunCommand',
+  /** The trainer's instance type, and `spot` or `on-demand` for the trainer and sweeps: the launchers check the GPU quota with them. */
+  instanceType: 'TrainerInstanceType',
+  capacity: 'GpuCapacity',
 } as const;
 
 /** SSM parameters of one environment's trainer. */
@@ -49,6 +52,8 @@ export const SWEEP_OUTPUTS = {
   jobQueue: 'SweepJobQueueArn',
   bucket: 'SweepBucketName',
   logGroup: 'SweepLogGroup',
+  instanceType: 'SweepInstanceType',
+  maxInstances: 'SweepMaxInstances',
 } as const;
 
 /** Log groups of one environment's sweeps: the jobs' output, and the state machine's history (vended-logs prefix, as AWS advises). */

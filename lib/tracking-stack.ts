@@ -1,8 +1,9 @@
-import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { ArtifactBucket, BUCKET_PREFIXES } from './artifact-bucket';
 import type { DeploymentConfig } from './config';
+import { internetExposureNotice } from './internet-exposure';
 import { ownLambdaLogGroups } from './lambda-log-groups';
 import { MlflowDatabase } from './mlflow-database';
 import { MLFLOW_IMAGE_DIR, MlflowService } from './mlflow-service';
@@ -46,6 +47,10 @@ export class TrackingStack extends Stack {
       ...(config.certificateArn ? { certificateArn: config.certificateArn } : {}),
       ...(config.domainName ? { domainName: config.domainName } : {}),
     });
+
+    const exposure = internetExposureNotice(config);
+    // Shown by cdk synth and cdk deploy, where the person deploying reads.
+    if (exposure) Annotations.of(this).addWarningV2('malaria:open-to-internet', exposure);
 
     new CfnOutput(this, 'MlflowUrl', {
       description: 'Where people open MLflow',

@@ -146,6 +146,8 @@ export class TrainingStack extends Stack {
     new CfnOutput(this, TRAINING_OUTPUTS.groupName, { description: 'Auto Scaling group of the trainer (desired 1 while a run is on)', value: trainer.group.autoScalingGroupName });
     new CfnOutput(this, TRAINING_OUTPUTS.runParameter, { description: 'Run request the next instance reads', value: runRequest.parameterName });
     new CfnOutput(this, TRAINING_OUTPUTS.outcomeParameter, { description: 'Outcome of the last run', value: outcome.parameterName });
+    new CfnOutput(this, TRAINING_OUTPUTS.instanceType, { description: 'Instance type of the trainer (train:cloud checks the GPU quota for it)', value: config.instanceType });
+    new CfnOutput(this, TRAINING_OUTPUTS.capacity, { description: 'spot or on-demand, for the trainer and sweeps', value: config.spot ? 'spot' : 'on-demand' });
     if (notifications) new CfnOutput(this, 'RunNotificationsTopic', { description: `Run outcomes, e-mailed to ${config.notifyEmail} once the subscription is confirmed`, value: notifications.topic.topicArn });
     if (config.serve) this.modelServer = this.serveChampion(image, config, mlflow);
     this.sweeps = this.sweepOnBatch(image.ecsImage, props);
@@ -189,6 +191,8 @@ export class TrainingStack extends Stack {
     new CfnOutput(this, SWEEP_OUTPUTS.jobQueue, { description: 'Batch queue of the sweep jobs', value: compute.jobQueue.jobQueueArn });
     new CfnOutput(this, SWEEP_OUTPUTS.bucket, { description: 'Bucket of the sweep plans (sweeps/<id>/plan.json)', value: artifacts.bucket.bucketName });
     new CfnOutput(this, SWEEP_OUTPUTS.logGroup, { description: 'Logs of the sweep jobs', value: logGroup.logGroupName });
+    new CfnOutput(this, SWEEP_OUTPUTS.instanceType, { description: 'Instance type of sweep jobs (sweep --cloud checks the GPU quota for it)', value: config.sweepInstanceType });
+    new CfnOutput(this, SWEEP_OUTPUTS.maxInstances, { description: 'At most this many sweep instances at once', value: String(config.sweepMaxInstances) });
     return orchestration;
   }
 

@@ -1,15 +1,20 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { BatchClient } from '@aws-sdk/client-batch';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ECRClient } from '@aws-sdk/client-ecr';
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { S3Client } from '@aws-sdk/client-s3';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { STSClient } from '@aws-sdk/client-sts';
 import { UserError } from '../../trainer/src/user-error';
 import { stackNames } from '../names';
 
-/** The AWS clients the launchers (train:cloud, sweep --cloud, cloud:sleep/wake) use, all for one region. */
+/** The AWS clients the launchers (train:cloud, sweep --cloud, cloud:sleep/wake, cloud:check) use, all for one region. */
 export interface AwsClients {
   readonly cloudFormation: CloudFormationClient;
   readonly autoScaling: AutoScalingClient;
@@ -19,6 +24,11 @@ export interface AwsClients {
   readonly stepFunctions: SFNClient;
   readonly batch: BatchClient;
   readonly s3: S3Client;
+  readonly serviceQuotas: ServiceQuotasClient;
+  readonly ec2: EC2Client;
+  readonly sts: STSClient;
+  readonly iam: IAMClient;
+  readonly ecr: ECRClient;
 }
 
 /** Clients for `region`, or the AWS profile's region when none is given. The SDK connects only on a first call. */
@@ -34,6 +44,11 @@ export function createAwsClients(region?: string): AwsClients {
     stepFunctions: new SFNClient(config),
     batch: new BatchClient(config),
     s3: new S3Client({ ...config, followRegionRedirects: true }),
+    serviceQuotas: new ServiceQuotasClient(config),
+    ec2: new EC2Client(config),
+    sts: new STSClient(config),
+    iam: new IAMClient(config),
+    ecr: new ECRClient(config),
   };
 }
 

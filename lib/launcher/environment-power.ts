@@ -1,9 +1,10 @@
 import { DescribeServicesCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { DescribeDBInstancesCommand, StartDBInstanceCommand, StopDBInstanceCommand, waitUntilDBInstanceAvailable } from '@aws-sdk/client-rds';
 import { UserError } from '../../trainer/src/user-error';
-import { stackNames, TRACKING_OUTPUTS } from '../names';
-import { type AwsClients, stackOutputs } from './aws-clients';
-import { findTrainerStack, groupState, type TrainerStack } from './trainer-control';
+import { stackNames, SWEEP_OUTPUTS, TRACKING_OUTPUTS } from '../names';
+import { type AwsClients, stackOutputs, trainingStackOutputs } from './aws-clients';
+import { type SweepStack, sweepActivity, sweepStackFrom } from './sweep-control';
+import { groupState, type TrainerStack, trainerStackFrom } from './trainer-control';
 
 /**
  * Stopping what costs money by the hour while nobody works (the MLflow task, the model server and
@@ -16,16 +17,20 @@ export interface Environment {
   readonly mlflowService: string;
   readonly database: string;
   readonly trainer: TrainerStack;
+  /** Missing from a deployment older than sweeps. */
+  readonly sweeps?: SweepStack;
 }
 
 export async function findEnvironment(clients: AwsClients, envName: string): Promise<Environment> {
   const tracking = await stackOutputs(clients, stackNames(envName).tracking, envName);
+  const training = await trainingStackOutputs(clients, envName);
   return {
     envName,
     cluster: tracking.output(TRACKING_OUTPUTS.cluster),
     mlflowService: tracking.output(TRACKING_OUTPUTS.service),
     database: tracking.output(TRACKING_OUTPUTS.database),
-    trainer: await findTrainerStack(clients, envName),
+    trainer: trainerStackFrom(training),
+    ...(training.has(SWEEP_OUTPUTS.stateMachine) ? { sweeps: sweepStackFrom(training) } : {}),
   };
 }
 
@@ -37,6 +42,13 @@ export async function mlflowAsleep(clients: AwsClients, envName: string): Promis
     cluster: tracking.output(TRACKING_OUTPUTS.cluster), services: [tracking.output(TRACKING_OUTPUTS.service)],
   }));
   return (response.services?.[0]?.desiredCount ?? 1) === 0;
+}
+
+/** Refuses to start `what` (a run, a sweep) while MLflow sleeps: it would have nowhere to log. */
+export async function assertAwake(clients: AwsClients, envName: string, what: string): Promise<void> {
+  if (await mlflowAsleep(clients, envName)) {
+    throw new UserError(`MLflow in ${envName} is asleep, and ${what} would have nowhere to log: npm run cloud:wake -- --env ${envName} first`);
+  }
 }
 
 const services = (env: Environment): string[] => [env.mlflowService, ...(env.trainer.modelServerService ? [env.trainer.modelServerService] : [])];
@@ -51,6 +63,7 @@ export async function sleepEnvironment(clients: AwsClients, env: Environment, pr
   if (group.desired > 0 || group.instances.length > 0) {
     throw new UserError(`a training run is going in ${env.envName} and logs to MLflow: let it finish, or stop it first (npm run train:cloud -- --env ${env.envName} --stop)`);
   }
+  if (env.sweeps) await assertNoSweep(clients, env.envName, env.sweeps);
   for (const service of services(env)) {
     await clients.ecs.send(new UpdateServiceCommand({ cluster: env.cluster, service, desiredCount: 0 }));
     print(`stopped ECS service ${service}`);
@@ -63,6 +76,20 @@ export async function sleepEnvironment(clients: AwsClients, env: Environment, pr
     print(`database ${env.database} is ${status}; left as it is`);
   }
   print(`${env.envName} is asleep; wake it with: npm run cloud:wake -- --env ${env.envName}`);
+}
+
+async function assertNoSweep(clients: AwsClients, envName: string, sweeps: SweepStack): Promise<void> {
+  const activity = await sweepActivity(clients, sweeps);
+  const [sweepId] = activity.sweepIds;
+  if (sweepId) {
+    const others = activity.sweepIds.length > 1 ? ` (and ${activity.sweepIds.length - 1} more)` : '';
+    throw new UserError(`sweep ${sweepId}${others} is running in ${envName} and logs to MLflow: let it finish `
+      + `(npm run sweep -- --env ${envName} --status ${sweepId}), or stop it first (npm run sweep -- --env ${envName} --stop ${sweepId})`);
+  }
+  if (activity.runningJobs) {
+    throw new UserError(`${activity.runningJobs} Batch job${activity.runningJobs === 1 ? ' is' : 's are'} running in the sweep queue of ${envName} and log to MLflow: `
+      + `let them finish, or terminate them (aws batch list-jobs --job-queue ${sweeps.jobQueueArn} --job-status RUNNING)`);
+  }
 }
 
 export interface WakeOptions {

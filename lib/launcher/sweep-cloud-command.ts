@@ -10,6 +10,8 @@ import { stackNames } from '../names';
 import { parseCloudTrainOptions, trainerArgs } from '../run-options';
 import { type SweepExecutionInput, sweepCellCommand, sweepCheckpointUri, sweepJobName, sweepUri } from '../sweep-commands';
 import type { AwsClients, LauncherDeps } from './aws-clients';
+import { assertAwake } from './environment-power';
+import { checkLaunchQuota } from './gpu-quota';
 import {
   executionArn, executionConsoleUrl, findSweepStack, launchSweep, stopSweep, sweepStatus, type SweepStack, type SweepStatus,
 } from './sweep-control';
@@ -65,6 +67,8 @@ export function sweepCloudCommand(deps: LauncherDeps): Command {
 
     const clients = deps.clients(flags.region);
     const stack = await findSweepStack(clients, flags.env);
+    await assertAwake(clients, flags.env, 'the sweep');
+    if (stack.gpu) await checkLaunchQuota(clients, stack.gpu, Math.min(plan.cells.length, stack.gpu.maxInstances), 'the sweep', deps.print);
     const arn = await launchSweep(clients, stack, plan);
     const { print } = deps;
     print(`sweep ${plan.sweepId} started in ${stack.envName}: ${plan.cells.length} cell${plan.cells.length === 1 ? '' : 's'}, one GPU each`);

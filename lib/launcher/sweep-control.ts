@@ -1,10 +1,12 @@
 import { DescribeJobsCommand, type JobDetail, type JobSummary, ListJobsCommand, type ListJobsCommandInput, TerminateJobCommand } from '@aws-sdk/client-batch';
-import { DescribeExecutionCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, ListExecutionsCommand, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { sweepFolder, type SweepParent, type SweepPlan } from '../../trainer/src/sweep/plan';
 import { UserError } from '../../trainer/src/user-error';
 import { SWEEP_OUTPUTS } from '../names';
 import { type SweepExecutionInput, sweepJobName, sweepUri } from '../sweep-commands';
-import { type AwsClients, trainingStackOutputs } from './aws-clients';
+import { type AwsClients, type StackOutputs, trainingStackOutputs } from './aws-clients';
+import type { GpuCapacity } from './gpu-quota';
+import { gpuCapacity } from './trainer-control';
 
 /** Where one environment's sweeps run, from the training stack's outputs. */
 export interface SweepStack {
@@ -14,10 +16,17 @@ export interface SweepStack {
   readonly jobQueueArn: string;
   readonly bucket: string;
   readonly logGroup: string;
+  /** The compute environment's instances; missing from a deployment older than these outputs. */
+  readonly gpu?: GpuCapacity & { readonly maxInstances: number };
 }
 
 export async function findSweepStack(clients: AwsClients, envName: string): Promise<SweepStack> {
-  const { stackName, output } = await trainingStackOutputs(clients, envName);
+  return sweepStackFrom(await trainingStackOutputs(clients, envName));
+}
+
+/** The sweeps' part of the training stack's outputs. */
+export function sweepStackFrom(outputs: StackOutputs): SweepStack {
+  const { envName, stackName, output } = outputs;
   return {
     envName,
     stackName,
@@ -25,7 +34,28 @@ export async function findSweepStack(clients: AwsClients, envName: string): Prom
     jobQueueArn: output(SWEEP_OUTPUTS.jobQueue),
     bucket: output(SWEEP_OUTPUTS.bucket),
     logGroup: output(SWEEP_OUTPUTS.logGroup),
+    ...(outputs.has(SWEEP_OUTPUTS.instanceType) ? {
+      gpu: { ...gpuCapacity(outputs, output(SWEEP_OUTPUTS.instanceType)), maxInstances: Number(output(SWEEP_OUTPUTS.maxInstances)) },
+    } : {}),
   };
+}
+
+/** What of a sweep is going on now: running executions (one per sweep) and Batch jobs running in the queue. */
+export interface SweepActivity {
+  readonly sweepIds: readonly string[];
+  readonly runningJobs: number;
+}
+
+/**
+ * Whether sweeps are running: the state machine's running executions, and jobs running in the
+ * queue (an execution stopped from the console can leave its job running until Batch ends it).
+ */
+export async function sweepActivity(clients: AwsClients, stack: SweepStack): Promise<SweepActivity> {
+  const [executions, jobs] = await Promise.all([
+    clients.stepFunctions.send(new ListExecutionsCommand({ stateMachineArn: stack.stateMachineArn, statusFilter: 'RUNNING' })),
+    listJobs(clients, { jobQueue: stack.jobQueueArn, jobStatus: 'RUNNING' }),
+  ]);
+  return { sweepIds: (executions.executions ?? []).map((e) => e.name ?? '?'), runningJobs: jobs.length };
 }
 
 /** Executions are named after their sweep, so the ARN follows from the state machine's. */

@@ -6,7 +6,8 @@ import { addSchemaOptions, typedOptions } from '../../trainer/src/cli/schema-opt
 import { CloudTrainOptionsSchema, LocalOnlyOptionsSchema, parseCloudTrainOptions, trainerArgs } from '../run-options';
 import { newRunId, RUN_ID_PATTERN, type RunRequest } from '../run-parameter';
 import type { AwsClients, LauncherDeps } from './aws-clients';
-import { mlflowAsleep } from './environment-power';
+import { assertAwake } from './environment-power';
+import { checkLaunchQuota } from './gpu-quota';
 import {
   currentRunRequest, findTrainerStack, groupState, lastOutcome, startRun, stopRun, type TrainerStack,
 } from './trainer-control';
@@ -53,9 +54,8 @@ export function trainCloudCommand(deps: LauncherDeps): Command {
       deps.print(`stopping the run in ${stack.envName}: the instance checkpoints and terminates; a later --resume continues it`);
       return undefined;
     }
-    if (await mlflowAsleep(clients, flags.env)) {
-      throw new UserError(`MLflow in ${flags.env} is asleep, and the run would have nowhere to log: npm run cloud:wake -- --env ${flags.env} first`);
-    }
+    await assertAwake(clients, flags.env, 'the run');
+    if (stack.gpu) await checkLaunchQuota(clients, stack.gpu, 1, 'the run', deps.print);
     const request = flags.resume !== undefined
       ? await resumeRequest(clients, stack, flags.resume, Object.keys(options).length ? trainerArgs(options) : undefined)
       : { runId: newRunId(options.model ?? 'compact', deps.now()), args: trainerArgs(options) };

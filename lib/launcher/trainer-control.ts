@@ -3,7 +3,8 @@ import { GetParameterCommand, PutParameterCommand } from '@aws-sdk/client-ssm';
 import { UserError } from '../../trainer/src/user-error';
 import { SERVING_OUTPUTS, TRAINING_OUTPUTS } from '../names';
 import { decodeRunParameter, encodeRunParameter, type RunRequest } from '../run-parameter';
-import { type AwsClients, trainingStackOutputs } from './aws-clients';
+import { type AwsClients, type StackOutputs, trainingStackOutputs } from './aws-clients';
+import type { GpuCapacity } from './gpu-quota';
 
 /** Where one environment's trainer lives, from the training stack's outputs. */
 export interface TrainerStack {
@@ -15,6 +16,8 @@ export interface TrainerStack {
   readonly logGroup: string;
   /** The model server's ECS service, with `serve=true`. */
   readonly modelServerService?: string;
+  /** The trainer's instances; missing from a deployment older than these outputs. */
+  readonly gpu?: GpuCapacity;
 }
 
 export interface GroupState {
@@ -23,8 +26,12 @@ export interface GroupState {
 }
 
 export async function findTrainerStack(clients: AwsClients, envName: string): Promise<TrainerStack> {
-  const outputs = await trainingStackOutputs(clients, envName);
-  const { stackName } = outputs;
+  return trainerStackFrom(await trainingStackOutputs(clients, envName));
+}
+
+/** The trainer's part of the training stack's outputs. */
+export function trainerStackFrom(outputs: StackOutputs): TrainerStack {
+  const { envName, stackName } = outputs;
   return {
     envName,
     stackName,
@@ -33,7 +40,13 @@ export async function findTrainerStack(clients: AwsClients, envName: string): Pr
     outcomeParameter: outputs.output(TRAINING_OUTPUTS.outcomeParameter),
     logGroup: outputs.output(TRAINING_OUTPUTS.logGroup),
     ...(outputs.has(SERVING_OUTPUTS.service) ? { modelServerService: outputs.output(SERVING_OUTPUTS.service) } : {}),
+    ...(outputs.has(TRAINING_OUTPUTS.instanceType) ? { gpu: gpuCapacity(outputs, outputs.output(TRAINING_OUTPUTS.instanceType)) } : {}),
   };
+}
+
+/** An instance type with the stack's `spot`/`on-demand` choice. */
+export function gpuCapacity(outputs: StackOutputs, instanceType: string): GpuCapacity {
+  return { instanceType, lifecycle: outputs.output(TRAINING_OUTPUTS.capacity) === 'spot' ? 'spot' : 'on-demand' };
 }
 
 export async function groupState(clients: AwsClients, stack: TrainerStack): Promise<GroupState> {

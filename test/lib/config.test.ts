@@ -20,6 +20,7 @@ describe('loadConfig', () => {
     expect(loadConfig(cdkJsonContext)).toEqual({
       envName: 'dev',
       allowedCidrs: [],
+      openToInternet: false,
       instanceType: 'g4dn.xlarge',
       spot: false,
       maxRuntimeMinutes: 240,
@@ -65,7 +66,9 @@ describe('loadConfig', () => {
     ['a non-boolean flag', { spot: 'yes' }, /spot = "yes": must be true or false/],
     ['a non-boolean serve', { serve: 'on' }, /serve = "on": must be true or false/],
     ['an environment name unfit for stack names', { env: 'Alice_1' }, /env = "Alice_1": must be 1-20 lower-case letters, digits or dashes/],
-    ['a misspelt key', { epoch: 5 }, /epoch = 5: unknown key; accepted keys: env, allowedCidrs, .*trainOptions/],
+    ['a misspelt key', { epoch: 5 }, /epoch = 5: unknown key; did you mean epochs\? accepted keys: env, allowedCidrs, .*trainOptions/],
+    ['a key in the wrong case', { instancetype: 'g5.xlarge' }, /instancetype = "g5.xlarge": unknown key; did you mean instanceType\? accepted keys: /],
+    ['a key like none of ours', { colour: 'blue' }, /colour = "blue": unknown key; accepted keys: env, /],
     ['a sweep instance type whose size is not known', { sweepInstanceType: 'p3.2xlarge' },
       /sweepInstanceType = "p3.2xlarge": must be one of g4dn.xlarge, .*g6.48xlarge \(NVIDIA GPU types whose size the sweep job definition is fitted to\)/],
     ['no sweep instances at all', { sweepMaxInstances: 0 }, /sweepMaxInstances = 0: must be a whole number from 1 to 100/],

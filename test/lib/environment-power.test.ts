@@ -1,18 +1,25 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { ListJobsCommand } from '@aws-sdk/client-batch';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeServicesCommand } from '@aws-sdk/client-ecs';
 import { DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
+import { ListExecutionsCommand } from '@aws-sdk/client-sfn';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { powerCommand } from '../../lib/launcher/power-command';
 import { trainCloudCommand } from '../../lib/launcher/train-cloud-command';
 import { UserError } from '../../trainer/src/user-error';
+import { runningExecutions } from './cloud-aws-responses';
 import { stackWithOutputs, stubbedAwsClients } from './stubbed-aws';
+import { childrenList, JOB_QUEUE_ARN, STATE_MACHINE_ARN, SWEEP_ID, SWEEP_OUTPUTS } from './sweep-aws-responses';
 
 interface Fake {
   database?: string;
   desired?: number;
   mlflowDesired?: number;
   serving?: boolean;
+  /** Sweep executions running, and Batch jobs running in the sweep queue. */
+  sweeps?: string[];
+  sweepJobs?: number;
 }
 
 const TRACKING = { MlflowCluster: 'malaria-dev-cluster', MlflowService: 'mlflow-service', DatabaseInstance: 'mlflow-db' };
@@ -27,8 +34,10 @@ function aws(fake: Fake = {}) {
   const { clients, calls } = stubbedAwsClients((command) => {
     if (command instanceof DescribeStacksCommand) {
       return stackWithOutputs(command.input.StackName === 'MalariaTracking-dev'
-        ? TRACKING : { ...TRAINING, ...(fake.serving ? { ModelServerService: 'model-server' } : {}) });
+        ? TRACKING : { ...SWEEP_OUTPUTS, ...TRAINING, ...(fake.serving ? { ModelServerService: 'model-server' } : {}) });
     }
+    if (command instanceof ListExecutionsCommand) return runningExecutions(fake.sweeps ?? []);
+    if (command instanceof ListJobsCommand) return childrenList([...Array(fake.sweepJobs ?? 0).keys()], 'RUNNING');
     if (command instanceof DescribeAutoScalingGroupsCommand) return { AutoScalingGroups: [{ DesiredCapacity: fake.desired ?? 0, Instances: [] }] };
     if (command instanceof DescribeDBInstancesCommand) return { DBInstances: [{ DBInstanceStatus: fake.database ?? 'available' }] };
     if (command instanceof DescribeServicesCommand) return { services: [{ desiredCount: fake.mlflowDesired ?? 1 }] };
@@ -62,6 +71,21 @@ describe('npm run cloud:sleep', () => {
     const fake = aws({ desired: 1 });
     await expect(fake.run('sleep')).rejects.toThrow(UserError);
     await expect(fake.run('sleep')).rejects.toThrow(/a training run is going in dev .*--stop/);
+    expect(fake.mutations()).toEqual([]);
+  });
+
+  test('refuses while a sweep runs (its cells log to MLflow), names it with the commands that follow and stop it, and changes nothing', async () => {
+    const fake = aws({ sweeps: [SWEEP_ID] });
+    await expect(fake.run('sleep')).rejects.toThrow(UserError);
+    await expect(fake.run('sleep')).rejects.toThrow(`sweep ${SWEEP_ID} is running in dev and logs to MLflow: let it finish `
+      + `(npm run sweep -- --env dev --status ${SWEEP_ID}), or stop it first (npm run sweep -- --env dev --stop ${SWEEP_ID})`);
+    expect(fake.calls).toContain(`ListExecutionsCommand {"stateMachineArn":"${STATE_MACHINE_ARN}","statusFilter":"RUNNING"}`);
+    expect(fake.mutations()).toEqual([]);
+  });
+
+  test('refuses while Batch jobs run in the sweep queue without a running sweep', async () => {
+    const fake = aws({ sweepJobs: 2 });
+    await expect(fake.run('sleep')).rejects.toThrow(`2 Batch jobs are running in the sweep queue of dev and log to MLflow: let them finish, or terminate them (aws batch list-jobs --job-queue ${JOB_QUEUE_ARN} --job-status RUNNING)`);
     expect(fake.mutations()).toEqual([]);
   });
 });

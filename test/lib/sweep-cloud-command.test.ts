@@ -1,12 +1,15 @@
 import { BatchClient, DescribeJobsCommand, ListJobsCommand, TerminateJobCommand } from '@aws-sdk/client-batch';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { createAwsClients } from '../../lib/launcher/aws-clients';
 import { sweepCloudCommand } from '../../lib/launcher/sweep-cloud-command';
 import { SWEEP_ID_PATTERN, type SweepPlan } from '../../trainer/src/sweep/plan';
 import { UserError } from '../../trainer/src/user-error';
+import { appliedQuota, describeServices } from './cloud-aws-responses';
 import {
   BUCKET, CELLS_JOB_ID, childrenList, describeArrayJob, describeExecution, describeFailedChild, describeStacks, EXECUTION_ARN,
   executionDoesNotExist, JOB_QUEUE_ARN, jsonObject, noSuchKey, STATE_MACHINE_ARN, startExecution, SWEEP_ID, SWEEP_OUTPUTS, sweepJobsList,
@@ -18,7 +21,9 @@ const cloudFormation = mockClient(CloudFormationClient);
 const stepFunctions = mockClient(SFNClient);
 const batch = mockClient(BatchClient);
 const s3 = mockClient(S3Client);
-const mocks = [cloudFormation, stepFunctions, batch, s3];
+const ecs = mockClient(ECSClient);
+const serviceQuotas = mockClient(ServiceQuotasClient);
+const mocks = [cloudFormation, stepFunctions, batch, s3, ecs, serviceQuotas];
 
 let regions: Array<string | undefined>;
 let printed: string[];
@@ -125,6 +130,50 @@ describe('npm run sweep -- --cloud', () => {
   test('a laptop-only option every cell shares is named once, not once per cell', async () => {
     const error = (await run('--cloud', '--models', 'micro,cnn-1,cnn-2', '--backend', 'wasm').catch((e: unknown) => e)) as Error;
     expect(error.message.match(/--backend/g)).toHaveLength(1);
+  });
+
+  test('refuses while the environment sleeps, before writing the plan: the cells would have no MLflow to log to', async () => {
+    const tracking = { MlflowCluster: 'malaria-dev-cluster', MlflowService: 'mlflow-service', DatabaseInstance: 'mlflow-db' };
+    cloudFormation.on(DescribeStacksCommand, { StackName: 'MalariaTracking-dev' }).resolves(describeStacks(tracking));
+    ecs.on(DescribeServicesCommand).resolves(describeServices(0));
+    await expect(run('--cloud', '--models', 'micro,cnn-1')).rejects.toThrow(
+      new UserError('MLflow in dev is asleep, and the sweep would have nowhere to log: npm run cloud:wake -- --env dev first'),
+    );
+    expect(callsOf(s3, PutObjectCommand)).toHaveLength(0);
+    expect(callsOf(stepFunctions, StartExecutionCommand)).toHaveLength(0);
+  });
+
+  describe('the GPU quota of the compute environment', () => {
+    const gpuOutputs = { ...SWEEP_OUTPUTS, SweepInstanceType: 'g4dn.xlarge', SweepMaxInstances: '4', GpuCapacity: 'spot' };
+    beforeEach(() => {
+      cloudFormation.on(DescribeStacksCommand).resolves(describeStacks(gpuOutputs));
+    });
+
+    test('too small for one instance: refuses with the request that fixes it, and sends nothing', async () => {
+      serviceQuotas.on(GetServiceQuotaCommand, { QuotaCode: 'L-3819A6DF' }).resolves(appliedQuota('L-3819A6DF', 0));
+      const error = (await run('--cloud', '--preset', 'seed').catch((e: unknown) => e)) as Error;
+      expect(error).toBeInstanceOf(UserError);
+      expect(error.message).toMatch(/^the quota "All G and VT Spot Instance Requests" \(L-3819A6DF\) of this account in eu-west-1 is 0 vCPUs, and one spot g4dn.xlarge needs 4: the sweep would wait/);
+      // Five cells, at most four instances at once: four instances' worth.
+      expect(error.message).toContain('--quota-code L-3819A6DF --desired-value 16');
+      expect(callsOf(s3, PutObjectCommand)).toHaveLength(0);
+      expect(callsOf(stepFunctions, StartExecutionCommand)).toHaveLength(0);
+    });
+
+    test('enough for fewer instances than the sweep could use: starts it, and says how many run at once', async () => {
+      serviceQuotas.on(GetServiceQuotaCommand, { QuotaCode: 'L-3819A6DF' }).resolves(appliedQuota('L-3819A6DF', 8));
+      await run('--cloud', '--models', 'micro,cnn-1,cnn-2');
+      expect(printed[0]).toBe('note: the quota "All G and VT Spot Instance Requests" (L-3819A6DF) of this account in eu-west-1 is 8 vCPUs: '
+        + '2 spot g4dn.xlarge at once of the 3 the sweep could use; the rest wait their turn. For all at once, ask for 12 vCPUs:');
+      expect(printed[1]).toContain('--desired-value 12');
+      expect(callsOf(stepFunctions, StartExecutionCommand)).toHaveLength(1);
+    });
+
+    test('enough for all: nothing to say', async () => {
+      serviceQuotas.on(GetServiceQuotaCommand).resolves(appliedQuota('L-3819A6DF', 64));
+      await run('--cloud', '--models', 'micro,cnn-1');
+      expect(printed[0]).toMatch(/^sweep sweep-\S+ started in dev: 2 cells/);
+    });
   });
 
   test('a stack deployed before sweeps existed: says to redeploy', async () => {

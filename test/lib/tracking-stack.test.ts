@@ -1,6 +1,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { internetExposureNotice } from '../../lib/internet-exposure';
 import { buildApp, type BuiltApp } from './build-app';
 import { asArray, allowStatements, ingressRules, resourcesOfType, text } from './template-queries';
+
+/** The warnings cdk synth and cdk deploy print for the tracking stack. */
+const warningsOf = (built: BuiltApp) => built.app.synth().getStackByName(built.stacks.tracking.stackName).messages
+  .filter((m) => m.level === 'warning').map((m) => String(m.entry.data));
 
 const CERTIFICATE = 'arn:aws:acm:eu-west-1:123456789012:certificate/11111111-2222-3333-4444-555555555555';
 
@@ -144,6 +149,22 @@ describe('load balancers', () => {
     }
     const world = buildApp({ allowedCidrs: ['0.0.0.0/0'], openToInternet: true });
     expect(ingressRules(world.tracking).filter(([, rule]) => rule.CidrIp === '0.0.0.0/0').map(([, rule]) => rule.FromPort)).toEqual([80]);
+    expect(warningsOf(world)).toEqual([expect.stringMatching(
+      /^openToInternet=true: the public load balancer admits every IPv4 address on port 80 \(plain HTTP.*\), in front of MLflow's login page and API .*The database, the internal load balancer, the trainer and the sweep instances stay closed/,
+    )]);
+  });
+
+  test('openToInternet=true says what it opens; without 0.0.0.0/0 in allowedCidrs, that it opens nothing; off, nothing is said', () => {
+    const https = buildApp({ allowedCidrs: '0.0.0.0/0', openToInternet: 'true', certificateArn: CERTIFICATE, domainName: 'mlflow.example.com' });
+    expect(warningsOf(https)).toEqual([expect.stringContaining('every IPv4 address on ports 443 (HTTPS) and 80 (redirected to HTTPS)')]);
+    expect(warningsOf(buildApp({ allowedCidrs: '203.0.113.7/32', openToInternet: true }))).toEqual([
+      expect.stringMatching(/^openToInternet=true opens nothing: allowedCidrs does not contain 0.0.0.0\/0, so MLflow stays open to 203.0.113.7\/32 only\./),
+    ]);
+    expect(warningsOf(buildApp({ openToInternet: true }))).toEqual([expect.stringMatching(/opens nothing: .*there is no public load balancer at all/)]);
+    expect(warningsOf(base)).toEqual([]);
+    expect(warningsOf(open)).toEqual([]);
+    expect(internetExposureNotice({ allowedCidrs: ['0.0.0.0/0'], openToInternet: true, serve: true }))
+      .toContain("in front of MLflow's login page and API (basic-auth: the admin user and anyone you add), and the model server under /model (its token required).");
   });
 
   test('with allowedCidrs, an internet-facing load balancer admits exactly those CIDRs, over HTTPS with the certificate', () => {

@@ -3,10 +3,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { GetAWSDefaultServiceQuotaCommand, GetServiceQuotaCommand } from '@aws-sdk/client-service-quotas';
 import { GetParameterCommand } from '@aws-sdk/client-ssm';
 import { createAwsClients } from '../../lib/launcher/aws-clients';
 import { trainCloudCommand } from '../../lib/launcher/train-cloud-command';
 import { UserError } from '../../trainer/src/user-error';
+import { appliedQuota, awsError, defaultQuota, noAppliedQuota } from './cloud-aws-responses';
 import { stackWithOutputs, stubbedAwsClients } from './stubbed-aws';
 
 interface Fake {
@@ -16,6 +18,8 @@ interface Fake {
   desired?: number;
   instances?: Array<{ InstanceId: string; LifecycleState: string }>;
   runRequest?: string;
+  /** The outputs of a stack that names its GPU capacity, and the quota it counts against. */
+  gpu?: { instanceType: string; capacity: 'spot' | 'on-demand'; quota: number | 'never applied' | Error };
 }
 
 const OUTPUTS = {
@@ -32,8 +36,15 @@ function launcher(fake: Fake = {}) {
     if (command instanceof DescribeStacksCommand) {
       if (fake.sdkError) throw fake.sdkError;
       if (fake.stackExists === false) throw Object.assign(new Error('Stack with id MalariaTraining-dev does not exist'), { name: 'ValidationError' });
-      return stackWithOutputs(OUTPUTS);
+      return stackWithOutputs(fake.gpu ? { ...OUTPUTS, TrainerInstanceType: fake.gpu.instanceType, GpuCapacity: fake.gpu.capacity } : OUTPUTS);
     }
+    if (command instanceof GetServiceQuotaCommand) {
+      const quota = fake.gpu?.quota;
+      if (quota instanceof Error) throw quota;
+      if (quota === 'never applied') throw noAppliedQuota();
+      return appliedQuota(String(command.input.QuotaCode), quota ?? 0);
+    }
+    if (command instanceof GetAWSDefaultServiceQuotaCommand) return defaultQuota(String(command.input.QuotaCode), 64);
     if (command instanceof DescribeAutoScalingGroupsCommand) {
       return { AutoScalingGroups: [{ DesiredCapacity: fake.desired ?? 0, Instances: fake.instances ?? [] }] };
     }
@@ -138,6 +149,43 @@ describe('npm run train:cloud', () => {
   test('--resume of an older run needs its options again', async () => {
     const { run } = launcher({ runRequest: 'r9\n--epochs\n3' });
     await expect(run('--resume', 'r1')).rejects.toThrow('--resume r1: the last run request was r9; pass the options r1 was started with again');
+  });
+});
+
+describe('the GPU quota, checked before anything starts', () => {
+  const started = (calls: string[]) => calls.filter((c) => /^(PutParameter|SetDesiredCapacity)/.test(c));
+
+  test('a quota of 0 vCPUs: refuses, says what the instance needs and how to ask for it, and starts nothing', async () => {
+    const { run, calls } = launcher({ gpu: { instanceType: 'g4dn.xlarge', capacity: 'on-demand', quota: 0 } });
+    const refused = run('--model', 'micro');
+    await expect(refused).rejects.toThrow(UserError);
+    const message = (await refused.catch((e: Error) => e.message)) as string;
+    expect(message).toMatch(/^the quota "Running On-Demand G and VT instances" \(L-DB2E81BA\) of this account in eu-west-1 is 0 vCPUs, and one g4dn.xlarge needs 4: the run would wait for an instance that never starts\. Nothing was started\./);
+    expect(message).toContain('aws service-quotas request-service-quota-increase --region eu-west-1 --service-code ec2 --quota-code L-DB2E81BA --desired-value 4');
+    expect(message).toContain('https://eu-west-1.console.aws.amazon.com/servicequotas/home/services/ec2/quotas/L-DB2E81BA');
+    expect(message).toMatch(/often approved within an hour; a new account can wait one to three business days/);
+    expect(started(calls)).toEqual([]);
+  });
+
+  test('spot capacity is checked against the spot quota', async () => {
+    const { run, calls } = launcher({ gpu: { instanceType: 'g5.2xlarge', capacity: 'spot', quota: 4 } });
+    await expect(run()).rejects.toThrow(/"All G and VT Spot Instance Requests" \(L-3819A6DF\) .* is 4 vCPUs, and one spot g5.2xlarge needs 8/);
+    expect(calls).toContain('GetServiceQuotaCommand {"ServiceCode":"ec2","QuotaCode":"L-3819A6DF"}');
+  });
+
+  test('a quota never applied to the account is read as AWS\'s default, and enough of it starts the run', async () => {
+    const { run, calls } = launcher({ gpu: { instanceType: 'g4dn.xlarge', capacity: 'on-demand', quota: 'never applied' } });
+    await run('--model', 'micro');
+    expect(calls).toContain('GetAWSDefaultServiceQuotaCommand {"ServiceCode":"ec2","QuotaCode":"L-DB2E81BA"}');
+    expect(started(calls)).toHaveLength(2);
+  });
+
+  test('a quota it may not read is mentioned, and the run starts anyway', async () => {
+    const denied = awsError('AccessDeniedException', 'User: arn:aws:iam::123456789012:user/alice is not authorized to perform: servicequotas:GetServiceQuota');
+    const { run, calls, printed } = launcher({ gpu: { instanceType: 'g4dn.xlarge', capacity: 'on-demand', quota: denied } });
+    await run();
+    expect(printed[0]).toMatch(/^note: the GPU quota could not be read \(AccessDeniedException: User: .* servicequotas:GetServiceQuota\); starting anyway/);
+    expect(started(calls)).toHaveLength(2);
   });
 });
 
