@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { DEFAULT_CLI_TIMEOUT_MS, runCli } from '../../support/run-cli';
 
 /**
@@ -20,8 +20,13 @@ beforeAll(async () => {
   cache = await mkdtemp(join(tmpdir(), 'readme-commands-'));
   runsExisted = existsSync(RUNS);
 });
+/**
+ * Only folders inside runs/ are ever removed: a command that failed prints no path, and a folder
+ * derived from an empty line ('..') would otherwise be the project's parent.
+ */
+const insideRuns = (dir: string) => resolve(dir).startsWith(`${RUNS}/`);
 afterAll(async () => {
-  await Promise.all(made.map((dir) => rm(dir, { recursive: true, force: true })));
+  await Promise.all(made.filter(insideRuns).map((dir) => rm(resolve(dir), { recursive: true, force: true })));
   if (!runsExisted && existsSync(RUNS) && (await readdir(RUNS)).length === 0) await rmdir(RUNS);
   await rm(cache, { recursive: true, force: true });
 });
