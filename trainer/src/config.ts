@@ -45,7 +45,8 @@ export const TrainConfigSchema = z
       .refine((f) => Math.abs(f[0] + f[1] + f[2] - 1) < 1e-6, 'fractions must add up to 1'),
     splitFrom: z.string().optional().describe('reuse the split.json of an earlier run (file or run folder)'),
     cv: z.number().int().min(2).max(20).optional()
-      .describe('K-fold cross-validation by patient: K models, each tested on patients the others trained on; mean and sd of every metric'),
+      .describe('K-fold cross-validation by patient: K models, each tested on patients the others trained on; mean and sd of every metric '
+        + '(needs 2K patients; a warning when a fold would be tested on fewer than 5)'),
     cvFold: z.number().int().positive().optional().describe('train only this fold (1..K) of --cv (sweeps run the folds side by side)'),
     patience: z.number().int().nonnegative().default(0)
       .describe('stop after this many epochs without a better validation loss (0: run every epoch; the best epoch\'s weights are kept either way)'),

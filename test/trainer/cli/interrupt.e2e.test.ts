@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCheckpointStore } from '../../../trainer/src/cloud/checkpoint-store';
+import { freePort } from '../../support/free-port';
 import { startFakeImds, type FakeImds } from '../cloud/fake-imds';
 import { DEFAULT_CLI_TIMEOUT_MS, runCli } from '../../support/run-cli';
 
@@ -100,6 +101,30 @@ test('a second signal quits at once, and the run record says KILLED, never RUNNI
   const runs = join(work, 'twice', 'runs');
   const [runName] = await readdir(runs);
   expect(await readJson(join(runs, runName, 'run.json'))).toMatchObject({ status: 'KILLED', error: 'stopped at once by a second interrupt' });
+});
+
+test('Ctrl-C while MLflow is waited for after training: says it stops waiting and keeps the outbox; exit 1, as tracking data is left unsent', async () => {
+  const nowhere = `http://127.0.0.1:${await freePort()}`;
+  let sent = false;
+  const result = await runCli(['train', '--data', 'synthetic:200', '--model', 'micro', '--image-size', '32', '--epochs', '1',
+    '--out', join(work, 'final', 'runs'), '--cache-dir', join(work, 'cache')], {
+    env: { MLFLOW_TRACKING_URI: nowhere },
+    onStderr: (text, child) => {
+      if (!sent && text.includes('Ctrl-C skips tracking')) {
+        sent = true;
+        child.kill('SIGINT');
+      }
+    },
+  });
+  expect(sent).toBe(true);
+  expect(result.code).toBe(1);
+  expect(result.stderr).toContain('SIGINT: no more waiting for MLflow: what it has not received stays in the run folder (mlflow-outbox.jsonl) '
+    + 'for npm run sync (again to quit at once)');
+  expect(result.stderr).not.toContain('stopping after this step');
+  const runDir = lastLine(result.stdout);
+  expect(await readJson(join(runDir, 'run.json'))).toMatchObject({ status: 'FINISHED' });
+  expect(existsSync(join(runDir, 'mlflow-outbox.jsonl'))).toBe(true);
+  expect(result.stderr).toContain(`Send them later with:\n  npm run sync -- ${runDir}`);
 });
 
 test('a run stopped in the middle of an epoch resumes at the next step and finishes', async () => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,13 @@ test('an unknown model lists the known ones before any data is read', async () =
 test('a missing data folder says what --data accepts', async () => {
   const result = await runCli(['train', '--data', join(dir, 'nowhere'), '--backend', 'cpu', '--model', 'micro']);
   expectCleanError(result, `--data ${join(dir, 'nowhere')}: no such file or folder`, 'synthetic[:N]');
+});
+
+test('--cv 12 with 10 patients fails before any run folder is made (no FAILED group left behind)', async () => {
+  const out = join(dir, 'cv-runs');
+  const result = await runCli(['train', '--data', 'synthetic:40', '--cv', '12', '--model', 'micro', '--image-size', '32', '--out', out, '--cache-dir', join(dir, 'cache')]);
+  expectCleanError(result, '--cv 12: 10 patients are too few for 12 folds with a validation set each; use fewer folds or more data');
+  expect(existsSync(out)).toBe(false);
 });
 
 test('a malformed MLflow variable is refused before any data is read', async () => {

@@ -1,8 +1,8 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunSummary } from '../../../trainer/src/compare/run-summary';
-import { differingParams, groupRuns, spread, summaryMetrics } from '../../../trainer/src/compare/summarize';
+import { readRunFolders, type RunSummary } from '../../../trainer/src/compare/run-summary';
+import { comparisonWarnings, differingParams, groupRuns, spread, summaryMetrics } from '../../../trainer/src/compare/summarize';
 import { compareRuns } from '../../../trainer/src/compare/write-comparison';
 import { readPredictions, writePredictions } from '../../../trainer/src/evaluate/predictions-file';
 
@@ -60,6 +60,57 @@ test('the report shows every run with its interval, the configuration as mean ±
   const json = JSON.parse(await readFile(join(folder, 'comparison.json'), 'utf8'));
   expect(json.configurations[0].runs).toEqual(['/runs/fold-1', '/runs/fold-2', '/runs/fold-3']);
   expect(json.summary).toEqual(result.summary);
+});
+
+test('unfinished runs are said, marked in the report, and left out of the configuration\'s figures', async () => {
+  const killed: RunSummary = { ...run('fold-4', { model: 'micro', cvFold: '4' }, 0, 0), status: 'KILLED', metrics: {}, predictions: undefined };
+  const failed: RunSummary = { ...killed, name: 'fold-5', params: { model: 'micro', cvFold: '5' }, status: 'FAILED' };
+  const folder = await mkdtemp(join(tmpdir(), 'comparison-'));
+  const result = await compareRuns(folder, [...folds, killed, failed], { title: 'Cross-validation of micro' });
+  expect(result.warnings).toEqual(['2 of the 5 runs did not finish: fold-4 (KILLED), fold-5 (FAILED); they have no test figures and are left out of the configurations\' figures']);
+  const html = await readFile(result.report, 'utf8');
+  expect(html).toContain('<div class="error">warning: 2 of the 5 runs did not finish');
+  expect(html).toContain('<tr class="bad"><td>fold-4</td><td>KILLED (unfinished)</td>');
+  expect(html).toContain('<td>all runs</td><td>3</td><td>0.850 ± 0.050</td>');
+  expect(result.summary.runs_compared).toBe(3);
+});
+
+describe('runs whose figures do not compare are warned about', () => {
+  const on = (r: RunSummary, data: string, dataset: string, split: string): RunSummary =>
+    ({ ...r, params: { ...r.params, data, dataset_digest: dataset, split_digest: split } });
+
+  test('different data, with what each run was trained on', () => {
+    const runs = [on(run('a', { model: 'micro' }, 0.9, 0.3), 'synthetic:400', 'd1'.repeat(32), 's1'), on(run('b', { model: 'cnn-1' }, 0.8, 0.2), 'synthetic:2000', 'd2'.repeat(32), 's2')];
+    expect(comparisonWarnings(runs, groupRuns(runs))).toEqual(['the runs were trained and tested on different data: '
+      + 'synthetic:400 (digest d1d1d1d1): a; synthetic:2000 (digest d2d2d2d2): b. Their figures do not compare']);
+  });
+
+  test('configurations tested on different test sets; repeats of seeds or folds that pair up are fine', () => {
+    const model = (name: string, m: string, seed: string, split: string) => on(run(name, { model: m, seed }, 0.9, 0.3), 'synthetic', 'd'.repeat(64), split);
+    const paired = [model('a1', 'micro', '1', 's1'), model('a2', 'micro', '2', 's2'), model('b1', 'cnn-1', '1', 's1'), model('b2', 'cnn-1', '2', 's2')];
+    expect(comparisonWarnings(paired, groupRuns(paired))).toEqual([]);
+    const unpaired = [model('a', 'micro', '1', 's1'), model('b', 'cnn-1', '2', 's2')];
+    expect(comparisonWarnings(unpaired, groupRuns(unpaired))).toEqual(['the configurations were not tested on the same test sets '
+      + '(split_digest differs: micro / cnn-1): their differences mix the models with the test sets. Give them the same --seed and split options, or --split-from one run']);
+  });
+});
+
+test('a cross-validation\'s folder is read as its folds, so it is summarised by their mean', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'cv-folder-'));
+  const record = (runName: string, tags: Record<string, string> = {}) => JSON.stringify({ runName, status: 'FINISHED', tags, startTime: '2026-12-01T10:00:00Z' });
+  await writeFile(join(dir, 'run.json'), record('20261201-100000-micro-cv3', { 'malaria.group_kind': 'cross-validation' }));
+  await writeFile(join(dir, 'metrics.json'), JSON.stringify({ test_accuracy_mean: 0.85 }));
+  for (const [fold, accuracy] of [[10, 0.8], [2, 0.9], [1, 0.85]] as const) {
+    await mkdir(join(dir, `fold-${fold}`));
+    await writeFile(join(dir, `fold-${fold}`, 'run.json'), record(`fold-${fold}`));
+    await writeFile(join(dir, `fold-${fold}`, 'params.json'), JSON.stringify({ model: 'micro', cvFold: fold }));
+    await writeFile(join(dir, `fold-${fold}`, 'metrics.json'), JSON.stringify({ test_accuracy: accuracy }));
+  }
+  const runs = await readRunFolders(dir);
+  expect(runs.map((r) => r.name)).toEqual(['fold-1', 'fold-2', 'fold-10']);
+  const [group] = groupRuns(runs);
+  expect(group.metrics.test_accuracy.mean).toBeCloseTo(0.85, 10);
+  expect(await readRunFolders(join(dir, 'fold-1'))).toHaveLength(1);
 });
 
 test('test predictions survive the run folder, for comparisons made later', async () => {

@@ -5,7 +5,7 @@ import { type IncomingMessage, type Server, type ServerResponse, createServer } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../../../trainer/src/user-error';
+import { EnvironmentFault, UserError } from '../../../trainer/src/user-error';
 import { defaultCacheDir } from '../../../trainer/src/data/cache-dir';
 import { fetchToCache } from '../../../trainer/src/data/download';
 import { loadImages, resolveDataSource } from '../../../trainer/src/data/load-dataset';
@@ -135,6 +135,25 @@ describe('fetchToCache', () => {
     await expect(fetchToCache(url, { cacheDir, retries: 2, ...quiet })).rejects.toThrow(/after 3 attempts.*kept in .*cell_images\.zip\.part/);
     expect(server!.requests).toBe(3);
     expect(existsSync(join(cacheDir, 'cell_images.zip.part'))).toBe(true);
+  });
+
+  test('nothing listening: each attempt says it could not connect, the error says it never connected, and no .part is left', async () => {
+    const closed = await serve();
+    await server!.stop();
+    server = undefined;
+    const lines: string[] = [];
+    const write = jest.spyOn(process.stderr, 'write').mockImplementation((text) => lines.push(String(text)) > 0);
+    try {
+      const failure = fetchToCache(closed, { cacheDir, retries: 2, ...quiet });
+      await expect(failure).rejects.toBeInstanceOf(EnvironmentFault);
+      await expect(failure).rejects.toThrow(new RegExp(`^could not download ${closed} after 3 attempts: connection refused by 127\\.0\\.0\\.1:\\d+: `
+        + 'nothing listens there \\(ECONNREFUSED\\), so it never connected\\. Nothing was received\\. Check the address'));
+    } finally {
+      write.mockRestore();
+    }
+    expect(lines.join('')).toMatch(/could not connect \(connection refused by .*\); attempt 2 of 3 in 0\.005 s\n/);
+    expect(lines.join('')).not.toMatch(/interrupted|resuming/);
+    expect(await readdir(cacheDir)).toEqual([]);
   });
 
   test('a missing file (404) fails at once with the status', async () => {

@@ -3,7 +3,7 @@ import type { Preprocessing } from '../../../trainer/src/models/preprocessing';
 import { startModelServer, type ModelServerProps, type RunningModelServer } from '../../../trainer/src/serve/model-server';
 import { createModelPredictor } from '../../../trainer/src/serve/model-predictor';
 import type { ServedModel } from '../../../trainer/src/serve/served-model';
-import { BRIGHT, type Bytes, DARK, INPUT_SIZE, jpeg, pixelArray, png, trainTinyModel } from './tiny-model';
+import { BRIGHT, type Bytes, CELL_SIDE, DARK, INPUT_SIZE, jpeg, pixelArray, png, trainTinyModel } from './tiny-model';
 
 let tiny: { model: LayersModel; preprocessing: Preprocessing };
 const servers: RunningModelServer[] = [];
@@ -106,7 +106,7 @@ describe('POST /invocations', () => {
   test('pixel arrays of other sizes are resized to the model input', async () => {
     const server = await start();
     const response = await postJson(server, {
-      instances: [pixelArray(DARK, INPUT_SIZE, INPUT_SIZE), pixelArray(BRIGHT, 20, 14), pixelArray(DARK, 9, 12)],
+      instances: [pixelArray(DARK, INPUT_SIZE, INPUT_SIZE), pixelArray(BRIGHT, 28, 21), pixelArray(DARK, 21, 24)],
     });
     expect(await labels(response)).toEqual(['Parasitized', 'Uninfected', 'Parasitized']);
   });
@@ -163,11 +163,11 @@ describe('bad input is a 400 naming the problem, and the server keeps serving', 
 });
 
 describe('the pixel-array contract: 0-255 integers, or 0-1 numbers when the request says so', () => {
-  const scaled = (level: number, size = INPUT_SIZE) => pixelArray(level, size, size).map((row) => row.map((px) => px.map((v) => v / 255)));
+  const scaled = (level: number, size = CELL_SIDE) => pixelArray(level, size, size).map((row) => row.map((px) => px.map((v) => v / 255)));
 
   test('0-1 numbers sent without saying so are a 400 naming the image, the pixel and both ranges', async () => {
     const server = await start();
-    const response = await postJson(server, { instances: [pixelArray(DARK, INPUT_SIZE, INPUT_SIZE), scaled(BRIGHT)] });
+    const response = await postJson(server, { instances: [pixelArray(DARK, CELL_SIDE, CELL_SIDE), scaled(BRIGHT)] });
     expect(response.status).toBe(400);
     const { message } = (await response.json()) as { message: string };
     expect(message).toMatch(/^instances\[1\]: pixel \[0\]\[0\]\[0\] is 0\.86\d*; expected integers from 0 to 255 \(for floats from 0 to 1, send "params": \{"pixel_range": "0-1"\}\)/);
@@ -175,7 +175,7 @@ describe('the pixel-array contract: 0-255 integers, or 0-1 numbers when the requ
 
   test('with "pixel_range": "0-1" they are scored like the same image in 0-255', async () => {
     const server = await start();
-    const asBytes = (await (await postJson(server, { instances: [pixelArray(BRIGHT, INPUT_SIZE, INPUT_SIZE), pixelArray(DARK, INPUT_SIZE, INPUT_SIZE)] })).json()) as Answer;
+    const asBytes = (await (await postJson(server, { instances: [pixelArray(BRIGHT, CELL_SIDE, CELL_SIDE), pixelArray(DARK, CELL_SIDE, CELL_SIDE)] })).json()) as Answer;
     const asUnit = (await (await postJson(server, { instances: [scaled(BRIGHT), scaled(DARK)], params: { pixel_range: '0-1' } })).json()) as Answer;
     expect(asUnit.predictions.map((p) => p.label)).toEqual(['Uninfected', 'Parasitized']);
     asUnit.predictions.forEach((p, i) => expect(p.probability).toBeCloseTo(asBytes.predictions[i].probability, 5));
@@ -190,20 +190,35 @@ describe('the pixel-array contract: 0-255 integers, or 0-1 numbers when the requ
   });
 });
 
+describe('images too small to hold a cell', () => {
+  test.each([
+    ['a 1x1 PNG', async () => b64(await png(DARK, 1, 1)), '1x1'],
+    ['a JPEG under the model\'s own size', async () => b64(await jpeg(BRIGHT, 15, 18)), '15x18'],
+    ['a pixel array', async () => pixelArray(DARK, 30, 12), '30x12'],
+  ])('%s is a 400 naming the image, its size and the rule', async (_name, image, size) => {
+    const server = await start();
+    const response = await postJson(server, { instances: [b64(await png(DARK)), await image()] });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { message: string }).message).toBe(`instances[1]: ${size} px is too small to hold a cell `
+      + `(shorter side under ${INPUT_SIZE} px; the cells the model learned from are 40 to 394 px across): send the crop of one cell at the resolution of the smear`);
+  });
+
+});
+
 describe('images far from square', () => {
   test('an oblong image (over 1.5:1) is scored with a warning on its prediction only', async () => {
     const server = await start();
-    const response = await postJson(server, { instances: [b64(await png(DARK, 30, 15)), b64(await png(BRIGHT)), pixelArray(BRIGHT, 10, 25)] });
+    const response = await postJson(server, { instances: [b64(await png(DARK, 40, 20)), b64(await png(BRIGHT)), pixelArray(BRIGHT, 20, 50)] });
     const answer = (await response.json()) as { predictions: Array<{ label: string; warning?: string }> };
     expect(answer.predictions.map((p) => p.label)).toEqual(['Parasitized', 'Uninfected', 'Uninfected']);
-    expect(answer.predictions[0].warning).toMatch(/^image is 30x15 px \(aspect ratio 2\.00\); stretched to a square/);
+    expect(answer.predictions[0].warning).toMatch(/^image is 40x20 px \(aspect ratio 2\.00\); stretched to a square/);
     expect(answer.predictions[1]).not.toHaveProperty('warning');
-    expect(answer.predictions[2].warning).toMatch(/10x25 px \(aspect ratio 2\.50\)/);
+    expect(answer.predictions[2].warning).toMatch(/20x50 px \(aspect ratio 2\.50\)/);
   });
 
   test.each([
-    ['a JPEG', async () => b64(await jpeg(DARK, 64, 16))],
-    ['a pixel array', async () => pixelArray(DARK, 4, 13)],
+    ['a JPEG', async () => b64(await jpeg(DARK, 80, 24))],
+    ['a pixel array', async () => pixelArray(DARK, 20, 64)],
   ])('%s over 3:1 is a 400 naming the image and the rule', async (_name, image) => {
     const server = await start();
     const response = await postJson(server, { instances: [b64(await png(DARK)), await image()] });
@@ -298,6 +313,7 @@ describe('health, metadata and metrics', () => {
       input: {
         pixelArray: { range: expect.stringMatching(/^0-255 integers by default; 0-1 numbers with "params": \{"pixel_range": "0-1"\}/) },
         resizedTo: `${INPUT_SIZE}x${INPUT_SIZE}`,
+        minSide: { px: INPUT_SIZE },
         aspectRatio: { warnAbove: 1.5, refuseAbove: 3 },
       },
     });

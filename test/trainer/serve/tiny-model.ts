@@ -4,6 +4,8 @@ import { encodePng, PngColorType } from '../../../trainer/src/data/png-encode';
 import { defaultPreprocessing, type Preprocessing } from '../../../trainer/src/models/preprocessing';
 
 export const INPUT_SIZE = 16;
+/** Request images: bigger than the model's input, and above the server's smallest cell (MIN_SIDE_PX). */
+export const CELL_SIDE = 24;
 
 /** A flat image of one grey level; the tiny model learns dark = Parasitized, bright = Uninfected. */
 export function flatRgb(level: number, width = INPUT_SIZE, height = INPUT_SIZE): Uint8Array {
@@ -16,11 +18,11 @@ export const BRIGHT = 220;
 /** Bytes in a plain ArrayBuffer, which is what `fetch` accepts as a body. */
 export type Bytes = Uint8Array<ArrayBuffer>;
 
-export async function png(level: number, width = INPUT_SIZE, height = INPUT_SIZE): Promise<Bytes> {
+export async function png(level: number, width = CELL_SIDE, height = CELL_SIDE): Promise<Bytes> {
   return new Uint8Array(await encodePng({ width, height, colorType: PngColorType.rgb, data: flatRgb(level, width, height) }));
 }
 
-export async function jpeg(level: number, width = INPUT_SIZE, height = INPUT_SIZE): Promise<Bytes> {
+export async function jpeg(level: number, width = CELL_SIDE, height = CELL_SIDE): Promise<Bytes> {
   const rgba = new Uint8Array(width * height * 4).fill(level);
   for (let i = 3; i < rgba.length; i += 4) rgba[i] = 255;
   return new Uint8Array(await Transformer.fromRgbaPixels(rgba, width, height).jpeg(95));

@@ -6,12 +6,10 @@ import { downloadArtifacts } from '../tracking/mlflow/artifacts/download';
 import type { Run } from '../tracking/mlflow/schemas';
 import type { EpochRecord } from '../train/history';
 import { UserError } from '../user-error';
-import type { RunSummary } from './run-summary';
+import { GROUP_KIND_TAG, type RunSummary } from './run-summary';
 
 /** Per-epoch metrics a comparison draws learning curves from. */
 const HISTORY_KEYS = ['loss', 'accuracy', 'val_loss', 'val_accuracy'] as const;
-/** Run tag of a group's parent run (a sweep, a cross-validation): compared as a whole elsewhere, not as a run. */
-const GROUP_KIND_TAG = 'malaria.group_kind';
 
 /**
  * One MLflow run as a comparison sees it: its params, test and cost metrics and tags from the
@@ -46,6 +44,14 @@ export async function readMlflowRun(client: MlflowClient, runId: string, cacheDi
     predictions,
     ...(start && end ? { durationSeconds: (Number(end) - Number(start)) / 1000 } : {}),
   };
+}
+
+/** A run, or a group's parent run (a sweep, a cross-validation) read as its members. */
+export async function readMlflowRuns(client: MlflowClient, runId: string, cacheDir: string): Promise<RunSummary[]> {
+  const { info, data } = await client.getRun(runId);
+  if (!data.tags.some((t) => t.key === GROUP_KIND_TAG)) return [await readMlflowRun(client, runId, cacheDir)];
+  const children = await childRunIds(client, info.experiment_id, runId);
+  return Promise.all(children.map((id) => readMlflowRun(client, id, cacheDir)));
 }
 
 /** The runs MLflow nests under `parentRunId` (MLflow's own parent tag), oldest first. */

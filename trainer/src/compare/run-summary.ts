@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { readPredictions, type TestPredictions } from '../evaluate/predictions-file';
 import { RUN_RECORD_FILE } from '../tracking/run-folder';
@@ -19,6 +20,28 @@ export interface RunSummary {
   readonly history: readonly EpochRecord[];
   readonly predictions?: TestPredictions;
   readonly durationSeconds?: number;
+}
+
+/** Run tag of a group's parent run (a sweep, a cross-validation): its members are what a comparison compares. */
+export const GROUP_KIND_TAG = 'malaria.group_kind';
+
+/** A run ended as it should: its test figures exist. Anything else (KILLED, FAILED, RUNNING) is marked in comparisons. */
+export function isFinished(run: Pick<RunSummary, 'status'>): boolean {
+  return run.status === 'FINISHED';
+}
+
+/**
+ * A run folder as one run; a group's folder (a cross-validation, a sweep) as its members' run
+ * folders, in order, so that the group is summarised by them (its own record holds no test figures).
+ */
+export async function readRunFolders(dir: string): Promise<RunSummary[]> {
+  const run = await readRunFolder(dir);
+  if (!run.tags[GROUP_KIND_TAG]) return [run];
+  const members = (await readdir(dir, { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory() && existsSync(join(dir, entry.name, RUN_RECORD_FILE)))
+    .map((entry) => entry.name)
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  return Promise.all(members.map((name) => readRunFolder(join(dir, name))));
 }
 
 /** A run folder as the trainer leaves it. */

@@ -1,5 +1,5 @@
 import { rocAuc } from '../evaluate/metrics';
-import type { RunSummary } from './run-summary';
+import { isFinished, type RunSummary } from './run-summary';
 
 /** The test metrics a comparison lines up, in this order, with how people name them. */
 export const COMPARED_METRICS: readonly (readonly [key: string, label: string])[] = [
@@ -47,11 +47,7 @@ export function differingParams(runs: readonly RunSummary[]): string[] {
 /** Runs grouped by everything that differs except seeds and folds: each group one configuration, measured n times. */
 export function groupRuns(runs: readonly RunSummary[]): RunGroupSummary[] {
   const keys = differingParams(runs).filter((key) => !REPEAT_KEYS.has(key));
-  const groups = new Map<string, RunSummary[]>();
-  for (const run of runs) {
-    const label = keys.map((key) => (key === 'model' ? run.params[key] : `${key}=${run.params[key] ?? ''}`)).join(' ') || 'all runs';
-    groups.set(label, [...(groups.get(label) ?? []), run]);
-  }
+  const groups = bucket(runs, (run) => keys.map((key) => (key === 'model' ? run.params[key] : `${key}=${run.params[key] ?? ''}`)).join(' ') || 'all runs');
   return [...groups.entries()].map(([label, members]) => summarizeGroup(label, members));
 }
 
@@ -90,4 +86,44 @@ export function summaryMetrics(groups: readonly RunGroupSummary[], rankBy = 'tes
   }
   if (best.pooledAuc !== undefined) out.test_auc_pooled = best.pooledAuc;
   return out;
+}
+
+/**
+ * What would make a comparison's figures mislead, in plain words: runs that did not finish (no
+ * test figures: left out of the configurations), runs on different data, and configurations
+ * tested on different test sets (their differences then mix the models with the patients they
+ * were tested on). Repeats of one configuration (seeds, folds) are meant to differ in their splits:
+ * configurations are paired when each was tested on the same set of splits.
+ */
+export function comparisonWarnings(runs: readonly RunSummary[], groups: readonly RunGroupSummary[]): string[] {
+  const warnings: string[] = [];
+  const unfinished = runs.filter((run) => !isFinished(run));
+  if (unfinished.length) {
+    warnings.push(`${unfinished.length} of the ${runs.length} runs did not finish: ${listed(unfinished.map((r) => `${r.name} (${r.status})`))}; `
+      + 'they have no test figures and are left out of the configurations\' figures');
+  }
+  const byData = bucket(runs.filter((run) => run.params.dataset_digest), (run) => run.params.dataset_digest ?? '');
+  if (byData.size > 1) {
+    const sets = [...byData].map(([digest, members]) => `${members[0].params.data ?? 'data'} (digest ${digest.slice(0, 8)}): ${listed(members.map((r) => r.name))}`);
+    warnings.push(`the runs were trained and tested on different data: ${sets.join('; ')}. Their figures do not compare`);
+    return warnings;
+  }
+  const splitsOf = (group: RunGroupSummary) => [...new Set(group.runs.map((run) => run.params.split_digest ?? ''))].sort().join(',');
+  const bySplits = bucket(groups, splitsOf);
+  if (bySplits.size > 1) {
+    warnings.push(`the configurations were not tested on the same test sets (split_digest differs: ${[...bySplits.values()].map((g) => listed(g.map((x) => x.label))).join(' / ')}): `
+      + 'their differences mix the models with the test sets. Give them the same --seed and split options, or --split-from one run');
+  }
+  return warnings;
+}
+
+function bucket<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
+  const map = new Map<string, T[]>();
+  for (const item of items) map.set(key(item), [...(map.get(key(item)) ?? []), item]);
+  return map;
+}
+
+/** `a, b, c and 4 more`. */
+function listed(names: readonly string[], shown = 3): string {
+  return names.length > shown ? `${names.slice(0, shown).join(', ')} and ${names.length - shown} more` : names.join(', ');
 }

@@ -1,10 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { escapeHtml, formatDuration, formatMetric, htmlTable } from '../evaluate/html';
 import { inlinePng, plotSection, reportPage } from '../evaluate/report';
 import { plotLearningCurveOverlay, plotRocOverlay, type LabeledPredictions } from './comparison-plots';
-import { readRunFolder, type RunSummary } from './run-summary';
-import { COMPARED_METRICS, differingParams, groupRuns, summaryMetrics, type MetricSpread, type RunGroupSummary } from './summarize';
+import { isFinished, readRunFolder, type RunSummary } from './run-summary';
+import {
+  COMPARED_METRICS, comparisonWarnings, differingParams, groupRuns, summaryMetrics, type MetricSpread, type RunGroupSummary,
+} from './summarize';
 
 export interface ComparisonOptions {
   readonly title: string;
@@ -19,6 +21,8 @@ export interface ComparisonResult {
   readonly report: string;
   /** What goes to MLflow on a group's parent run (see summaryMetrics). */
   readonly summary: Record<string, number>;
+  /** What makes the figures mislead (see comparisonWarnings): shown atop the report, and for the command to print. */
+  readonly warnings: readonly string[];
 }
 
 /** The cost figures a cloud run logs (trainer/src/cloud/run-telemetry.ts), when present. */
@@ -35,9 +39,13 @@ export async function writeComparison(folder: string, runDirs: readonly string[]
  * standard deviation with their pooled ROC, overlaid ROC and learning curves, what the runs'
  * parameters differ in, and time and cost where the runs logged them.
  */
-export async function compareRuns(folder: string, runs: readonly RunSummary[], options: ComparisonOptions): Promise<ComparisonResult> {
+export async function compareRuns(outFolder: string, runs: readonly RunSummary[], options: ComparisonOptions): Promise<ComparisonResult> {
+  // Resolved once: the plots' paths then mean the same to every reader, wherever the command runs.
+  const folder = resolve(outFolder);
   await mkdir(join(folder, 'plots'), { recursive: true });
-  const groups = groupRuns(runs);
+  // Unfinished runs have no test figures: listed and marked, but no part of any configuration's.
+  const groups = groupRuns(runs.filter(isFinished));
+  const warnings = comparisonWarnings(runs, groups);
   const repeated = groups.some((g) => g.runs.length > 1);
   const label = (run: RunSummary) => run.name;
   const curves: LabeledPredictions[] = repeated
@@ -54,6 +62,7 @@ export async function compareRuns(folder: string, runs: readonly RunSummary[], o
     `<p class="note">${runs.length} run${runs.length === 1 ? '' : 's'} compared${repeated ? `, in ${groups.length} configuration${groups.length === 1 ? '' : 's'}` : ''}. `
       + 'Intervals are 95%: Wilson for the proportions, a bootstrap over patients for the AUC. '
       + 'A test set of a few patients moves accuracy by points: compare configurations by their mean over folds or seeds, not by one run.</p>',
+    warnings.length ? `<div class="error">${warnings.map((w) => escapeHtml(`warning: ${w}`)).join('\n')}</div>` : '',
     missingSection(options.missing ?? []),
     repeated ? configurationSection(groups) : '',
     runSection(runs, differing, folder),
@@ -70,8 +79,9 @@ export async function compareRuns(folder: string, runs: readonly RunSummary[], o
     summary,
     configurations: groups.map((g) => ({ label: g.label, runs: g.runs.map((r) => r.source), metrics: g.metrics, pooledAuc: g.pooledAuc })),
     missing: options.missing ?? [],
+    warnings,
   }, null, 2)}\n`);
-  return { report, summary };
+  return { report, summary, warnings };
 }
 
 function pooled(group: RunGroupSummary): LabeledPredictions {
@@ -103,8 +113,8 @@ function runSection(runs: readonly RunSummary[], differing: readonly string[], f
     ...(hasCost ? ['GPU time', 'Cost'] : [])];
   const rows = runs.map((r) => {
     const m = r.metrics;
-    return [
-      r.name, r.status, r.params.model ?? '', ...shown.map((key) => r.params[key] ?? ''),
+    const cells = [
+      r.name, isFinished(r) ? r.status : `${r.status} (unfinished)`, r.params.model ?? '', ...shown.map((key) => r.params[key] ?? ''),
       withInterval(m, 'test_accuracy'), withInterval(m, 'test_recall'),
       withInterval(m, 'test_specificity'), withInterval(m, 'test_auc'),
       m.test_f1 === undefined ? '' : formatMetric(m.test_f1),
@@ -115,6 +125,7 @@ function runSection(runs: readonly RunSummary[], differing: readonly string[], f
         m[COST_KEYS.costUsd] === undefined ? '' : `$${m[COST_KEYS.costUsd].toFixed(2)}`,
       ] : []),
     ];
+    return isFinished(r) ? cells : { cells, className: 'bad' };
   });
   const links = runs.map((r) => r.source.startsWith('runs:/') ? `<li>${escapeHtml(r.name)}: ${escapeHtml(r.source)}</li>`
     : `<li><a href="${escapeHtml(relative(folder, join(r.source, 'report.html')))}">${escapeHtml(r.name)}</a></li>`);

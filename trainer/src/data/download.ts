@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UserError } from '../user-error';
+import { EnvironmentFault, UserError } from '../user-error';
 import { defaultCacheDir } from './cache-dir';
 import { type ProgressCallback, startProgress } from './progress';
 
@@ -29,7 +29,12 @@ export interface FetchOptions {
 }
 
 /** An HTTP answer or network failure worth another attempt (as opposed to a 404, which is not). */
-class TransientDownloadError extends Error {}
+class TransientDownloadError extends Error {
+  /** `connected: false`: no connection was made at all (refused, no such host), so nothing can have arrived. */
+  constructor(message: string, readonly connected = true) {
+    super(message);
+  }
+}
 
 /**
  * Downloads `url` once into the cache folder and returns the file's path. A cached file is reused
@@ -88,13 +93,16 @@ async function downloadWithRetries(url: string, partial: string, opts: FetchOpti
       } catch (err) {
         if (!(err instanceof TransientDownloadError)) throw err;
         const kept = (await sizeOf(partial)) ?? 0;
+        // An empty leftover is no head start for the next run, only clutter.
+        if (kept === 0) await rm(partial, { force: true });
         if (attempt >= attempts) {
-          throw new UserError(
-            `could not download ${url} after ${attempts} attempts: ${err.message}. ` +
-              `The ${kept} bytes received so far are kept in ${partial}; the next run resumes from there.`,
-          );
+          // A network fault, not a wrong command: the same command works once the network or server does.
+          throw new EnvironmentFault(`could not download ${url} after ${attempts} attempts: ${err.message}. ` + (kept
+            ? `The ${kept} bytes received so far are kept in ${partial}; the next run resumes from there.`
+            : 'Nothing was received. Check the address and the network, or pass a local copy to --data.'));
         }
-        process.stderr.write(`\ndownload interrupted (${err.message}); attempt ${attempt + 1} of ${attempts} in ${delay / 1000} s, resuming at byte ${kept}\n`);
+        const what = err.connected ? `download interrupted (${err.message})` : `could not connect (${err.message})`;
+        process.stderr.write(`\n${what}; attempt ${attempt + 1} of ${attempts} in ${delay / 1000} s${kept ? `, resuming at byte ${kept}` : ''}\n`);
         await sleep(delay);
         delay *= 2;
       }
@@ -117,7 +125,8 @@ async function downloadOnce(url: string, partial: string, expectedBytes: number 
   try {
     response = await fetch(url, { headers: start > 0 ? { range: `bytes=${start}-` } : {}, redirect: 'follow' });
   } catch (err) {
-    throw new TransientDownloadError(describeFetchError(err));
+    const cause = (err as { cause?: { code?: string } }).cause?.code;
+    throw new TransientDownloadError(describeFetchError(err, url), !NO_CONNECTION.has(cause ?? ''));
   }
   if (!response.ok || !response.body) {
     await response.body?.cancel();
@@ -138,7 +147,7 @@ async function downloadOnce(url: string, partial: string, expectedBytes: number 
       try {
         chunk = await reader.read();
       } catch (err) {
-        throw new TransientDownloadError(`connection lost after ${received} bytes (${describeFetchError(err)})`);
+        throw new TransientDownloadError(`connection lost after ${received} bytes (${describeFetchError(err, url)})`);
       }
       if (chunk.done) break;
       await file.write(chunk.value);
@@ -153,8 +162,14 @@ async function downloadOnce(url: string, partial: string, expectedBytes: number 
   }
 }
 
-function describeFetchError(err: unknown): string {
+/** Network errors that mean no connection was made: nothing was sent or received. */
+const NO_CONNECTION = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+function describeFetchError(err: unknown, url: string): string {
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const { host, hostname } = new URL(url);
+  if (cause?.code === 'ECONNREFUSED') return `connection refused by ${host}: nothing listens there (ECONNREFUSED), so it never connected`;
+  if (cause?.code === 'ENOTFOUND' || cause?.code === 'EAI_AGAIN') return `the host name ${hostname} does not resolve (${cause.code}), so it never connected`;
   const detail = cause?.code ?? cause?.message;
   return detail ? `${(err as Error).message}: ${detail}` : String((err as Error).message ?? err);
 }

@@ -140,10 +140,10 @@ const EXAMPLES = 5;
  * `maxUnreadable` of them is a UserError naming how many, and some of them.
  */
 export async function loadImages(source: DataSource, opts: LoadOptions): Promise<LoadedImages> {
-  const archive: Archive = source.kind === 'zip' ? await openZip(source.path) : await openFolder(source.path);
+  const archive = await openSource(source);
   try {
     const layout = locateDataset(archive.files, archive.dirs, source.path);
-    const chosen = opts.limitPerClass === undefined ? layout.images : spreadPerClass(layout.images, opts.limitPerClass);
+    const chosen = chooseImages(layout.images, opts.limitPerClass);
     const imageBytes = opts.size * opts.size * 3;
     const pixels = allocatePixels(chosen.length, opts.size);
     const readable = new Uint8Array(chosen.length);
@@ -191,6 +191,28 @@ export async function loadImages(source: DataSource, opts: LoadOptions): Promise
   } finally {
     archive.close();
   }
+}
+
+/**
+ * The files and labels loadImages would read, without reading a byte of them (a zip's directory, a
+ * folder's listing): enough to plan on, such as the folds of a cross-validation.
+ */
+export async function listImages(source: DataSource, opts: Pick<LoadOptions, 'limitPerClass'>): Promise<{ files: string[]; labels: number[] }> {
+  const archive = await openSource(source);
+  try {
+    const chosen = chooseImages(locateDataset(archive.files, archive.dirs, source.path).images, opts.limitPerClass);
+    return { files: chosen.map((image) => image.file), labels: chosen.map((image) => image.label) };
+  } finally {
+    archive.close();
+  }
+}
+
+function openSource(source: DataSource): Promise<Archive> {
+  return source.kind === 'zip' ? openZip(source.path) : openFolder(source.path);
+}
+
+function chooseImages(images: readonly DatasetImage[], limitPerClass: number | undefined): readonly DatasetImage[] {
+  return limitPerClass === undefined ? images : spreadPerClass(images, limitPerClass);
 }
 
 /** Evenly spaced picks from each class's sorted list, so a small limit still spans all patients. */

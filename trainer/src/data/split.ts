@@ -57,13 +57,7 @@ export interface FoldOptions extends SplitOptions {
  * of the train and validation fractions. Over the K folds every image is tested exactly once.
  */
 export function makeFoldSplit(files: readonly string[], labels: ArrayLike<number>, opts: FoldOptions): Split {
-  if (files.length !== labels.length) throw new RangeError(`${files.length} files but ${labels.length} labels`);
-  const groups = opts.mode === 'patient' ? patientGroups(files) : files.map((_, i) => [i]);
-  const unit = opts.mode === 'patient' ? 'patients' : 'images';
-  if (groups.length < opts.folds * 2) {
-    throw new UserError(`--cv ${opts.folds}: ${groups.length} ${unit} are too few for ${opts.folds} folds with a validation set each; use fewer folds or more data`);
-  }
-  const foldOf = assignUnits(groups, labels, Array.from({ length: opts.folds }, () => 1 / opts.folds), mulberry32(opts.seed));
+  const { groups, foldOf } = cutFolds(files, labels, opts);
   const rest = groups.map((_, g) => g).filter((g) => foldOf[g] !== opts.fold - 1);
   const [train, validation] = opts.fractions;
   const inner = assignUnits(rest.map((g) => groups[g]), labels, [train / (train + validation), validation / (train + validation)],
@@ -74,6 +68,29 @@ export function makeFoldSplit(files: readonly string[], labels: ArrayLike<number
     ...toSplit(files, groups, assignment, opts, (s) => `--cv ${opts.folds}: fold ${opts.fold} has an empty ${SPLIT_NAMES[s]} set; use fewer folds or more data`),
     fold: { folds: opts.folds, fold: opts.fold },
   };
+}
+
+/**
+ * How many units (patients; images with `--split cell`) each of the K folds of a cross-validation
+ * holds, for a seed: what each fold will be tested on. Cheap: only file names and labels are needed.
+ * @throws UserError when there are too few units for K folds
+ */
+export function foldSizes(files: readonly string[], labels: ArrayLike<number>, opts: Omit<FoldOptions, 'fold'>): number[] {
+  const { foldOf } = cutFolds(files, labels, opts);
+  const sizes = new Array<number>(opts.folds).fill(0);
+  for (const fold of foldOf) sizes[fold]++;
+  return sizes;
+}
+
+/** The units and the fold (0-based) each is tested in; the same for every fold index, for a seed. */
+function cutFolds(files: readonly string[], labels: ArrayLike<number>, opts: Omit<FoldOptions, 'fold'>): { groups: number[][]; foldOf: number[] } {
+  if (files.length !== labels.length) throw new RangeError(`${files.length} files but ${labels.length} labels`);
+  const groups = opts.mode === 'patient' ? patientGroups(files) : files.map((_, i) => [i]);
+  const unit = opts.mode === 'patient' ? 'patients' : 'images';
+  if (groups.length < opts.folds * 2) {
+    throw new UserError(`--cv ${opts.folds}: ${groups.length} ${unit} are too few for ${opts.folds} folds with a validation set each; use fewer folds or more data`);
+  }
+  return { groups, foldOf: assignUnits(groups, labels, Array.from({ length: opts.folds }, () => 1 / opts.folds), mulberry32(opts.seed)) };
 }
 
 /** Which part (index into `fractions`) each group goes to, stratified by class. */

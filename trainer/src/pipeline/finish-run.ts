@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
 import type { TrainConfig } from '../config';
 import { patientOf } from '../data/split';
@@ -50,7 +50,9 @@ export async function saveAndEvaluate(
   parts: Pick<Record<SplitName, LabeledImages>, 'validation' | 'test'>,
   opts: SaveAndEvaluateOptions,
 ): Promise<{ modelDir: string; evaluation?: RunEvaluation }> {
-  const { config, preprocessing, runDir, log } = opts;
+  const { config, preprocessing, log } = opts;
+  // Resolved once, so the report reads the plots where they were written, whatever the working folder.
+  const runDir = resolve(opts.runDir);
   const finished = opts.status === 'FINISHED';
   const target = config.thresholdFor === undefined ? undefined : parseThresholdTarget(config.thresholdFor);
   // An interrupted run is scored on validation only when a target needs it: it should stop quickly.
@@ -111,9 +113,10 @@ function predict(model: tf.LayersModel, images: LabeledImages, batchSize: number
 
 /** Learning curves (when there is an epoch to draw) and `report.html`; returns the report's path. */
 export async function writeRunReport(
-  runDir: string, history: readonly EpochRecord[], data: Omit<ReportData, 'history' | 'plots' | 'evaluation' | 'gallery'>,
+  folder: string, history: readonly EpochRecord[], data: Omit<ReportData, 'history' | 'plots' | 'evaluation' | 'gallery'>,
   evaluation?: RunEvaluation,
 ): Promise<string> {
+  const runDir = resolve(folder);
   const curves = history.length ? await plotLearningCurves(history, join(runDir, 'plots', 'learning-curves')) : undefined;
   return writeReport(runDir, {
     ...data,

@@ -7,6 +7,7 @@ import { datasetName } from '../tracking/dataset-name';
 import type { ParamValue, RunStatus } from '../tracking/tracker';
 import { fit, type FitResult, type FitState } from '../train/fit';
 import type { EpochRecord } from '../train/history';
+import { STOP_DURING_TRAINING } from '../train/stop-requests';
 import { saveAndEvaluate, writeRunReport } from './finish-run';
 import { setUpRun, type RunDeps, type StartedRun } from './set-up-run';
 
@@ -32,14 +33,20 @@ export async function runTraining(config: TrainConfig, deps: RunDeps): Promise<R
   try {
     await recordInputs(run);
     const result = await train(run, deps, progress);
+    // A stop request no longer stops training: say what it does instead.
+    const tracked = run.tracking.server !== undefined;
+    deps.stop?.describeStop(`training is over: finishing the test evaluation and the report${tracked ? `, then ${SKIP_MLFLOW_WAIT}` : ''}`);
     return await finish(run, result, deps);
   } catch (error) {
     await recordFailure(run, progress.history, error, deps.log);
     throw error;
   } finally {
     forgetForcedExit?.();
+    deps.stop?.describeStop(STOP_DURING_TRAINING);
   }
 }
+
+const SKIP_MLFLOW_WAIT = 'no more waiting for MLflow: what it has not received stays in the run folder (mlflow-outbox.jsonl) for npm run sync';
 
 /** The epochs finished so far, kept up to date so that a failed run's report still shows them. */
 interface TrainingProgressRecord {
@@ -101,6 +108,7 @@ async function finish(run: StartedRun, result: FitResult, deps: RunDeps): Promis
     ...reportData(run, status), ...(champion ? { champion: { ...champion, decidingMetric: config.championMetric } } : {}),
   }, evaluation);
   log(`report: ${report}`);
+  if (run.tracking.server) deps.stop?.describeStop(SKIP_MLFLOW_WAIT);
   const unsynced = await run.tracking.endRunKeepingUnsent({ status, testMetrics: evaluation?.record, modelDir }, log);
   return { runDir, status, testMetrics: evaluation?.record, unsynced };
 }

@@ -7,7 +7,6 @@ import type { CheckpointStore } from '../cloud/checkpoint-store';
 import { collectCloudTags, describeBackend, requireGpu } from '../cloud/gpu';
 import { restoreTrainingState } from '../cloud/training-state';
 import type { TrainConfig } from '../config';
-import { verifyMlflowAccess } from '../tracking/mlflow/verify-access';
 import type { OpenTracking, RunTracking } from '../tracking/run-tracking';
 import type { FitState } from '../train/fit';
 import type { TrainingProgress } from '../train/progress';
@@ -71,8 +70,6 @@ export async function setUpRun(config: TrainConfig, deps: RunDeps): Promise<Star
   const startedAt = new Date();
   log(`backend: ${backend.name} (${backend.detail})`);
   const cloudTags = config.requireGpu ? await gpuTags(backend.tfBackend, deps.env) : {};
-  // Before the images are read, so a rejected MLflow login fails in seconds, not minutes.
-  await verifyMlflowAccess(deps.env);
   const model = await prepareModel(config, log);
   const paramCount = model.countParams();
   const images = await loadSplitImages(config, log);

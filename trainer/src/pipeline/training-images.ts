@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { NIH_DATASET, type TrainConfig } from '../config';
 import { cachedDatasetZip, loadCachedImages, saveCachedImages } from '../cloud/dataset-cache';
-import { loadImages, resolveDataSource, type LoadedImages } from '../data/load-dataset';
+import { listImages, loadImages, resolveDataSource, type LoadedImages } from '../data/load-dataset';
 import { applySplit, makeFoldSplit, makeSplit, readSplit, splitDigest } from '../data/split';
 import type { LabeledImages, Split, SplitName } from '../data/types';
 import { splitComposition, type SplitComposition } from '../evaluate/patients';
@@ -34,6 +34,17 @@ export async function loadTrainingImages(config: TrainConfig, log: (line: string
   await saveCachedImages(prefix, config.imageSize, loaded.images, { source: cacheKey }).catch((error: Error) =>
     log(`warning: could not store decoded images in ${prefix}: ${error.message}`));
   return loaded;
+}
+
+/**
+ * The files and labels a run will read, listed without decoding them, to plan on; undefined for
+ * the NIH data through `--dataset-cache` (read from the bucket's decoded copy: its 201 patients are
+ * plenty for any plan).
+ */
+export async function listTrainingImages(config: TrainConfig): Promise<{ files: string[]; labels: number[] } | undefined> {
+  if (config.datasetCache && config.data === NIH_DATASET.url) return undefined;
+  const source = await resolveDataSource(config.data, { cacheDir: config.cacheDir, seed: config.seed });
+  return listImages(source, { limitPerClass: config.limit });
 }
 
 export interface SplitImages {

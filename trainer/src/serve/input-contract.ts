@@ -16,8 +16,31 @@ export type PixelRange = (typeof PIXEL_RANGES)[number];
  */
 export const ASPECT_RATIO = { warnAbove: 1.5, refuseAbove: 3 } as const;
 
-/** The warning for one image, undefined when its shape is fine; a 400 when it is too far from square. */
-export function checkAspectRatio(width: number, height: number, where: string): string | undefined {
+/**
+ * The NIH set's cell crops are 40 to 394 px across. An image whose shorter side is under half the
+ * smallest of them is too small to show a parasite (a ring is a few pixels of a 40 px cell), so it
+ * is refused rather than stretched up and scored as if it were a cell; a model trained on smaller
+ * images (`--image-size` 16 to 19) takes images of its own size.
+ */
+export const MIN_SIDE_PX = 20;
+
+/** The shortest side a model of this input size takes. */
+export function minSide(inputSize: number): number {
+  return Math.min(MIN_SIDE_PX, inputSize);
+}
+
+/**
+ * The warning for one image, undefined when its size and shape are fine; a 400 when it is too
+ * small to hold a cell or too far from square.
+ */
+export function checkImageShape(width: number, height: number, inputSize: number, where: string): string | undefined {
+  const smallest = minSide(inputSize);
+  if (Math.min(width, height) < smallest) {
+    throw badRequest(
+      `${where}: ${width}x${height} px is too small to hold a cell (shorter side under ${smallest} px; `
+        + 'the cells the model learned from are 40 to 394 px across): send the crop of one cell at the resolution of the smear',
+    );
+  }
   const ratio = Math.max(width, height) / Math.min(width, height);
   const shape = `${width}x${height} px (aspect ratio ${ratio.toFixed(2)})`;
   if (ratio > ASPECT_RATIO.refuseAbove) {
@@ -42,6 +65,10 @@ export function inputContract(inputSize: number): Record<string, unknown> {
       pixelRanges: PIXEL_RANGES,
     },
     resizedTo: `${inputSize}x${inputSize}`,
+    minSide: {
+      px: minSide(inputSize),
+      rule: 'an image whose shorter side is under px is a 400: too small to hold a cell (the NIH cells are 40 to 394 px across)',
+    },
     aspectRatio: {
       warnAbove: ASPECT_RATIO.warnAbove,
       refuseAbove: ASPECT_RATIO.refuseAbove,

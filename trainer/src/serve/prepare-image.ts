@@ -3,7 +3,7 @@ import { encodePng, PngColorType } from '../data/png-encode';
 import { badRequest } from './http-error';
 import type { ImageInput } from './image-input';
 import { encodedImageSize } from './image-size';
-import { checkAspectRatio } from './input-contract';
+import { checkImageShape } from './input-contract';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47];
 const JPEG_SIGNATURE = [0xff, 0xd8, 0xff];
@@ -17,13 +17,13 @@ export interface PreparedImage {
 /**
  * Turns one request image into the model's size x size RGB bytes, through the same decoder and
  * resize as training. A pixel array of another size goes through a PNG so that it, too, is resized
- * exactly as a training image was. An image far from square is refused or warned about
- * (input-contract.ts).
+ * exactly as a training image was. An image too small to hold a cell is refused, and one far from
+ * square refused or warned about (input-contract.ts).
  */
 export async function prepareImage(input: ImageInput, size: number): Promise<PreparedImage> {
   if ('pixels' in input) {
     const { width, height, rgb } = input.pixels;
-    const warning = checkAspectRatio(width, height, input.where);
+    const warning = checkImageShape(width, height, size, input.where);
     if (width === size && height === size) return { rgb, warning };
     return { rgb: await decode(await encodePng({ width, height, colorType: PngColorType.rgb, data: rgb }), size, input.where), warning };
   }
@@ -31,7 +31,7 @@ export async function prepareImage(input: ImageInput, size: number): Promise<Pre
     throw badRequest(`${input.where}: not a PNG or JPEG image (its first bytes are ${hex(input.encoded.subarray(0, 4))})`);
   }
   const dimensions = encodedImageSize(input.encoded);
-  const warning = dimensions && checkAspectRatio(dimensions.width, dimensions.height, input.where);
+  const warning = dimensions && checkImageShape(dimensions.width, dimensions.height, size, input.where);
   return { rgb: await decode(input.encoded, size, input.where), warning };
 }
 

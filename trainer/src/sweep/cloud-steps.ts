@@ -49,6 +49,7 @@ export async function finishCloudSweep(folderUri: string, out: string, env: Node
   const missing = plan.cells.filter((cell) => !seen.has(cell.name)).map((cell) => ({ name: cell.name, reason: `no run in MLflow (its job failed before ${cellRunName(cell)} started)` }));
   const groupDir = join(out, plan.sweepId);
   const comparison = await compareRuns(groupDir, runs, { title: `Sweep ${plan.sweepId}`, missing });
+  for (const warning of comparison.warnings) log(`warning: ${warning}`);
   log(`comparison: ${comparison.report}`);
   const tracking = parentTracking(env, groupDir, parent.runId);
   await tracking.startRun({ runName: plan.sweepId, runDir: groupDir, description: describeSweep(plan), tags: {} });

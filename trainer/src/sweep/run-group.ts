@@ -6,6 +6,7 @@ import type { RunTracking } from '../tracking/run-tracking';
 import type { ParamValue, RunStatus } from '../tracking/tracker';
 import { UserError } from '../user-error';
 import { writeComparison, type ComparisonResult } from '../compare/write-comparison';
+import { GROUP_KIND_TAG } from '../compare/run-summary';
 
 /** Trainings run together and compared: a sweep's cells, or a cross-validation's folds. */
 export interface Group {
@@ -46,8 +47,10 @@ export interface GroupOutcome {
   readonly unsynced?: string;
 }
 
+const NOT_STARTED = 'not started: the group was stopped';
+
 /** Tags of the parent and members, for finding a group's runs in MLflow. */
-export const GROUP_TAGS = { kind: 'malaria.group_kind', name: 'malaria.group', member: 'malaria.group_member' } as const;
+export const GROUP_TAGS = { kind: GROUP_KIND_TAG, name: 'malaria.group', member: 'malaria.group_member' } as const;
 
 /**
  * Runs the members one after another on this machine, each a child run of the group's parent run
@@ -65,10 +68,20 @@ export async function runGroup(group: Group, deps: RunDeps): Promise<GroupOutcom
     tags: { [GROUP_TAGS.kind]: group.kind, [GROUP_TAGS.name]: group.name },
   });
   await parent.logParams(group.params);
+  // A second Ctrl-C exits at once: the parent run is ended (KILLED) on the way out, never left RUNNING.
+  const forgetForcedExit = deps.stop?.onForcedExit(() => parent.endAtOnce('stopped at once by a second interrupt'));
+  try {
+    return await runMembers(group, folder, parent, deps);
+  } finally {
+    forgetForcedExit?.();
+  }
+}
+
+async function runMembers(group: Group, folder: string, parent: RunTracking, deps: RunDeps): Promise<GroupOutcome> {
   const results: MemberResult[] = [];
   for (const [i, member] of group.members.entries()) {
     if (deps.stop?.signal.aborted) {
-      results.push({ member, error: 'not started: the group was stopped' });
+      results.push({ member, error: NOT_STARTED });
       continue;
     }
     deps.log(`${group.kind} ${group.name}: ${i + 1} of ${group.members.length}, ${member.name}`);
@@ -96,13 +109,17 @@ export async function runGroup(group: Group, deps: RunDeps): Promise<GroupOutcom
       results.push({ member, error: message });
     }
   }
+  deps.stop?.describeStop(`the trainings are over: writing the comparison${parent.server ? ', then no more waiting for MLflow' : ''}`);
   const comparison = await writeComparison(folder, results.filter((r) => r.outcome).map((r) => r.outcome!.runDir), {
     title: `${group.kind === 'sweep' ? 'Sweep' : 'Cross-validation'} ${group.name}`,
     missing: results.filter((r) => !r.outcome).map((r) => ({ name: r.member.name, reason: r.error ?? '' })),
   });
+  for (const warning of comparison.warnings) deps.log(`warning: ${warning}`);
   deps.log(`comparison: ${comparison.report}`);
   const finished = results.filter((r) => r.outcome?.status === 'FINISHED').length;
-  const status: RunStatus = deps.stop?.signal.aborted ? 'KILLED' : finished === 0 ? 'FAILED' : 'FINISHED';
+  // Stopped only while MLflow was being waited for, every member finished: the group did not stop.
+  const stopped = results.some((r) => r.outcome?.status === 'KILLED' || (!r.outcome && r.error === NOT_STARTED));
+  const status: RunStatus = stopped ? 'KILLED' : finished === 0 ? 'FAILED' : 'FINISHED';
   const unsynced = await endGroup(parent, status, deps, status === 'FAILED' ? 'no member finished' : undefined, comparison.summary);
   return { folder, status, results, comparison, unsynced };
 }

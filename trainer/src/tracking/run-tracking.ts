@@ -13,6 +13,8 @@ export interface ServerTracker extends Tracker {
   lastLoggedStep(metric: string): Promise<number | undefined>;
   /** The registry's current champion, when the server has a registry and one. */
   currentChampion?(): Promise<ChampionSummary | undefined>;
+  /** For a process about to quit: ends the run on the server within seconds, or keeps its end for `sync`. */
+  endAtOnce?(reason: string): Promise<void>;
 }
 
 /** The tracker a run writes to: its folder always, and a tracking server when one is configured. */
@@ -51,9 +53,13 @@ export class RunTracking extends FanOutTracker {
     }
   }
 
-  /** For a process that must quit at once (a second Ctrl-C): the folder's record ends KILLED, never RUNNING. */
-  endAtOnce(reason: string): void {
+  /**
+   * For a process about to quit (a second Ctrl-C): the folder's record ends KILLED at once, and the
+   * server's run within seconds (or its end waits in the outbox for `sync`): never RUNNING.
+   */
+  endAtOnce(reason: string): Promise<void> | undefined {
     this.folder.endRunSync({ status: 'KILLED', error: reason });
+    return this.server?.endAtOnce?.(reason);
   }
 }
 

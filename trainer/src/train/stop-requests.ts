@@ -3,41 +3,73 @@ export interface StopControl {
   /** Aborted by the first request: training stops after the current step and the run ends KILLED. */
   readonly signal: AbortSignal;
   /**
-   * `cleanup` runs, synchronously, if a later request makes the process quit at once (it must not
-   * wait for anything: write the final status of the run record). Returns a function that removes it.
+   * `cleanup` runs if a later request makes the process quit: its synchronous part at once (write
+   * the final status of the run record there), and a promise it returns is waited for, up to a
+   * few seconds (telling a tracking server). Returns a function that removes it.
    */
-  onForcedExit(cleanup: () => void): () => void;
+  onForcedExit(cleanup: () => void | Promise<void>): () => void;
+  /**
+   * What a first request does from now on, in the words the console shows: `stopping after this
+   * step...` while training (STOP_DURING_TRAINING), something else once training is over.
+   */
+  describeStop(effect: string): void;
 }
 
-/** First request: stop gracefully. Any further one: run the cleanups and quit at once. */
+/** What a first request does while training, until the pipeline says otherwise. */
+export const STOP_DURING_TRAINING = 'stopping after this step and saving the best model so far';
+
+/** How long a forced exit waits for its cleanups (ending the run in MLflow) before quitting anyway. */
+export const FORCED_EXIT_GRACE_MS = 5000;
+
+/**
+ * First request: stop gracefully. Second: run the cleanups and quit once they are done, within
+ * the grace period. Any further one: quit at once.
+ */
 export class StopRequests implements StopControl {
   private readonly controller = new AbortController();
-  private readonly cleanups = new Set<() => void>();
+  private readonly cleanups = new Set<() => void | Promise<void>>();
+  private quitting = false;
+  private effect = STOP_DURING_TRAINING;
 
-  constructor(private readonly quit: () => never) {}
+  constructor(private readonly quit: () => never, private readonly graceMs = FORCED_EXIT_GRACE_MS) {}
 
   get signal(): AbortSignal {
     return this.controller.signal;
   }
 
-  onForcedExit(cleanup: () => void): () => void {
+  /** What the next request does, as the console says it. */
+  get nextEffect(): string {
+    if (!this.signal.aborted) return `${this.effect} (again to quit at once)`;
+    return this.quitting ? 'quitting now (third stop request)' : 'quitting at once (second stop request)';
+  }
+
+  onForcedExit(cleanup: () => void | Promise<void>): () => void {
     this.cleanups.add(cleanup);
     return () => this.cleanups.delete(cleanup);
   }
 
-  /** Returns `stopping` for the first request; a later one does not return. */
-  request(): 'stopping' {
+  describeStop(effect: string): void {
+    this.effect = effect;
+  }
+
+  /** `stopping` for the first request, `quitting` for the second (the process quits within the grace period); a third does not return. */
+  request(): 'stopping' | 'quitting' {
     if (!this.controller.signal.aborted) {
       this.controller.abort();
       return 'stopping';
     }
-    for (const cleanup of this.cleanups) {
+    if (this.quitting) return this.quit();
+    this.quitting = true;
+    const pending = [...this.cleanups].map((cleanup) => {
       try {
-        cleanup();
+        return Promise.resolve(cleanup()).catch(() => undefined);
       } catch {
-        // Quitting at once matters more than a record that cannot be written.
+        // Quitting matters more than a record that cannot be written.
+        return undefined;
       }
-    }
-    return this.quit();
+    });
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, this.graceMs));
+    void Promise.race([Promise.all(pending), grace]).then(() => this.quit());
+    return 'quitting';
   }
 }

@@ -16,6 +16,12 @@ describeEachRealMlflow('MlflowClient', (mlflow) => {
     return client.createRun({ experimentId: experiment.experiment_id, runName: 'r', startTime: 1795634003691 });
   }
 
+  test('a real MLflow is recognised as one, whether the experiment exists or not (no false alarm before a run)', async () => {
+    const existing = await client.getOrCreateExperiment(uniqueName('known'));
+    expect(await client.foreignAnswer(existing.name)).toBeUndefined();
+    expect(await client.foreignAnswer(uniqueName('unknown'))).toBeUndefined();
+  });
+
   test('two trainers racing to create the experiment both get it', async () => {
     const name = uniqueName('race');
     const other = new MlflowClient(mlflow.connection());

@@ -100,9 +100,12 @@ describeRealMlflow('outbox and sync', (mlflow) => {
     expect(outbox.entries.map((e) => e.op.op)).toEqual(['start', 'params', 'dataset', 'metrics', 'metrics', 'artifacts', 'model', 'register', 'finish']);
 
     // Still down: sync says so, keeps the file, and says what to run once the cause is fixed.
-    await expect(syncRunFolders([runDir], syncEnv(), quiet)).rejects.toThrow(
+    const stillDown = syncRunFolders([runDir], syncEnv(), quiet);
+    await expect(stillDown).rejects.toThrow(
       new RegExp(`MLflow did not take everything:\\n.*9 call\\(s\\) left\\n  start: .*(ECONNREFUSED|socket hang up)[\\s\\S]*send the rest with:\\n  npm run sync -- ${runDir}$`),
     );
+    // Tracking data left unsent: exit 1, as the README says.
+    await expect(stillDown).rejects.toMatchObject({ exitCode: 1 });
     expect((await readOutbox(path.join(runDir, 'mlflow-outbox.jsonl'))).entries).toHaveLength(9);
 
     await proxy.up();

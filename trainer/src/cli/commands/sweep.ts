@@ -1,7 +1,8 @@
 import { Command } from 'commander';
-import { parseTrainConfig, TrainConfigSchema } from '../../config';
+import { parseTrainConfig, TrainConfigSchema, type TrainConfig } from '../../config';
 import { runTraining } from '../../pipeline/run-training';
 import { MODEL_NAMES } from '../../models/registry';
+import { checkFolds } from '../../sweep/cross-validation';
 import { expandGrid, type SweepCell } from '../../sweep/grid';
 import { addGridOptions, gridFromOptions } from '../../sweep/grid-options';
 import { cellOf, cellRunName, planSweep, sweepFolder, type PlannedCell, type SweepPlan } from '../../sweep/plan';
@@ -36,11 +37,12 @@ export function registerSweepCommands(program: Command): void {
     }
     const first = cells[0].config;
     await atTrainingEdge(first, async (deps) => {
+      for (const config of distinctFoldPlans(cells)) await checkFolds(config, deps.log);
       const group = sweepGroup(plan, first.out);
       await sweepFolder(`${group.out}/${group.name}`).writePlan(plan);
       const outcome = await runGroup(group, deps);
       return { status: outcome.status, folder: outcome.comparison.report, unsynced: outcome.unsynced, failed: failedMembers(outcome) };
-    });
+    }, cells.map((cell) => cell.config));
   });
 
   program
@@ -121,4 +123,15 @@ function refuseUnknownModels(cells: readonly SweepCell[]): void {
 
 function planFolder(uri: string): string {
   return uri.replace(/\/plan\.json$/, '');
+}
+
+/** One config per distinct set of folds among the cells: cells that differ only in what they train share their folds' check. */
+function distinctFoldPlans(cells: readonly { readonly config: TrainConfig }[]): TrainConfig[] {
+  const plans = new Map<string, TrainConfig>();
+  for (const { config } of cells) {
+    if (!config.cv) continue;
+    const { data, limit, seed, split, splitFractions, cv, cacheDir } = config;
+    plans.set(JSON.stringify([data, limit, seed, split, splitFractions, cv, cacheDir]), config);
+  }
+  return [...plans.values()];
 }

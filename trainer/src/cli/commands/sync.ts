@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../../user-error';
+import { ExplainedError, UserError } from '../../user-error';
 import { type Progress, startProgress } from '../../data/progress';
 import type { UploadProgress } from '../../tracking/mlflow/artifacts/upload-directory';
 import { createMlflowClient } from '../../tracking/mlflow/create-tracker';
@@ -77,7 +77,8 @@ export async function syncRunFolders(runDirs: readonly string[], env: NodeJS.Pro
   if (left.length) {
     const lines = left.flatMap((r) => [`${r.file}: ${r.remaining} call(s) left`, ...r.errors.map((e) => `  ${e}`)]);
     const again = syncCommand(...new Set(left.map((r) => path.dirname(r.file))));
-    throw new UserError(`MLflow did not take everything:\n${lines.join('\n')}\nOnce the cause is fixed, send the rest with:\n  ${again}`);
+    // Tracking data left unsent: exit 1, as a training that leaves an outbox does.
+    throw new ExplainedError(`MLflow did not take everything:\n${lines.join('\n')}\nOnce the cause is fixed, send the rest with:\n  ${again}`, 1);
   }
   return results;
 }

@@ -7,7 +7,7 @@ import { readSplit } from '../../data/split';
 import { listModels } from '../../models/registry';
 import { selectBackend } from '../../backend/select-backend';
 import { runTraining } from '../../pipeline/run-training';
-import { crossValidation } from '../../sweep/cross-validation';
+import { checkFolds, crossValidation } from '../../sweep/cross-validation';
 import { failedMembers, runGroup } from '../../sweep/run-group';
 import { modelTableLines } from '../model-table';
 import { atTrainingEdge } from '../training-edge';
@@ -39,6 +39,7 @@ export function registerTrainCommand(program: Command): void {
     }
     await atTrainingEdge(config, async (deps) => {
       if (config.cv && !config.cvFold) {
+        await checkFolds(config, deps.log);
         const group = await runGroup(crossValidation(config), deps);
         return { status: group.status, folder: group.comparison.report, unsynced: group.unsynced, failed: failedMembers(group) };
       }

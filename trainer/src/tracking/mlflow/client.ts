@@ -2,8 +2,8 @@ import type { z } from 'zod';
 import { UserError } from '../../user-error';
 import { type BatchItems, splitBatch, validateBatch } from './batch';
 import type { ArtifactSettings, MlflowConnection } from './env';
-import { MlflowApiError, MlflowResponseError, MlflowUnavailableError } from './errors';
-import { type HttpRequest, HttpTransport, type TransportHooks } from './http';
+import { isMlflowErrorAnswer, MlflowApiError, MlflowResponseError, MlflowUnavailableError } from './errors';
+import { type HttpRequest, HttpTransport, summarize, type TransportHooks } from './http';
 import {
   type DatasetInputEntry,
   type Experiment,
@@ -113,7 +113,7 @@ export class MlflowClient {
     try {
       body = JSON.parse(res.text);
     } catch {
-      throw new MlflowResponseError(endpoint, `not JSON: ${res.text.slice(0, 200)}`);
+      throw new MlflowResponseError(endpoint, `HTTP ${res.status}${res.contentType ? ` (${res.contentType})` : ''}, not JSON: ${summarize(res.text).slice(0, 200)}`);
     }
     const parsed = schema.safeParse(body);
     if (!parsed.success) throw new MlflowResponseError(endpoint, parsed.error.message);
@@ -142,6 +142,25 @@ export class MlflowClient {
       // Any other answer (a proxy's 404, an auth page) is a server that answers.
       if (error instanceof MlflowUnavailableError) return error.reason;
       return undefined;
+    }
+  }
+
+  /**
+   * Undefined when the server answers an experiment lookup as MLflow does (the experiment, or
+   * MLflow's RESOURCE_DOES_NOT_EXIST); otherwise what answered instead, in a few words: status,
+   * content type and the start of the body. A server that does not answer is not judged here.
+   * @throws MlflowAuthError when the login is refused
+   */
+  async foreignAnswer(experimentName: string): Promise<string | undefined> {
+    try {
+      await this.get(Responses.experiment, '/experiments/get-by-name', { experiment_name: experimentName });
+      return undefined;
+    } catch (error) {
+      if (error instanceof MlflowResponseError) return error.detail;
+      if (error instanceof MlflowUnavailableError) return undefined;
+      if (!(error instanceof MlflowApiError)) throw error;
+      if (isMlflowErrorAnswer(error)) return undefined;
+      return `HTTP ${error.status}${error.contentType ? ` (${error.contentType})` : ''}: ${error.serverMessage.slice(0, 200)}`;
     }
   }
 

@@ -7,9 +7,11 @@ import { UserError } from '../../user-error';
 export class MlflowApiError extends UserError {
   constructor(
     readonly status: number,
+    /** MLflow's own code (`RESOURCE_DOES_NOT_EXIST`...), or `HTTP_<status>` when the answer was not MLflow's JSON. */
     readonly errorCode: string,
     readonly serverMessage: string,
     readonly endpoint: string,
+    readonly contentType?: string,
   ) {
     super(`MLflow rejected ${endpoint} (HTTP ${status} ${errorCode}): ${serverMessage}`);
     this.name = 'MlflowApiError';
@@ -46,10 +48,15 @@ export class MlflowUnavailableError extends UserError {
 
 /** The server answered 2xx with a body this client does not understand (a version mismatch or a proxy page). */
 export class MlflowResponseError extends Error {
-  constructor(endpoint: string, detail: string) {
+  constructor(endpoint: string, readonly detail: string) {
     super(`unexpected MLflow response from ${endpoint}: ${detail}`);
     this.name = 'MlflowResponseError';
   }
+}
+
+/** MLflow answers errors with a JSON `error_code`; an answer without one came from something else. */
+export function isMlflowErrorAnswer(error: MlflowApiError): boolean {
+  return !/^HTTP_\d+$/.test(error.errorCode);
 }
 
 /** The answers MLflow's Python client retries: 501 (not implemented) and the like are final. */

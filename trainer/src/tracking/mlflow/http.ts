@@ -45,6 +45,8 @@ export interface TransportHooks {
 export interface HttpResponse {
   readonly status: number;
   readonly text: string;
+  /** The answer's Content-Type, when it had one: what a server that is not MLflow is told apart by. */
+  readonly contentType?: string;
 }
 
 /** Protobuf's JSON mapping spells non-finite doubles as strings; JSON.stringify would send null. */
@@ -71,9 +73,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
   });
 }
 
-interface Exchange {
-  readonly status: number;
-  readonly text: string;
+interface Exchange extends HttpResponse {
   readonly retryAfterMs?: number;
 }
 
@@ -119,7 +119,7 @@ export class HttpTransport {
       throw new MlflowAuthError(res.status, endpoint, authMessage(res.status, trackingUri, endpoint, user, auth?.kind === 'bearer'));
     }
     const { errorCode, message } = parseErrorBody(res.status, res.text);
-    throw new MlflowApiError(res.status, errorCode, message, endpoint);
+    throw new MlflowApiError(res.status, errorCode, message, endpoint, res.contentType);
   }
 
   private exchange(req: HttpRequest): Promise<Exchange> {
@@ -145,6 +145,7 @@ export class HttpTransport {
     return new Promise<Exchange>((resolve, reject) => {
       const request = client.request(url, { method: req.method, headers, rejectUnauthorized: !this.connection.insecureTls }, (res) => {
         const status = res.statusCode ?? 0;
+        const contentType = res.headers['content-type'];
         const retryAfter = Number(res.headers['retry-after']);
         const retryAfterMs = Number.isFinite(retryAfter) ? Math.min(retryAfter * 1000, 60_000) : undefined;
         if (req.toFile && status < 300) {
@@ -153,7 +154,7 @@ export class HttpTransport {
         }
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('end', () => resolve({ status, text: Buffer.concat(chunks).toString('utf8'), retryAfterMs }));
+        res.on('end', () => resolve({ status, text: Buffer.concat(chunks).toString('utf8'), contentType, retryAfterMs }));
         res.on('error', reject);
       });
       // An idle timeout, like the Python client's: a slow but moving upload is not cut off.
@@ -181,7 +182,7 @@ function parseErrorBody(status: number, text: string): { errorCode: string; mess
   return { errorCode: `HTTP_${status}`, message: summarize(text) || http.STATUS_CODES[status] || 'no message' };
 }
 
-function summarize(text: string): string {
+export function summarize(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length > 300 ? `${flat.slice(0, 300)}...` : flat;
 }

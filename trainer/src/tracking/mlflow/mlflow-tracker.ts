@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../user-error';
 import type { DatasetInput, ParamValue, RunEnd, RunStart, Tracker } from '../tracker';
@@ -9,7 +10,9 @@ import type { RetryNotice } from './http';
 import { type FlushOutcome, OpQueue } from './op-queue';
 import { mlflowDatasetDigest } from './dataset-input';
 import { sendOp } from './op-sender';
-import { nextOutboxFile, OUTBOX_VERSION, type OutboxOp, summarizeUnsent, writeOutbox } from './outbox';
+import {
+  nextOutboxFile, nextOutboxFileSync, OUTBOX_VERSION, type OutboxEntry, type OutboxHeader, type OutboxOp, serializeOutbox, summarizeUnsent, writeOutbox,
+} from './outbox';
 import type { SendContext } from './send-context';
 
 export interface MlflowTrackerOptions {
@@ -251,16 +254,71 @@ export class MlflowTracker implements Tracker {
       const unsent = this.queue.unsent();
       if (unsent.length === 0) return;
       const file = await nextOutboxFile(runDir);
-      const header = {
-        outbox: OUTBOX_VERSION,
-        trackingUri: this.client.trackingUri,
-        experimentName: this.options.experimentName,
-        runId: this.run.runId ?? null,
-        savedAt: new Date().toISOString(),
-      };
-      await writeOutbox(file, header, unsent);
+      await writeOutbox(file, this.outboxHeader(), unsent);
       throw new MlflowOutboxError(file, unsent.length, summarizeUnsent(unsent));
     });
+  }
+
+  /**
+   * For a process about to quit (a second Ctrl-C): the run must not stay RUNNING. At once and
+   * synchronously, everything unsent goes to the outbox with the run's end (KILLED, unless endRun
+   * already queued its own); then, within `timeoutMs`, the end is sent to the server, and taken out
+   * of the outbox when it arrived. What is left is said, with the command that sends it.
+   */
+  endAtOnce(reason: string, timeoutMs = 4000): Promise<void> {
+    const runDir = this.runDir;
+    if (!runDir) return Promise.resolve();
+    const unsent = this.queue.unsent();
+    const queuedEnd = unsent.find((entry) => entry.op.op === 'finish')?.op;
+    const end: OutboxOp[] = queuedEnd ? [queuedEnd] : [{ op: 'finish', status: 'KILLED', endTime: Date.now() }, { op: 'tags', tags: { error_message: reason } }];
+    let entries: OutboxEntry[] = [...unsent, ...(queuedEnd ? [] : end.map((op) => ({ op })))];
+    const file = nextOutboxFileSync(runDir);
+    writeFileSync(file, serializeOutbox(this.outboxHeader(), entries));
+    const kept = (what: string) => `${what} kept in ${file}; send ${entries.length === 1 ? 'it' : 'them'} with:\n  ${syncCommand(runDir)}`;
+    const runId = this.run.runId;
+    if (!runId) {
+      this.log(kept(`the run was not created on the server yet: its ${entries.length} logging call(s) are`));
+      return Promise.resolve();
+    }
+    const status = (end[0] as Extract<OutboxOp, { op: 'finish' }>).status;
+    this.log(`recording run ${runId} as ${status} before quitting (at most ${timeoutMs / 1000} s; Ctrl-C again quits now)`);
+    const context = this.sendContext(new MlflowClient({ ...this.client.connection, maxRetries: 0, timeoutMs }, this.client.artifactSettings));
+    return (async () => {
+      // The status first: the rest can follow with sync.
+      for (const op of end) {
+        try {
+          await sendOp(op, context);
+        } catch (error) {
+          this.log(kept(`the server did not take the run's ${op.op === 'finish' ? 'end' : 'error message'} (${describeError(error)}): ${entries.length} logging call(s) are`));
+          return;
+        }
+        entries = entries.filter((entry) => entry.op !== op);
+        await writeOutbox(file, this.outboxHeader(), entries);
+      }
+      this.log(entries.length ? kept(`run ${runId} recorded as ${status}; ${entries.length} logging call(s) it had not received are`) : `run ${runId} recorded as ${status}`);
+    })();
+  }
+
+  private outboxHeader(): OutboxHeader {
+    return {
+      outbox: OUTBOX_VERSION,
+      trackingUri: this.client.trackingUri,
+      experimentName: this.options.experimentName,
+      runId: this.run.runId ?? null,
+      savedAt: new Date().toISOString(),
+    };
+  }
+
+  private sendContext(client: MlflowClient): SendContext {
+    return {
+      client,
+      experimentName: this.options.experimentName,
+      run: this.run,
+      baseDir: this.runDir ?? '.',
+      log: this.log,
+      onUploadProgress: this.options.onUploadProgress,
+      waitForVersion: { timeoutMs: this.options.versionReadyTimeoutMs, pollMs: this.options.versionPollMs },
+    };
   }
 
   private enqueue(op: OutboxOp): Promise<void> {
@@ -285,15 +343,7 @@ export class MlflowTracker implements Tracker {
       this.offlineUntil = Math.max(this.offlineUntil, Date.now() + (this.options.probeIntervalMs ?? 30_000));
       return { kind: 'skipped' };
     }
-    const ctx: SendContext = {
-      client,
-      experimentName: this.options.experimentName,
-      run: this.run,
-      baseDir: this.runDir ?? '.',
-      log: this.log,
-      onUploadProgress: this.options.onUploadProgress,
-      waitForVersion: { timeoutMs: this.options.versionReadyTimeoutMs, pollMs: this.options.versionPollMs },
-    };
+    const ctx = this.sendContext(client);
     const rejectedBefore = this.queue.rejectedErrors().length;
     const outcome = await this.queue.flush((op) => sendOp(op, ctx));
     for (const error of this.queue.rejectedErrors().slice(rejectedBefore)) {

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -105,20 +106,37 @@ function outboxIndex(name: string): number {
   return Number(OUTBOX_PATTERN.exec(name)?.[1]?.slice(1) ?? 1);
 }
 
+/** The outbox files among a folder's file names, oldest first. */
+function outboxNames(names: readonly string[]): string[] {
+  return names.filter((n) => OUTBOX_PATTERN.test(n)).sort((a, b) => outboxIndex(a) - outboxIndex(b));
+}
+
 /** The outbox files of a run folder, oldest first. */
 export async function findOutboxes(runDir: string): Promise<string[]> {
-  const names = await readdir(runDir).catch(() => [] as string[]);
-  return names
-    .filter((n) => OUTBOX_PATTERN.test(n))
-    .sort((a, b) => outboxIndex(a) - outboxIndex(b))
-    .map((n) => path.join(runDir, n));
+  return outboxNames(await readdir(runDir).catch(() => [] as string[])).map((n) => path.join(runDir, n));
+}
+
+/** A file name that no outbox among `names` uses. */
+function outboxAfter(runDir: string, names: readonly string[]): string {
+  const existing = outboxNames(names);
+  const next = existing.length ? Math.max(...existing.map(outboxIndex)) + 1 : 1;
+  return path.join(runDir, next === 1 ? 'mlflow-outbox.jsonl' : `mlflow-outbox-${next}.jsonl`);
 }
 
 /** A file name no earlier outbox uses. */
 export async function nextOutboxFile(runDir: string): Promise<string> {
-  const existing = await findOutboxes(runDir);
-  const next = existing.length ? Math.max(...existing.map((f) => outboxIndex(path.basename(f)))) + 1 : 1;
-  return path.join(runDir, next === 1 ? 'mlflow-outbox.jsonl' : `mlflow-outbox-${next}.jsonl`);
+  return outboxAfter(runDir, await readdir(runDir).catch(() => [] as string[]));
+}
+
+/** The same, for a process about to quit, which cannot wait for a promise. */
+export function nextOutboxFileSync(runDir: string): string {
+  let names: string[] = [];
+  try {
+    names = readdirSync(runDir);
+  } catch {
+    // No folder yet: the first outbox.
+  }
+  return outboxAfter(runDir, names);
 }
 
 export function serializeOutbox(header: OutboxHeader, entries: readonly OutboxEntry[]): string {
