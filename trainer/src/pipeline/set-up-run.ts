@@ -69,7 +69,7 @@ export interface ResumeMeta {
 export async function setUpRun(config: TrainConfig, deps: RunDeps): Promise<StartedRun> {
   const { backend, log } = deps;
   const startedAt = new Date();
-  log(`backend: ${backend.name} (${backend.detail})`);
+  log(`backend: ${backend.detail}`);
   const cloudTags = config.requireGpu ? await gpuTags(backend.tfBackend, deps.env) : {};
   // Before the images are read, so a rejected MLflow login fails in seconds, not minutes.
   await verifyMlflowAccess(deps.env);
