@@ -105,7 +105,8 @@ test('opens with a headline: the model, the data as given, the key settings and 
   const header = body.slice(0, body.indexOf('</header>'));
   // Before anything else: no section precedes it.
   expect(body.indexOf('<header class="headline">')).toBeLessThan(body.indexOf('<section'));
-  expect(header).toContain('<h1>compact on <code>synthetic:400</code></h1>');
+  // It opens with what the model is and was trained on, not with the run's folder or times, which follow the settings.
+  expect(header).toContain('<header class="headline">\n<h1>compact on <code>synthetic:400</code></h1>\n<p class="settings">');
   expect(header).toContain('72,057 parameters &middot; 64x64 px &middot; no augmentation &middot; test-time augmentation &middot; seed 42 &middot; 3 of 3 epochs (best: 2)');
   // Accuracy 8/10 with its Wilson interval; sensitivity 3/4, specificity 5/6, AUC with its bootstrap interval.
   expect(header).toContain('<div class="name">Accuracy</div><div class="value">0.800</div><div class="interval">0.490 to 0.943</div>');

@@ -28,10 +28,11 @@ run <code>${escapeHtml(data.runName)}</code>, started ${escapeHtml(formatTime(da
   const title = `<h1>${escapeHtml(data.model)} on <code>${escapeHtml(short)}</code></h1>${short === source ? '' : `
 <p class="run">data <code>${escapeHtml(source)}</code></p>`}`;
   const verdict = record && data.champion ? championVerdict(record, data.champion) : undefined;
+  // The model on its data leads; the run's status, folder and times come after what it is.
   return `<header class="headline">
-${run}
 ${title}
 <p class="settings">${settings.map(escapeHtml).join(' &middot; ')}</p>
+${run}
 ${evaluation ? testFigures(data) : `<p class="verdict">${escapeHtml(noFigures(data))}</p>`}
 ${verdict ? `<p class="verdict ${verdict.promote ? 'wins' : 'loses'}">${verdict.html}</p>` : ''}
 </header>`;

@@ -105,8 +105,8 @@ pre { background: #f6f8fa; border: 1px solid #d0d7de; border-radius: 6px; paddin
 .scroll td { white-space: nowrap; }
 nav.contents { font-size: 0.9rem; margin: 1rem 0; line-height: 1.7; }
 nav.contents a { color: #0969da; text-decoration: none; margin-right: 1rem; white-space: nowrap; }
-.headline .run { color: #59636e; margin: 0; }
-.headline .settings { margin: 0.2rem 0 0.8rem; font-size: 1.05rem; }
+.headline .run { color: #59636e; margin: 0 0 0.6rem; }
+.headline .settings { margin: 0.2rem 0; font-size: 1.05rem; }
 .figures { display: flex; flex-wrap: wrap; gap: 0.8rem; margin: 0.6rem 0; }
 .figure { border: 1px solid #d0d7de; border-radius: 6px; padding: 0.5rem 0.9rem; min-width: 9rem; }
 .figure .name { color: #59636e; font-size: 0.85rem; }
