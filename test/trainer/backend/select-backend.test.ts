@@ -10,7 +10,8 @@ const nativeHere = nativeInstalled('tensorflow') || nativeInstalled('tensorflow-
   expect(info).toMatchObject({ name: 'wasm', tfBackend: 'wasm', threads: 1 });
   expect(tf.getBackend()).toBe('wasm');
   // The GPU package is no loss on a laptop: only the step up from here is named, with how to get it.
-  expect(info.detail).toBe('WebAssembly on the CPU (wasm), 1 thread with SIMD; native TensorFlow, which is faster, is not installed '
+  expect(info.detail).toBe('WebAssembly on the CPU (wasm), 1 thread with SIMD; training kernels: relaxed SIMD, fused multiply-add; '
+    + 'native TensorFlow, which is faster, is not installed '
     + '(@tensorflow/tfjs-node: `npm ci` with internet access installs it)');
 });
 
@@ -33,10 +34,10 @@ test('cpu can be forced and trains', async () => {
 
 test('wasm runs the relaxed-SIMD kernels where the engine has relaxed SIMD (Node 20 here too), and says which kernels run', async () => {
   const auto = await selectBackend('wasm', { threads: 1 });
-  expect(auto.detail).toBe('WebAssembly (XNNPACK, SIMD, 1 thread; training kernels: relaxed SIMD, fused multiply-add)');
+  expect(auto.detail).toBe('WebAssembly on the CPU (wasm), 1 thread with SIMD; training kernels: relaxed SIMD, fused multiply-add');
   expect(auto.summary).toBe('wasm (relaxed SIMD, 1 thread)');
   const plain = await selectBackend('wasm', { threads: 1, kernels: 'simd' });
-  expect(plain.detail).toBe('WebAssembly (XNNPACK, SIMD, 1 thread; training kernels: SIMD)');
+  expect(plain.detail).toBe('WebAssembly on the CPU (wasm), 1 thread with SIMD; training kernels: SIMD');
   expect(plain.summary).toBe('wasm (SIMD, 1 thread)');
   await selectBackend('wasm', { threads: 1 });
 });
