@@ -83,6 +83,14 @@ describeRealMlflow('npm run train with MLflow', (mlflow) => {
     expect(report).toContain('<h2>Against the current champion</h2>');
     expect(report).toContain(`<code>${registerModel}@champion</code> is version 1`);
     expect(report).toMatch(/<tr><td>ROC AUC<\/td><td>[01]\.\d{3}<\/td><td>[01]\.\d{3}<\/td><\/tr>/);
+    // The headline gives the verdict by the registry's rule, and the registration says the same, three decimals and all.
+    const verdict = new RegExp(`<strong>(Takes|Does not take) the alias</strong> from <code>${registerModel}@champion</code> \\(version 1, run [^)]+\\): `
+      + 'its test_auc [01]\\.\\d{3,}\\n(beats|does not beat) the champion\'s [01]\\.\\d{3,}\\.');
+    const said = verdict.exec(report.slice(0, report.indexOf('</header>')));
+    const done = /alias 'champion' (now points at version 2|stays on version 1): test_auc [01]\.\d{3,6} (beats|does not beat) the champion's [01]\.\d{3,6}\n/.exec(second.stderr);
+    expect(said).not.toBeNull();
+    expect(done).not.toBeNull();
+    expect(said![1] === 'Takes').toBe(done![1] === 'now points at version 2');
   }, 2 * DEFAULT_CLI_TIMEOUT_MS + 60_000);
 
   test('SIGTERM in the middle of training: the run ends KILLED in MLflow too, and the model is saved', async () => {

@@ -61,7 +61,7 @@ describe('the bundle with only the runtime packages', () => {
     const result = run(['train', '--data', 'synthetic:40', '--model', 'micro', '--epochs', '1', '--image-size', '32', '--out', 'runs'], 180_000);
     expect(result.stderr).not.toMatch(/Cannot find module|ENOENT/);
     expect(result.status).toBe(0);
-    expect(result.stderr).toMatch(/backend: wasm/);
+    expect(result.stderr).toMatch(/backend: WebAssembly on the CPU \(wasm\)/);
     const runDir = result.stdout.trim().split('\n').pop()!;
     for (const file of ['metrics.json', 'report.html', 'model/model.json', 'model/preprocessing.json']) expect(existsSync(join(runDir, file))).toBe(true);
     expect(readdirSync(join(runDir, 'plots')).filter((f) => f.endsWith('.png')).length).toBeGreaterThan(0);

@@ -77,6 +77,16 @@ describe.each(['folder', 'zip'] as const)('loadImages from a %s', (kind) => {
     });
   });
 
+  test('reads the known label errors listed beside the class folders, only of images it loaded', async () => {
+    const tree = await cellTree('cell_images/', 3);
+    tree['cell_images/known-label-errors.txt'] = '# checked by two microscopists\nParasitized/P1_IMG_1_cell_1.png\r\n\nUninfected\\P2_IMG_2_cell_2.png  # a note\nUninfected/gone.png\n';
+    const loaded = await loadImages(await source(kind, tree), LOAD);
+    expect(loaded.knownLabelErrors).toEqual(['Parasitized/P1_IMG_1_cell_1.png', 'Uninfected/P2_IMG_2_cell_2.png']);
+    // Outside the class folders, and not an image: no skipped file is counted for it.
+    expect(loaded.skipped.notPng).toBe(2);
+    expect((await loadImages(await source(kind, await cellTree('', 2)), LOAD)).knownLabelErrors).toEqual([]);
+  });
+
   test('skips and counts corrupt and truncated images, keeping pixels and labels aligned', async () => {
     const tree = await cellTree('', 20);
     tree['Parasitized/P1_IMG_5_cell_5.png'] = corrupted(tree['Parasitized/P1_IMG_5_cell_5.png'] as Buffer);

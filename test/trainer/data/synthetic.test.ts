@@ -1,6 +1,7 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LABEL_ERRORS_FILE } from '../../../trainer/src/data/label-errors';
 import { loadImages } from '../../../trainer/src/data/load-dataset';
 import { patientOf } from '../../../trainer/src/data/split';
 import { planSyntheticCells, WRONG_LABEL_SHARE, writeSyntheticDataset } from '../../../trainer/src/data/synthetic';
@@ -20,8 +21,8 @@ afterAll(async () => {
 
 async function contents(root: string): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
-  for (const cls of await readdir(root)) {
-    for (const name of await readdir(join(root, cls))) files.set(`${cls}/${name}`, await readFile(join(root, cls, name)));
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) files.set(join(entry.parentPath, entry.name).slice(root.length + 1), await readFile(join(entry.parentPath, entry.name)));
   }
   return files;
 }
@@ -56,6 +57,15 @@ test('files a small share of the cells under the wrong class, in both classes', 
   expect(wrong.length / cells.length).toBeLessThan(WRONG_LABEL_SHARE * 1.3);
   expect(new Set(wrong.map((cell) => cell.label))).toEqual(new Set([0, 1]));
   expect(planSyntheticCells({ count: 4000, seed: 1 }).map((cell) => cell.file)).toEqual(cells.map((cell) => cell.file));
+});
+
+test('lists the wrongly filed cells beside the class folders, and loading the set reads the list', async () => {
+  const wrong = planSyntheticCells({ count: 200, seed: 5 }).filter((cell) => (cell.label === 1) !== cell.parasitized).map((cell) => cell.file);
+  expect(wrong.length).toBeGreaterThan(0);
+  const text = await readFile(join(dir, 'a', LABEL_ERRORS_FILE), 'utf8');
+  expect(text).toMatch(/^# Synthetic cells filed under the wrong class on purpose/);
+  const { knownLabelErrors } = await load('a', 16);
+  expect(knownLabelErrors).toEqual([...wrong].sort());
 });
 
 /** Per image: the share of dark purple pixels (blue well above green, red low), which only inclusions and debris have. */

@@ -5,7 +5,7 @@ import { Transformer } from '@napi-rs/image';
 import { computeMetrics } from '../../../trainer/src/evaluate/metrics';
 import { calibration } from '../../../trainer/src/evaluate/calibration';
 import {
-  plotCalibration, plotConfusion, plotLearningCurves, plotPrecisionRecall, plotProbabilityHistogram, plotRoc,
+  plotCalibration, plotConfusion, plotLearningCurves, plotPrecisionRecall, plotProbabilityHistogram, plotRoc, plotThresholds, thresholdSteps,
 } from '../../../trainer/src/evaluate/plots';
 import type { EpochRecord } from '../../../trainer/src/train/history';
 
@@ -105,4 +105,26 @@ test('the confusion matrix shows both class names and every count', async () => 
   const svg = await readFile(files.svg, 'utf8');
   // tp 3 of 4 positives, fp 2 of 6 negatives, tn 4 of 6, fn 1 of 4.
   for (const label of ['75.0% of Parasitized', '33.3% of Uninfected', '66.7% of Uninfected', '25.0% of Parasitized']) expect(svg).toContain(label);
+});
+
+test('the threshold steps hold the sensitivity and specificity of every threshold from 0 to 1', () => {
+  const steps = thresholdSteps(LABELS, PROBS);
+  expect(steps[0]).toEqual({ threshold: 0, sensitivity: 1, specificity: 0 });
+  expect(steps.at(-1)).toEqual({ threshold: 1, sensitivity: 0, specificity: 1 });
+  // From just above 0.5 up to 0.6: 0.6, 0.7, 0.8, 0.9 are positive: 3 of 4 positives found, 5 of 6 negatives cleared.
+  const at = (t: number) => steps.find((s) => s.threshold >= t)!;
+  expect(at(0.55)).toEqual({ threshold: 0.6, sensitivity: 0.75, specificity: 5 / 6 });
+  expect(at(0.6)).toBe(at(0.55));
+  // Exactly at a score, that score is positive (>=): at 0.5 the negative scoring 0.5 is a false alarm.
+  expect(at(0.5)).toEqual({ threshold: 0.5, sensitivity: 0.75, specificity: 4 / 6 });
+  expect(steps.map((s) => s.threshold)).toEqual([...steps.map((s) => s.threshold)].sort((a, b) => a - b));
+});
+
+test('the threshold curve draws both lines and marks the chosen threshold with its two figures', async () => {
+  const files = await plotThresholds(LABELS, PROBS, 0.55, join(dir, 'thresholds'));
+  await expectChart(files, ['Sensitivity and specificity', 'Threshold (dashed: 0.550)', 'sensitivity 0.750', 'specificity 0.833']);
+  const svg = await readFile(files.svg, 'utf8');
+  expect(svg.match(/aria-roledescription="line mark"/g)).toHaveLength(2);
+  // As wide as the ROC curve beside it: no title or label stretches the chart.
+  expect(svgSize(svg).width).toBeLessThan(450);
 });

@@ -51,8 +51,9 @@ test('a run that fails during training is recorded as FAILED, with its error, th
   const report = await readFile(join(runDir, 'report.html'), 'utf8');
   expect(report).toContain('FAILED');
   expect(report).toContain('no space left on device');
-  // The epoch it finished before failing is in the report.
-  expect(report).toContain('<tr><td>Epochs run</td><td>1</td></tr>');
+  // The epoch it finished before failing is in the report, from its headline on.
+  expect(report).toContain('1 of 3 epochs (best: 1)');
+  expect(report).toContain('No test figures: the run failed after 1 of 3 epochs (the error is below).');
 });
 
 test('when recording the failure fails too, the error that ended the training is the one reported', async () => {

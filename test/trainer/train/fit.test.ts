@@ -51,10 +51,15 @@ test('learns a separable problem, reports each epoch and ends on the best valida
   const validation = brightness(64, 2);
   const model = tinyModel();
   const seen: number[] = [];
+  const summaries: { line: string; best?: boolean }[] = [];
   const result = await fit(model, train, validation, {
     ...base, epochs: 6, patience: 0, seed: 3,
+    progress: { ...silentProgress, epochEnd: (line, best) => summaries.push({ line, best }) },
     onEpochEnd: async (record) => { seen.push(record.epoch); },
   });
+  // Metrics with three decimals; the lines that say *best are those the progress is told are best.
+  expect(summaries[0].line).toMatch(/^epoch 1\/6  loss \d\.\d{3}  acc \d\.\d{3}  val_loss \d\.\d{3}  val_acc \d\.\d{3}  lr 5\.0e-2  .*  \*best$/);
+  expect(summaries.map((s) => s.line.endsWith('*best'))).toEqual(summaries.map((s) => Boolean(s.best)));
   expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
   expect(result.outcome).toBe('completed');
   const last = result.history[result.history.length - 1];

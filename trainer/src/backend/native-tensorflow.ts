@@ -49,11 +49,11 @@ export async function loadNativeTensorFlow(name: NativeBackend): Promise<{ detai
   if (tf.findBackendFactory('tensorflow') == null || !(await tf.setBackend('tensorflow'))) {
     throw new UserError(`${pkg} loaded, but no 'tensorflow' backend is registered with @tensorflow/tfjs`);
   }
-  if (name === 'tensorflow') return { detail: `native TensorFlow on the CPU (${pkg} ${version})`, summary: 'CPU' };
+  if (name === 'tensorflow') return { detail: `native TensorFlow on the CPU (${name}, ${pkg} ${version})`, summary: 'CPU' };
   // tfjs-node-gpu runs on the CPU when TensorFlow finds no usable GPU; say which happened.
   const onGpu = (tf.backend() as { isUsingGpuDevice?: boolean }).isUsingGpuDevice === true;
   return {
-    detail: `native TensorFlow ${onGpu ? 'on the GPU (CUDA)' : 'with no GPU found, on the CPU'} (${pkg} ${version})`,
+    detail: `native TensorFlow ${onGpu ? 'on the GPU with CUDA' : 'on the CPU: it found no GPU'} (${name}, ${pkg} ${version})`,
     summary: onGpu ? 'CUDA GPU' : 'no GPU found: CPU',
   };
 }

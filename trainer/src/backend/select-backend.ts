@@ -16,7 +16,7 @@ export interface BackendInfo {
   readonly tfBackend: string;
   /** Threads doing the math. */
   readonly threads: number;
-  /** One line for people: what it is, and why auto did not pick something faster. */
+  /** What it is in plain words, and why auto did not pick something faster: the command's `backend:` line. */
   readonly detail: string;
   /** A few words for run records and the report, e.g. `wasm (relaxed SIMD, 2 threads)`. */
   readonly summary: string;
@@ -42,20 +42,35 @@ const AUTO_ORDER: readonly BackendName[] = ['tensorflow-gpu', 'tensorflow', 'was
  */
 export async function selectBackend(choice: BackendChoice, opts: SelectBackendOptions = {}): Promise<BackendInfo> {
   if (choice !== 'auto') return start(choice, opts);
-  const skipped: string[] = [];
+  const failed: string[] = [];
+  const missing: BackendName[] = [];
   for (const name of AUTO_ORDER) {
     if (isNative(name) && !nativeInstalled(name)) {
-      skipped.push(`${NATIVE_PACKAGES[name]} not installed`);
+      missing.push(name);
       continue;
     }
     try {
       const info = await start(name, opts);
-      return skipped.length ? { ...info, detail: `${info.detail} (${skipped.join('; ')})` } : info;
+      const why = whyNotFaster(name, missing, failed);
+      return why ? { ...info, detail: `${info.detail}; ${why}` } : info;
     } catch (error) {
-      skipped.push(`${name} failed: ${(error as Error).message}`);
+      failed.push(`${name} failed to start (${(error as Error).message})`);
     }
   }
-  throw new Error(`no TF.js backend could start: ${skipped.join('; ')}`);
+  throw new Error(`no TF.js backend could start: ${[...missing.map((name) => `${NATIVE_PACKAGES[name as keyof typeof NATIVE_PACKAGES]} not installed`), ...failed].join('; ')}`);
+}
+
+/**
+ * Why auto did not pick something faster than `chosen`, in plain words; undefined when there is
+ * nothing to say. The GPU package is not missed on a machine without it: native TensorFlow on the
+ * CPU is the step up there.
+ */
+function whyNotFaster(chosen: BackendName, missing: readonly BackendName[], failed: readonly string[]): string | undefined {
+  const reasons = [...failed];
+  if (missing.includes('tensorflow') && AUTO_ORDER.indexOf(chosen) > AUTO_ORDER.indexOf('tensorflow')) {
+    reasons.push(`native TensorFlow, which is faster, is not installed (${NATIVE_PACKAGES.tensorflow}: \`npm ci\` with internet access installs it)`);
+  }
+  return reasons.length ? reasons.join('; ') : undefined;
 }
 
 async function start(name: BackendName, opts: SelectBackendOptions): Promise<BackendInfo> {
@@ -75,12 +90,12 @@ async function start(name: BackendName, opts: SelectBackendOptions): Promise<Bac
       : `SIMD${relaxedSimdSupported() ? '' : `; relaxed SIMD needs a newer engine than V8 ${process.versions.v8}`}`;
     return {
       name, tfBackend: tf.getBackend(), threads: setup.threads,
-      detail: `WebAssembly (XNNPACK, ${simd}, ${threads}; training kernels: ${kernels})`,
+      detail: `WebAssembly on the CPU (wasm), ${threads}${setup.simd ? ' with SIMD' : ', no SIMD'}; training kernels: ${kernels}`,
       summary: `wasm (${relaxed ? 'relaxed SIMD' : simd}, ${threads})`,
     };
   }
   if (!(await tf.setBackend('cpu'))) throw new Error('the TF.js cpu backend failed to start');
-  return { name, tfBackend: tf.getBackend(), threads: 1, detail: 'TF.js plain JavaScript (slow: for checks only)', summary: 'cpu (plain JavaScript)' };
+  return { name, tfBackend: tf.getBackend(), threads: 1, detail: 'plain JavaScript on one CPU thread (cpu): slow, for checks only', summary: 'cpu (plain JavaScript)' };
 }
 
 function isNative(name: BackendName): name is keyof typeof NATIVE_PACKAGES {

@@ -1,4 +1,5 @@
 import { UserError } from '../user-error';
+import { LABEL_ERRORS_FILE } from './label-errors';
 import { CLASS_NAMES } from './types';
 
 export interface DatasetImage {
@@ -16,6 +17,8 @@ export interface DatasetLayout {
   readonly images: readonly DatasetImage[];
   /** Other files inside the class folders (Thumbs.db, hidden files, other formats), skipped. */
   readonly notPng: number;
+  /** Where the data set's LABEL_ERRORS_FILE is, when it has one. */
+  readonly labelErrors?: string;
 }
 
 /**
@@ -58,7 +61,8 @@ export function locateDataset(files: readonly string[], dirs: readonly string[],
     }
   }
   images.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  return { root, images, notPng };
+  const labelErrors = root ? `${root}/${LABEL_ERRORS_FILE}` : LABEL_ERRORS_FILE;
+  return { root, images, notPng, ...(files.includes(labelErrors) ? { labelErrors } : {}) };
 }
 
 function findRoot(dirs: ReadonlySet<string>, where: string): string {

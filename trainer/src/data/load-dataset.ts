@@ -11,6 +11,7 @@ import { forEachConcurrent } from './concurrency';
 import { type DatasetImage, locateDataset } from './dataset-layout';
 import { ImageDecodeError, decodeImageInto } from './decode';
 import { fetchToCache } from './download';
+import { parseLabelErrors } from './label-errors';
 import { type ProgressCallback, startProgress } from './progress';
 import { writeSyntheticDataset } from './synthetic';
 import type { LabeledImages } from './types';
@@ -36,7 +37,7 @@ export interface ResolveOptions {
 
 export const DEFAULT_SYNTHETIC_COUNT = 2000;
 /** Bump when the synthetic generator changes, so cached sets are regenerated. */
-const SYNTHETIC_VERSION = 2;
+const SYNTHETIC_VERSION = 3;
 const COMPLETE_MARKER = '.complete';
 
 /**
@@ -128,6 +129,8 @@ export interface LoadedImages {
   readonly digest: string;
   /** DataSource.origin. */
   readonly source: string;
+  /** Images (as in `images.files`) that the data set's LABEL_ERRORS_FILE says are filed under the wrong class. */
+  readonly knownLabelErrors: readonly string[];
 }
 
 /** Files read and decoded at once: enough to keep libuv's thread pool (inflate, decode) busy. */
@@ -182,11 +185,14 @@ export async function loadImages(source: DataSource, opts: LoadOptions): Promise
       labels[k] = chosen[i].label;
       digest.update(`${chosen[i].file}\n${chosen[i].label}\n`).update(fileHashes.subarray(i * 32, (i + 1) * 32));
     }
+    const listed = layout.labelErrors === undefined ? [] : parseLabelErrors(Buffer.from(await archive.read(layout.labelErrors)).toString('utf8'));
+    const loaded = new Set(files);
     return {
       images: { size: opts.size, pixels: pixels.subarray(0, files.length * imageBytes), labels, files },
       skipped: { notPng: layout.notPng, unreadable },
       digest: digest.digest('hex'),
       source: source.origin,
+      knownLabelErrors: listed.filter((file) => loaded.has(file)),
     };
   } finally {
     archive.close();

@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { forEachConcurrent } from './concurrency';
+import { formatLabelErrors, LABEL_ERRORS_FILE } from './label-errors';
 import { PngColorType, encodePng } from './png-encode';
 import { type Random, mulberry32, randomInt, shuffleInPlace, uniform } from './random';
 import { CLASS_NAMES } from './types';
@@ -45,12 +46,15 @@ export interface Patient {
  * vary between patients. Parasitized cells carry dark purple rings or dots, some of them faint or
  * tiny; uninfected cells carry pale blotches and, like parasitized ones, dark debris (stain
  * precipitate, platelets) that can pass for a parasite; some cells of both are out of focus; and
- * WRONG_LABEL_SHARE of the cells sit in the wrong class folder. A good model therefore lands in the
- * 0.90s, not at 1.0, and its report has real errors to look at.
+ * WRONG_LABEL_SHARE of the cells sit in the wrong class folder, listed in LABEL_ERRORS_FILE so the
+ * report can mark them. A good model therefore lands in the 0.90s, not at 1.0, and its report has
+ * real errors to look at.
  */
 export async function writeSyntheticDataset(dir: string, opts: SyntheticOptions): Promise<void> {
   const cells = planSyntheticCells(opts);
   for (const name of CLASS_NAMES) await mkdir(join(dir, name), { recursive: true });
+  const wrong = cells.filter((cell) => cell.parasitized !== (cell.label === 1)).map((cell) => cell.file);
+  await writeFile(join(dir, LABEL_ERRORS_FILE), formatLabelErrors(wrong, 'Synthetic cells filed under the wrong class on purpose: each is drawn as the other class.'));
   let done = 0;
   await forEachConcurrent(cells, 8, async (cell) => {
     const png = await encodePng(drawCell(mulberry32(cell.seed), cell.patient, cell.parasitized));

@@ -40,6 +40,17 @@ export function formatMetric(value: number): string {
   return Number.isFinite(value) ? value.toFixed(METRIC_DECIMALS) : formatNumber(value);
 }
 
+/**
+ * Two values of one metric to set side by side (a new model against the champion): three decimals,
+ * more only where three would show a real difference as a tie (0.9731 against 0.9729).
+ */
+export function formatMetricPair(a: number, b: number): [string, string] {
+  if (!Number.isFinite(a) || !Number.isFinite(b)) return [formatMetric(a), formatMetric(b)];
+  let decimals = METRIC_DECIMALS;
+  while (a !== b && decimals < 10 && a.toFixed(decimals) === b.toFixed(decimals)) decimals++;
+  return [a.toFixed(decimals), b.toFixed(decimals)];
+}
+
 /** A share as a percentage with one decimal, e.g. 0.8421 -> `84.2%`; the caller says what it is a share of. */
 export function formatPercent(share: number): string {
   return Number.isFinite(share) ? `${(100 * share).toFixed(1)}%` : formatNumber(share);
@@ -53,4 +64,10 @@ export function formatDuration(seconds: number): string {
   const min = Math.floor((whole % 3600) / 60);
   const s = whole % 60;
   return h > 0 ? `${h} h ${String(min).padStart(2, '0')} min` : `${min} min ${String(s).padStart(2, '0')} s`;
+}
+
+/** `2026-11-25 20:31 UTC`: an ISO time as people read it. */
+export function formatTime(iso: string): string {
+  const time = new Date(iso);
+  return Number.isNaN(time.getTime()) ? iso : `${time.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }

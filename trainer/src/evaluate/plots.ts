@@ -4,7 +4,7 @@ import type { EpochRecord } from '../train/history';
 import { type Calibration, probabilityHistogram } from './calibration';
 import { CHART_FONT, renderChart, type ChartFiles } from './chart-renderer';
 import { formatMetric, formatPercent } from './html';
-import { rocAuc, rocCurve, type Confusion, type TestMetrics } from './metrics';
+import { ratio, rocAuc, rocCurve, sweepThresholds, type Confusion, type TestMetrics } from './metrics';
 import { precisionRecallCurve } from './precision-recall';
 
 export const CHART_CONFIG: NonNullable<TopLevelSpec['config']> = {
@@ -141,6 +141,85 @@ function pointLayer(x: number, y: number, threshold: number): Layer {
     ],
     encoding: { x: { field: 'x', ...UNIT_AXIS }, y: { field: 'y', ...UNIT_AXIS } },
   };
+}
+
+/** Sensitivity and specificity at a threshold: the value of a step holds from the step before it (exclusive) up to its own threshold. */
+export interface ThresholdStep {
+  readonly threshold: number;
+  readonly sensitivity: number;
+  readonly specificity: number;
+}
+
+/**
+ * The steps of sensitivity and specificity as the threshold rises from 0 to 1: a threshold t labels
+ * positive every score >= t, so from just above one distinct score up to the next the figures hold.
+ */
+export function thresholdSteps(labels: ArrayLike<number>, probs: ArrayLike<number>): ThresholdStep[] {
+  const { thresholds, tp, fp, positives, negatives } = sweepThresholds(labels, probs);
+  // Step k of the sweep labels positive the scores down to thresholds[k]; k = -1 labels none.
+  const at = (threshold: number, k: number) => ({
+    threshold,
+    sensitivity: k < 0 ? 0 : ratio(tp[k], positives),
+    specificity: k < 0 ? 1 : ratio(negatives - fp[k], negatives),
+  });
+  const steps = [at(0, thresholds.length - 1)];
+  for (let k = thresholds.length - 1; k >= 0; k--) if (thresholds[k] > 0) steps.push(at(Math.min(1, thresholds[k]), k));
+  if (thresholds[0] < 1) steps.push(at(1, -1));
+  return steps;
+}
+
+/**
+ * Sensitivity and specificity of the test predictions at every threshold from 0 to 1, with the
+ * chosen threshold as a rule and its two values marked: what moving the threshold would trade.
+ */
+export function plotThresholds(labels: ArrayLike<number>, probs: ArrayLike<number>, threshold: number, file: string): Promise<ChartFiles> {
+  const steps = thresholdSteps(labels, probs);
+  const rows = steps.flatMap((s) => [
+    { threshold: s.threshold, value: s.sensitivity, line: 'sensitivity' },
+    { threshold: s.threshold, value: s.specificity, line: 'specificity' },
+  ]);
+  // The figures at `threshold`: those of the first step that reaches up to it.
+  const marked = steps.find((s) => s.threshold >= threshold) ?? steps[steps.length - 1];
+  // The higher value's label goes above its point and the lower's below, so close values do not overprint.
+  const [high, low] = marked.sensitivity >= marked.specificity ? ['sensitivity', 'specificity'] as const : ['specificity', 'sensitivity'] as const;
+  const point = (line: 'sensitivity' | 'specificity') => ({ threshold, value: marked[line], label: `${line} ${formatMetric(marked[line])}` });
+  const leftOfRule = threshold > 0.6;
+  const lineColors = { domain: ['sensitivity', 'specificity'], range: ['#e45756', '#4c78a8'] };
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    config: CHART_CONFIG,
+    // Short: vega sizes the chart to its title, and the axes say the rest.
+    title: 'Sensitivity and specificity',
+    ...CURVE_SIZE,
+    layer: [
+      {
+        data: { values: rows },
+        mark: { type: 'line', strokeWidth: 2, interpolate: 'step-before' },
+        encoding: {
+          x: { field: 'threshold', ...UNIT_AXIS, title: `Threshold (dashed: ${formatMetric(threshold)})` },
+          y: { field: 'value', ...UNIT_AXIS, title: 'Share of the class called right' },
+          color: { field: 'line', type: 'nominal', title: null, scale: lineColors, legend: { orient: 'bottom', direction: 'horizontal' } },
+        },
+      },
+      {
+        data: { values: [{ threshold }] },
+        mark: { type: 'rule', color: '#d62728', strokeDash: [6, 3], strokeWidth: 2 },
+        encoding: { x: { field: 'threshold', ...UNIT_AXIS } },
+      },
+      ...([[high, -8], [low, 16]] as const).map(([line, dy]): Layer => ({
+        data: { values: [point(line)] },
+        encoding: { x: { field: 'threshold', ...UNIT_AXIS }, y: { field: 'value', ...UNIT_AXIS } },
+        layer: [
+          { mark: { type: 'point', filled: true, size: 80, color: '#d62728' } },
+          {
+            mark: { type: 'text', align: leftOfRule ? 'right' : 'left', dx: leftOfRule ? -8 : 8, dy, fontSize: 12, fontWeight: 'bold', color: '#d62728' },
+            encoding: { text: { field: 'label', type: 'nominal' } },
+          },
+        ],
+      })),
+    ],
+  };
+  return renderChart(spec, file);
 }
 
 /** Reliability diagram: observed share of positives against mean predicted probability per bin, the diagonal being perfect calibration. */

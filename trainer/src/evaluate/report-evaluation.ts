@@ -1,8 +1,11 @@
+import { LABEL_ERRORS_FILE } from '../data/label-errors';
 import { CLASS_NAMES } from '../data/types';
+import { decideChampion } from '../tracking/mlflow/champion';
 import type { Evaluation } from './evaluation';
 import type { Gallery } from './gallery';
-import { escapeHtml, formatMetric, formatPercent, htmlTable, type TableRow } from './html';
+import { escapeHtml, formatMetric, formatMetricPair, formatPercent, htmlTable, type TableRow } from './html';
 import type { BootstrapInterval, Interval } from './intervals';
+import type { ReportSection } from './report';
 
 /** One test cell of the report's galleries. */
 export interface GalleryCell {
@@ -15,6 +18,14 @@ export interface GalleryCell {
   readonly probability: number;
   /** The image as the model saw it. */
   readonly png: Buffer;
+  /** The data set lists it as filed under the wrong class (LABEL_ERRORS_FILE). */
+  readonly knownLabelError?: boolean;
+}
+
+/** The test cells the data set lists as filed under the wrong class, and on how many the model disagreed with the label. */
+export interface LabelErrorCount {
+  readonly listed: number;
+  readonly disagreed: number;
 }
 
 /** Patients shown in the per-patient table; the rest are summed up in a line. */
@@ -22,9 +33,9 @@ const MAX_PATIENT_ROWS = 60;
 
 type ScoreRow = readonly [label: string, value: number, interval: Interval | undefined, meaning: string];
 
-/** Test metrics with their 95% intervals, what they rest on, the threshold and the confusion counts. */
-export function testMetrics(evaluation: Evaluation | undefined): string {
-  if (!evaluation) return '<h2>Test metrics</h2><p class="note">The run stopped before the test split was evaluated.</p>';
+/** Test metrics with their 95% intervals, what they rest on, and the cells whose labels are known to be wrong. */
+export function testMetrics(evaluation: Evaluation, labelErrors?: LabelErrorCount): ReportSection {
+  const section = (body: string) => ({ id: 'test-metrics', title: 'Test metrics', body });
   const { metrics: m, intervals, calibration } = evaluation;
   const [negative, positive] = CLASS_NAMES;
   const rows: ScoreRow[] = [
@@ -43,6 +54,30 @@ export function testMetrics(evaluation: Evaluation | undefined): string {
     label, formatMetric(value), interval ? `${formatMetric(interval.low)} to ${formatMetric(interval.high)}` : '', meaning,
   ]));
   const { tp, fp, tn, fn } = m.confusion;
+  const auc = intervals.auc;
+  const patients = `${evaluation.patientCount} patient${evaluation.patientCount === 1 ? '' : 's'}`;
+  return section(`<p>${m.count} test images (${tp + fn} ${escapeHtml(positive)}, ${tn + fp} ${escapeHtml(negative)}) from <strong>${patients}</strong>:
+the figures rest on these. An image is labelled ${escapeHtml(positive)} when P(${escapeHtml(positive)}) &ge; ${formatMetric(m.threshold)}.</p>
+${table}
+<p class="note">The accuracy, sensitivity and specificity intervals are Wilson score intervals, which treat cells as
+independent; cells of one patient are not, so the true uncertainty is larger. ${auc
+    ? `The AUC interval resamples patients, not cells (percentile bootstrap over ${aucResamples(auc)} of the ${auc.patients} test patients, seed ${evaluation.seed}).`
+    : 'The AUC interval is missing: no resample of the test patients held both classes.'}
+With few test patients every interval is wide; cross-validation gives a steadier estimate.</p>
+${labelErrors?.listed ? `<p>${labelErrorsText(labelErrors, fp + fn)}</p>` : ''}`);
+}
+
+function labelErrorsText({ listed, disagreed }: LabelErrorCount, errors: number): string {
+  const cells = `${listed} test cell${listed === 1 ? '' : 's'}`;
+  return `${cells} ${listed === 1 ? 'is' : 'are'} filed under the wrong class, as the data set's <code>${LABEL_ERRORS_FILE}</code> says.
+The figures take the labels as they are, so ${disagreed} of the ${errors} errors they count are cells where the model
+disagreed with a wrong label: the label's errors, not the model's. They are marked in the cell galleries below.`;
+}
+
+/** How the threshold was chosen, what it gives against every other threshold, and the confusion matrix it makes. */
+export function thresholdSection(evaluation: Evaluation, curve: string): ReportSection {
+  const { tp, fp, tn, fn } = evaluation.metrics.confusion;
+  const [negative, positive] = CLASS_NAMES;
   const ofClass = (n: number, total: number) => `${n} (${formatPercent(total ? n / total : 0)} of ${total})`;
   const confusion = htmlTable(
     ['True \\ predicted', negative, positive],
@@ -51,22 +86,15 @@ export function testMetrics(evaluation: Evaluation | undefined): string {
       [positive, `${ofClass(fn, tp + fn)} FN`, `${ofClass(tp, tp + fn)} TP`],
     ],
   );
-  const auc = intervals.auc;
-  const patients = `${evaluation.patientCount} patient${evaluation.patientCount === 1 ? '' : 's'}`;
-  return `<h2>Test metrics</h2>
-<p>${m.count} test images (${tp + fn} ${escapeHtml(positive)}, ${tn + fp} ${escapeHtml(negative)}) from <strong>${patients}</strong>:
-the figures rest on these. An image is labelled ${escapeHtml(positive)} when P(${escapeHtml(positive)}) &ge; ${formatMetric(m.threshold)}.</p>
-${table}
-<p class="note">The accuracy, sensitivity and specificity intervals are Wilson score intervals, which treat cells as
-independent; cells of one patient are not, so the true uncertainty is larger. ${auc
-    ? `The AUC interval resamples patients, not cells (percentile bootstrap over ${aucResamples(auc)} of the ${auc.patients} test patients, seed ${evaluation.seed}).`
-    : 'The AUC interval is missing: no resample of the test patients held both classes.'}
-With few test patients every interval is wide; cross-validation gives a steadier estimate.</p>
-<h3>Decision threshold</h3>
-<p>${thresholdText(evaluation)}</p>
-<h3>Confusion matrix at the threshold</h3>
-<p class="note">Percentages are of the true class (the row).</p>
-${confusion}`;
+  return {
+    id: 'threshold',
+    title: 'Decision threshold',
+    body: `<p>${thresholdText(evaluation)}</p>
+<div class="plots">${curve}
+<div><h3>Confusion matrix at the threshold</h3>
+<p class="note">Test images; percentages are of the true class (the row).</p>
+${confusion}</div></div>`,
+  };
 }
 
 function aucResamples(auc: BootstrapInterval): string {
@@ -88,7 +116,7 @@ function thresholdText(evaluation: Evaluation): string {
 }
 
 /** Accuracy and errors per test patient, worst first. */
-export function patientTable(evaluation: Evaluation): string {
+export function patientTable(evaluation: Evaluation): ReportSection {
   const [negative, positive] = CLASS_NAMES;
   const shown = evaluation.patients.slice(0, MAX_PATIENT_ROWS);
   const rows: TableRow[] = shown.map((p) => ({
@@ -96,22 +124,28 @@ export function patientTable(evaluation: Evaluation): string {
     cells: [p.patient, String(p.images), String(p.byClass[1]), String(p.byClass[0]), String(p.falseNegatives), String(p.falsePositives), formatMetric(p.accuracy)],
   }));
   const rest = evaluation.patients.length - shown.length;
-  return `<h2>Per patient</h2>
-<p class="note">Each test patient's cells at the threshold, worst accuracy first; highlighted rows are below the overall
+  return {
+    id: 'patients',
+    title: 'Per patient',
+    body: `<p class="note">Each test patient's cells at the threshold, worst accuracy first; highlighted rows are below the overall
 accuracy (${formatMetric(evaluation.metrics.accuracy)}). A model that fails on some patients (a stain, a microscope) fails there in use too.</p>
 ${htmlTable(['Patient', 'Images', `${positive} images`, `${negative} images`, 'Missed parasites (FN)', 'False alarms (FP)', 'Accuracy'], rows)}
-${rest > 0 ? `<p class="note">${rest} more patients, all with accuracy ${formatMetric(shown[shown.length - 1].accuracy)} or better.</p>` : ''}`;
+${rest > 0 ? `<p class="note">${rest} more patients, all with accuracy ${formatMetric(shown[shown.length - 1].accuracy)} or better.</p>` : ''}`,
+  };
 }
 
-/** Test cells with their probability, patient and file: examples per class, the errors (missed parasites first), the most uncertain. */
-export function cellGalleries(gallery: Gallery<GalleryCell>, threshold: number | undefined): string {
+/** Test cells with their probability and file: the errors (missed parasites first), the most uncertain, examples per class. */
+export function cellGalleries(gallery: Gallery<GalleryCell>, threshold: number | undefined): ReportSection {
   const [negative, positive] = CLASS_NAMES;
   const { falseNegatives, falsePositives } = gallery.errorCounts;
   const showing = (shown: number, all: number) => (shown < all ? `: the ${shown} most confidently wrong of ${all}` : `: ${all}`);
+  const all = [gallery.falseNegatives, gallery.falsePositives, gallery.uncertain, ...gallery.examples].flat();
+  const flagged = all.some((cell) => cell.knownLabelError);
   const parts = [
-    `<h2>Test cells</h2>
-<p class="note">Each cell as the model saw it, with its predicted P(${escapeHtml(positive)}), patient and file. A green frame is
-a correct call at the threshold${threshold === undefined ? '' : ` (${formatMetric(threshold)})`}, a red frame a wrong one.</p>`,
+    `<p class="note">Each cell as the model saw it, with its predicted P(${escapeHtml(positive)}) and file (patient first). A green frame is
+a correct call at the threshold${threshold === undefined ? '' : ` (${formatMetric(threshold)})`}, a red frame a wrong one.${flagged
+      ? ` A dashed purple outline and <span class="flag">label known wrong</span> mark a cell the data set lists as filed under the
+wrong class (<code>${LABEL_ERRORS_FILE}</code>): a red frame there means the model is right and the label is not.` : ''}</p>`,
     `<h3>Missed parasites: ${positive} cells labelled ${negative} (false negatives${showing(gallery.falseNegatives.length, falseNegatives)})</h3>`,
     cellGrid(gallery.falseNegatives, threshold, falseNegatives ? '' : 'None: every parasitized test cell was found.'),
     `<h3>False alarms: ${negative} cells labelled ${positive} (false positives${showing(gallery.falsePositives.length, falsePositives)})</h3>`,
@@ -123,20 +157,31 @@ a correct call at the threshold${threshold === undefined ? '' : ` (${formatMetri
     `<h3>Examples: ${negative}</h3>`,
     cellGrid(gallery.examples[0], threshold, 'No test cells of this class.'),
   ];
-  return parts.join('\n');
+  return { id: 'cells', title: 'Test cells', body: parts.join('\n') };
 }
 
-function cellGrid(cells: readonly GalleryCell[], threshold: number | undefined, empty: string, showTruth = false): string {
+/**
+ * Cells as figures: the image, framed by whether the call was right, with P and the file name,
+ * which may break only after an underscore, so it wraps whole and readable in a narrow caption.
+ */
+export function cellGrid(cells: readonly GalleryCell[], threshold: number | undefined, empty: string, showTruth = false): string {
   if (cells.length === 0) return empty ? `<p class="note">${escapeHtml(empty)}</p>` : '';
   const figures = cells.map((cell) => {
     const correct = threshold === undefined ? undefined : (cell.probability >= threshold ? 1 : 0) === cell.label;
-    const frame = correct === undefined ? '' : correct ? ' class="right"' : ' class="wrong"';
+    const classes = [correct === undefined ? '' : correct ? 'right' : 'wrong', cell.knownLabelError ? 'known-label-error' : ''].filter(Boolean);
     const name = cell.file.slice(cell.file.lastIndexOf('/') + 1);
-    const truth = showTruth ? `<br>true: ${escapeHtml(CLASS_NAMES[cell.label])}` : '';
-    return `<figure${frame}><img alt="${escapeHtml(cell.file)}" title="${escapeHtml(cell.file)}" src="data:image/png;base64,${cell.png.toString('base64')}">`
-      + `<figcaption><b>P ${formatMetric(cell.probability)}</b>${truth}<br>${escapeHtml(cell.patient)}<br>${escapeHtml(name)}</figcaption></figure>`;
+    const patient = name.startsWith(cell.patient) ? '' : `<br>${escapeHtml(cell.patient)}`;
+    const truth = showTruth ? `<br>labelled ${escapeHtml(CLASS_NAMES[cell.label])}` : '';
+    const flag = cell.knownLabelError ? '<br><span class="flag">label known wrong</span>' : '';
+    return `<figure${classes.length ? ` class="${classes.join(' ')}"` : ''}><img alt="${escapeHtml(cell.file)}" title="${escapeHtml(cell.file)}" src="data:image/png;base64,${cell.png.toString('base64')}">`
+      + `<figcaption><b>P ${formatMetric(cell.probability)}</b>${truth}${flag}${patient}<br><span class="file">${breakableName(name)}</span></figcaption></figure>`;
   });
   return `<div class="cells">${figures.join('')}</div>`;
+}
+
+/** `C33P1thinF_IMG_2015_cell_7.png` with a line-break opportunity after each underscore, escaped. */
+function breakableName(name: string): string {
+  return name.split('_').map(escapeHtml).join('_<wbr>');
 }
 
 /** The registry's current champion as the report sets it beside the new model. */
@@ -155,15 +200,35 @@ const CHAMPION_ROWS: readonly (readonly [key: string, label: string])[] = [
   ['test_f1', 'F1'], ['test_brier', 'Brier score'], ['test_patients', 'Test patients'],
 ];
 
+/** Whether this run's model takes the alias, by the rule the registration applies, in a sentence. */
+export function championVerdict(record: Readonly<Record<string, number>>, champion: ChampionInReport): { promote: boolean; html: string } {
+  const metric = champion.decidingMetric;
+  const [mine, theirs] = [record[metric], champion.metrics[metric]];
+  const { promote } = decideChampion(metric, mine, theirs);
+  const who = `<code>${escapeHtml(champion.modelName)}@${escapeHtml(champion.alias)}</code> (version ${escapeHtml(champion.version)}, run ${escapeHtml(champion.runName)})`;
+  if (mine === undefined || theirs === undefined) {
+    return { promote, html: promote ? `<strong>Takes the alias</strong> from ${who}: the champion has no ${escapeHtml(metric)}.` : `<strong>Does not take the alias</strong> from ${who}: this run has no ${escapeHtml(metric)}.` };
+  }
+  const [a, b] = formatMetricPair(mine, theirs);
+  return {
+    promote,
+    html: `${promote ? '<strong>Takes the alias</strong>' : '<strong>Does not take the alias</strong>'} from ${who}: its ${escapeHtml(metric)} ${a}
+${promote ? 'beats' : 'does not beat'} the champion's ${b}. <a href="#champion">Both side by side</a>: they were tested on different patients unless they share a split.`,
+  };
+}
+
 /** This run's test metrics beside the champion's, and which one the alias rule looks at. */
-export function championSection(record: Readonly<Record<string, number>>, champion: ChampionInReport | undefined): string {
-  if (!champion) return '';
+export function championSection(record: Readonly<Record<string, number>>, champion: ChampionInReport | undefined): ReportSection | undefined {
+  if (!champion) return undefined;
   const show = (value: number | undefined, key: string) => (value === undefined ? '' : key === 'test_patients' ? String(value) : formatMetric(value));
   const rows = CHAMPION_ROWS.filter(([key]) => record[key] !== undefined || champion.metrics[key] !== undefined)
     .map(([key, label]) => [label, show(record[key], key), show(champion.metrics[key], key)]);
-  return `<h2>Against the current champion</h2>
-<p>The registry's <code>${escapeHtml(champion.modelName)}@${escapeHtml(champion.alias)}</code> is version ${escapeHtml(champion.version)},
+  return {
+    id: 'champion',
+    title: 'Against the current champion',
+    body: `<p>The registry's <code>${escapeHtml(champion.modelName)}@${escapeHtml(champion.alias)}</code> is version ${escapeHtml(champion.version)},
 from run ${escapeHtml(champion.runName)}. This model takes the alias only if its ${escapeHtml(champion.decidingMetric)} is better.
 The two were tested on their own test sets: unless they share a split (<code>--split-from</code>), compare them by their intervals, or better by cross-validation.</p>
-${htmlTable(['Metric', 'This run', `Champion (version ${champion.version})`], rows)}`;
+${htmlTable(['Metric', 'This run', `Champion (version ${champion.version})`], rows)}`,
+  };
 }

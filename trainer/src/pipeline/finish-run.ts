@@ -9,9 +9,10 @@ import { mapGallery, selectGallery, type Gallery } from '../evaluate/gallery';
 import { formatMetric } from '../evaluate/html';
 import { writePredictions } from '../evaluate/predictions-file';
 import {
-  plotCalibration, plotConfusion, plotLearningCurves, plotPrecisionRecall, plotProbabilityHistogram, plotRoc,
+  plotCalibration, plotConfusion, plotLearningCurves, plotPrecisionRecall, plotProbabilityHistogram, plotRoc, plotThresholds,
 } from '../evaluate/plots';
 import { writeReport, type GalleryCell, type ReportData, type ReportPlots } from '../evaluate/report';
+import type { LabelErrorCount } from '../evaluate/report-evaluation';
 import { chooseThreshold, parseThresholdTarget, type ThresholdChoice } from '../evaluate/threshold';
 import { saveModel } from '../models/model-files';
 import type { Preprocessing } from '../models/preprocessing';
@@ -26,6 +27,8 @@ export interface RunEvaluation {
   readonly record: Record<string, number>;
   readonly plots: Omit<ReportPlots, 'learningCurves'>;
   readonly gallery: Gallery<GalleryCell>;
+  /** Test cells the data set lists as filed under the wrong class. */
+  readonly labelErrors: LabelErrorCount;
 }
 
 export interface SaveAndEvaluateOptions {
@@ -36,6 +39,8 @@ export interface SaveAndEvaluateOptions {
   readonly preprocessing: Preprocessing;
   readonly runDir: string;
   readonly log: (line: string) => void;
+  /** Images (as in LabeledImages.files) the data set lists as filed under the wrong class. */
+  readonly knownLabelErrors?: ReadonlySet<string>;
 }
 
 /**
@@ -74,16 +79,22 @@ export async function saveAndEvaluate(
     + `sensitivity ${formatMetric(m.recall)}  specificity ${formatMetric(m.specificity)}  `
     + `(${m.count} images, ${evaluation.patientCount} patients, threshold ${formatMetric(m.threshold)})`);
   const plot = (name: string) => join(runDir, 'plots', name);
-  const [roc, precisionRecall, calibration, probabilities, confusion] = await Promise.all([
+  // The confusion matrix is drawn for the run's plots and MLflow; the report shows it as a table.
+  const [roc, precisionRecall, calibration, probabilities, thresholds] = await Promise.all([
     plotRoc(test.labels, probs, plot('roc'), m),
     plotPrecisionRecall(test.labels, probs, plot('precision-recall'), m),
     plotCalibration(evaluation.calibration, plot('calibration')),
     plotProbabilityHistogram(test.labels, probs, m.threshold, plot('probabilities')),
+    plotThresholds(test.labels, probs, m.threshold, plot('thresholds')),
     plotConfusion(m.confusion, plot('confusion-matrix')),
   ]);
+  const knownWrong = (i: number) => opts.knownLabelErrors?.has(test.files[i]) ?? false;
+  const listed = test.files.map((_, i) => i).filter(knownWrong);
+  const labelErrors = { listed: listed.length, disagreed: listed.filter((i) => (probs[i] >= m.threshold ? 1 : 0) !== test.labels[i]).length };
   const selection = selectGallery(test.labels, probs, { threshold: m.threshold, seed: config.seed });
   const gallery = await mapGallery(selection, async (i): Promise<GalleryCell> => ({
     file: test.files[i], patient: patients[i], label: test.labels[i], probability: probs[i], png: await cellThumbnail(test, i),
+    ...(knownWrong(i) ? { knownLabelError: true } : {}),
   }));
   return {
     modelDir,
@@ -92,9 +103,10 @@ export async function saveAndEvaluate(
       record: evaluationRecord(evaluation),
       plots: {
         roc: roc.png, precisionRecall: precisionRecall.png, calibration: calibration.png,
-        probabilities: probabilities.png, confusion: confusion.png,
+        probabilities: probabilities.png, thresholds: thresholds.png,
       },
       gallery,
+      labelErrors,
     },
   };
 }
@@ -113,7 +125,7 @@ function predict(model: tf.LayersModel, images: LabeledImages, batchSize: number
 
 /** Learning curves (when there is an epoch to draw) and `report.html`; returns the report's path. */
 export async function writeRunReport(
-  folder: string, history: readonly EpochRecord[], data: Omit<ReportData, 'history' | 'plots' | 'evaluation' | 'gallery'>,
+  folder: string, history: readonly EpochRecord[], data: Omit<ReportData, 'history' | 'plots' | 'evaluation' | 'gallery' | 'labelErrors'>,
   evaluation?: RunEvaluation,
 ): Promise<string> {
   const runDir = resolve(folder);
@@ -123,6 +135,7 @@ export async function writeRunReport(
     history,
     evaluation: evaluation?.evaluation,
     gallery: evaluation?.gallery,
+    labelErrors: evaluation?.labelErrors,
     plots: { learningCurves: curves?.png, ...evaluation?.plots },
   });
 }

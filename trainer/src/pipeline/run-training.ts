@@ -100,7 +100,9 @@ async function finish(run: StartedRun, result: FitResult, deps: RunDeps): Promis
   const status: RunStatus = result.outcome === 'interrupted' ? 'KILLED' : 'FINISHED';
   if (result.outcome === 'early-stopped') log(`stopped early: no better validation loss for ${config.patience} epochs; keeping epoch ${result.bestEpoch}`);
   const preprocessing = defaultPreprocessing(config.model, config.imageSize, undefined, config.tta);
-  const { modelDir, evaluation } = await saveAndEvaluate(model, images.parts, { status, config, preprocessing, runDir, log });
+  const { modelDir, evaluation } = await saveAndEvaluate(model, images.parts, {
+    status, config, preprocessing, runDir, log, knownLabelErrors: images.knownLabelErrors,
+  });
   if (status !== 'FINISHED') log('interrupted: the best model so far is saved and the run is recorded as KILLED');
   // Read before this run registers its own model, which may take the alias.
   const champion = evaluation && (await run.tracking.server?.currentChampion?.());
@@ -137,11 +139,16 @@ function reportData(run: StartedRun, status: RunStatus) {
     runName: run.runName,
     model: config.model,
     status,
-    backend: run.backend.summary,
+    backend: run.backend,
     startTime: run.startedAt.toISOString(),
     durationSeconds: (Date.now() - run.startedAt.getTime()) / 1000,
-    data: { source: images.source, splitMode: images.split.mode, counts: images.counts, composition: images.composition },
-    params: allParams(run),
+    data: {
+      source: images.source, splitMode: images.split.mode, counts: images.counts, composition: images.composition,
+      digest: images.digest, splitDigest: images.splitDigest,
+    },
+    options: config,
+    paramCount: run.paramCount,
+    ...(run.tracking.serverName ? { mlflow: run.tracking.serverName } : {}),
   };
 }
 

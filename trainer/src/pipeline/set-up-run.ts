@@ -68,7 +68,7 @@ export interface ResumeMeta {
 export async function setUpRun(config: TrainConfig, deps: RunDeps): Promise<StartedRun> {
   const { backend, log } = deps;
   const startedAt = new Date();
-  log(`backend: ${backend.name} (${backend.detail})`);
+  log(`backend: ${backend.detail}`);
   const cloudTags = config.requireGpu ? await gpuTags(backend.tfBackend, deps.env) : {};
   const model = await prepareModel(config, log);
   const paramCount = model.countParams();

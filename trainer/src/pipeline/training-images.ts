@@ -27,7 +27,7 @@ export async function loadTrainingImages(config: TrainConfig, log: (line: string
     log(`images: decoded ${config.imageSize} px pixels from ${prefix}`);
     // The digest of the files read is that of the verified zip they were decoded from.
     const digest = createHash('sha256').update(cacheKey).digest('hex');
-    return { images: cached, skipped: { notPng: 0, unreadable: [] }, digest, source: NIH_DATASET.url };
+    return { images: cached, skipped: { notPng: 0, unreadable: [] }, digest, source: NIH_DATASET.url, knownLabelErrors: [] };
   }
   const zip = await cachedDatasetZip(prefix, { cacheDir: config.cacheDir });
   const loaded = await loadImages({ kind: 'zip', path: zip, origin: NIH_DATASET.url }, loadOptions);
@@ -57,6 +57,8 @@ export interface SplitImages {
   /** LoadedImages.digest and .source: what the run records about its data. */
   readonly digest: string;
   readonly source: string;
+  /** LoadedImages.knownLabelErrors: cells the data set says are filed under the wrong class. */
+  readonly knownLabelErrors: ReadonlySet<string>;
 }
 
 /**
@@ -83,5 +85,8 @@ export async function loadSplitImages(config: TrainConfig, log: (line: string) =
     validation: splitComposition(parts.validation.labels, parts.validation.files),
     test: splitComposition(parts.test.labels, parts.test.files),
   };
-  return { parts, split, splitDigest: splitDigest(split), counts, composition, digest: loaded.digest, source: loaded.source };
+  return {
+    parts, split, splitDigest: splitDigest(split), counts, composition, digest: loaded.digest, source: loaded.source,
+    knownLabelErrors: new Set(loaded.knownLabelErrors),
+  };
 }

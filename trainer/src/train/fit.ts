@@ -5,7 +5,7 @@ import { formatMetric } from '../evaluate/html';
 import type { EpochRecord } from './history';
 import { learningRateAt, type LrSchedule } from './learning-rate';
 import { predictProbabilities } from './predict';
-import { silentProgress, type TrainingProgress } from './progress';
+import { BEST_MARK, silentProgress, type TrainingProgress } from './progress';
 import { yieldToEventLoop } from './yield-to-event-loop';
 
 export interface BestWeights {
@@ -143,7 +143,7 @@ export async function fit(
       if (best) tf.dispose(best.weights);
       best = { epoch, valLoss: record.val_loss, weights: model.getWeights().map((w) => w.clone()) };
     }
-    progress.epochEnd(summaryLine(record, options.epochs, improved));
+    progress.epochEnd(summaryLine(record, options.epochs, improved), improved);
     await options.onEpochEnd?.(record, { history, best });
     if (options.patience > 0 && best && epoch - best.epoch >= options.patience) {
       outcome = 'early-stopped';
@@ -163,7 +163,7 @@ function setLearningRate(model: tf.LayersModel, rate: number): void {
 }
 
 function summaryLine(r: EpochRecord, epochs: number, improved: boolean): string {
-  return `epoch ${r.epoch}/${epochs}  loss ${r.loss.toFixed(4)}  acc ${formatMetric(r.accuracy)}  `
-    + `val_loss ${r.val_loss.toFixed(4)}  val_acc ${formatMetric(r.val_accuracy)}  lr ${r.learning_rate.toExponential(1)}  `
-    + `${r.images_per_second.toFixed(0)} img/s  ${r.epoch_seconds.toFixed(1)} s${improved ? '  *best' : ''}`;
+  return `epoch ${r.epoch}/${epochs}  loss ${formatMetric(r.loss)}  acc ${formatMetric(r.accuracy)}  `
+    + `val_loss ${formatMetric(r.val_loss)}  val_acc ${formatMetric(r.val_accuracy)}  lr ${r.learning_rate.toExponential(1)}  `
+    + `${r.images_per_second.toFixed(0)} img/s  ${r.epoch_seconds.toFixed(1)} s${improved ? `  ${BEST_MARK}` : ''}`;
 }

@@ -15,8 +15,11 @@ describe('decideChampion', () => {
     expect(decideChampion(metric, candidate, champion).promote).toBe(promote);
   });
 
-  test('the reason names both values', () => {
-    expect(decideChampion('test_auc', 0.85, 0.9).reason).toBe("test_auc 0.85 does not beat the champion's 0.9");
+  test('the reason names both values with three decimals, more only where three would hide the difference', () => {
+    expect(decideChampion('test_auc', 0.85, 0.9).reason).toBe("test_auc 0.850 does not beat the champion's 0.900");
+    expect(decideChampion('test_auc', 0.8526315789473684, 0.8).reason).toBe("test_auc 0.853 beats the champion's 0.800");
+    expect(decideChampion('test_auc', 0.97312, 0.97288).reason).toBe("test_auc 0.9731 beats the champion's 0.9729");
+    expect(decideChampion('test_auc', 0.9, 0.9).reason).toBe("test_auc 0.900 does not beat the champion's 0.900");
   });
 
   test('losses and errors improve downwards, everything else upwards', () => {

@@ -94,16 +94,20 @@ describeEachRealMlflow('MlflowTracker', (mlflow) => {
 
   test('the champion alias moves only to a version whose test metric beats the champion', async () => {
     const { experimentName, registerModel } = names();
+    const said: string[] = [];
     const trained = async (name: string, auc: number) => {
       const { runDir, modelDir } = await makeRunFolder(work, name);
-      const { tracker } = makeTracker(mlflow.connection(), { experimentName, registerModel });
+      const { tracker, lines } = makeTracker(mlflow.connection(), { experimentName, registerModel });
       await tracker.startRun(runStart(runDir));
       await tracker.logMetrics({ loss: 0.5 }, 1);
       await tracker.endRun({ status: 'FINISHED', testMetrics: { test_auc: auc }, modelDir });
+      said.push(...lines);
       return tracker.runId;
     };
     const first = await trained('a', 0.9);
-    const worse = await trained('b', 0.85);
+    const worse = await trained('b', 0.8526315789473684);
+    // Metrics in messages have three decimals, as everywhere else.
+    expect(said).toContain("alias 'champion' stays on version 1: test_auc 0.853 does not beat the champion's 0.900");
     const champion = async () => (await client.getModelVersionByAlias(registerModel, 'champion'))?.version;
     const versions = async () => (await client.searchModelVersions({ filter: `name='${registerModel}'` })).items.sort((a, b) => Number(a.version) - Number(b.version));
     expect((await versions()).map((v) => v.run_id)).toEqual([first, worse]);

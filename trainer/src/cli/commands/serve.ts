@@ -27,7 +27,7 @@ export function registerServeCommand(program: Command): Command {
       log(`warning: listening on ${options.host} without ${TOKEN_VARIABLE}: anyone who can reach this port can score images`);
     }
     const backend = await selectBackend(options.backend, { threads: options.threads });
-    log(`TF.js backend ${backend.name}: ${backend.detail}`);
+    log(`backend: ${backend.detail}`);
     const server = await startModelServer({
       host: options.host,
       port: options.port,

@@ -1,3 +1,5 @@
+import { formatMetricPair } from '../../evaluate/html';
+
 export interface ChampionDecision {
   readonly promote: boolean;
   readonly reason: string;
@@ -26,5 +28,6 @@ export function decideChampion(
   }
   const better = greaterIsBetter ? candidate > champion : candidate < champion;
   const relation = better ? 'beats' : 'does not beat';
-  return { promote: better, reason: `${metric} ${candidate} ${relation} the champion's ${champion}` };
+  const [shown, championShown] = formatMetricPair(candidate, champion);
+  return { promote: better, reason: `${metric} ${shown} ${relation} the champion's ${championShown}` };
 }
