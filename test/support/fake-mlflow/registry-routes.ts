@@ -84,6 +84,15 @@ export const registryRoutes: Record<string, Handler> = {
     if (mv.status === 'PENDING_REGISTRATION' && --mv.pendingPolls <= 0) mv.status = 'READY';
     return ok({ model_version: versionJson(ctx, mv) });
   },
+  [`PATCH ${API}/model-versions/update`]: (req, ctx) => {
+    const mv = version(ctx, requireString(req.body, 'name'), requireString(req.body, 'version'));
+    const description = optionalString(req.body, 'description');
+    // As the SQL store answers: over 5,000 characters is a 400 (its database column's error).
+    if (description !== undefined && description.length > 5000) throw invalid(`description of ${description.length} characters; at most 5000`);
+    if (description !== undefined) mv.description = description;
+    mv.last_updated_timestamp = ctx.now();
+    return ok({ model_version: versionJson(ctx, mv) });
+  },
   [`GET ${API}/model-versions/get-download-uri`]: (req, ctx) => {
     const mv = version(ctx, requireString(req.query, 'name'), requireString(req.query, 'version'));
     return ok({ artifact_uri: mv.source });

@@ -68,7 +68,8 @@ async function waitFor(what: string, ready: () => Promise<boolean>, pid: number,
 async function startS3(home: string, proc: BackgroundProcess): Promise<string> {
   const port = await freePort();
   const pid = startBackground(proc, process.execPath, [path.join(__dirname, 's3rver-main.js'), String(port), path.join(home, 's3'), ARTIFACT_BUCKET], { cwd: REPO_ROOT, env: process.env });
-  await waitFor('s3rver', async () => logTail(proc, 5).includes('ready'), pid, proc, 30);
+  // Loading s3rver alone took 52 s on a machine with a load of 30 (2 cores, many test runs).
+  await waitFor('s3rver', async () => logTail(proc, 5).includes('ready'), pid, proc, 180);
   return `http://127.0.0.1:${port}`;
 }
 

@@ -1,7 +1,8 @@
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startFakeMlflow } from '../../support/fake-mlflow';
 
 /**
  * What the image runs, checked without Docker: the esbuild bundle started with only the runtime
@@ -66,6 +67,24 @@ describe('the bundle with only the runtime packages', () => {
     for (const file of ['metrics.json', 'report.html', 'model/model.json', 'model/preprocessing.json']) expect(existsSync(join(runDir, file))).toBe(true);
     expect(readdirSync(join(runDir, 'plots')).filter((f) => f.endsWith('.png')).length).toBeGreaterThan(0);
   });
+
+  test('logged to MLflow, the bundle\'s model carries the Python loader of its python_function flavor', async () => {
+    const server = await startFakeMlflow();
+    try {
+      const child = spawn(process.execPath, [join(app, 'train.js'), 'train', '--data', 'synthetic:40', '--model', 'micro', '--epochs', '1', '--image-size', '32', '--out', 'runs'], {
+        cwd: app, env: { PATH: process.env.PATH, HOME: app, XDG_CACHE_HOME: join(app, 'cache'), AWS_EC2_METADATA_DISABLED: 'true', MLFLOW_TRACKING_URI: server.url },
+      });
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      expect({ code, stderr: code ? stderr.slice(-2000) : '' }).toEqual({ code: 0, stderr: '' });
+      const files = [...server.state.artifacts.keys()].map((key) => key.replace(/^.*?(code\/|MLmodel$)/, '$1')).filter((key) => /^(code\/|MLmodel$)/.test(key));
+      expect(files.sort()).toEqual(['MLmodel', ...readdirSync(join(app, 'malaria_mlops_pyfunc')).map((f) => `code/malaria_mlops_pyfunc/${f}`).sort()]);
+      expect(files).toContain('code/malaria_mlops_pyfunc/__init__.py');
+    } finally {
+      await server.close();
+    }
+  }, 240_000);
 
   test('--require-gpu fails with its own message where there is no GPU, not with a missing module', () => {
     const result = run(['train', '--require-gpu', '--data', 'synthetic:20', '--epochs', '1']);

@@ -26,6 +26,14 @@ export interface Preprocessing {
   readonly tta: boolean;
 }
 
+/**
+ * The model was trained on crops of single cells, which are close to square, and every image is
+ * stretched to a square before scoring. A moderately oblong image is scored with a warning; one
+ * more than three times as long as it is wide distorts the cell too much and is refused. Both
+ * servers hold images to this: `npm run serve` and the python_function flavor MLflow serves.
+ */
+export const ASPECT_RATIO = { warnAbove: 1.5, refuseAbove: 3 } as const;
+
 export function defaultPreprocessing(model: string, inputSize: number, threshold = DEFAULT_THRESHOLD, tta = false): Preprocessing {
   return {
     inputSize,

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { captureTrainingState } from '../cloud/training-state';
 import type { TrainConfig } from '../config';
 import { saveSplit, SPLIT_FILE } from '../data/split';
+import type { Evaluation } from '../evaluate/evaluation';
+import { writeModelCard, type ModelCardData } from '../evaluate/model-card';
 import { defaultPreprocessing } from '../models/preprocessing';
 import { datasetName } from '../tracking/dataset-name';
 import type { ParamValue, RunStatus } from '../tracking/tracker';
@@ -110,6 +112,7 @@ async function finish(run: StartedRun, result: FitResult, deps: RunDeps): Promis
     ...reportData(run, status), ...(champion ? { champion: { ...champion, decidingMetric: config.championMetric } } : {}),
   }, evaluation);
   log(`report: ${report}`);
+  await writeModelCard(modelDir, modelCardData(run, status, result.history, evaluation?.evaluation));
   if (run.tracking.server) deps.stop?.describeStop(SKIP_MLFLOW_WAIT);
   const unsynced = await run.tracking.endRunKeepingUnsent({ status, testMetrics: evaluation?.record, modelDir }, log);
   return { runDir, status, testMetrics: evaluation?.record, unsynced };
@@ -149,6 +152,16 @@ function reportData(run: StartedRun, status: RunStatus) {
     options: config,
     paramCount: run.paramCount,
     ...(run.tracking.serverName ? { mlflow: run.tracking.serverName } : {}),
+  };
+}
+
+/** The report's figures with the recipe, the digests and where the model goes in MLflow. */
+function modelCardData(run: StartedRun, status: RunStatus, history: readonly EpochRecord[], evaluation: Evaluation | undefined): ModelCardData {
+  const { config, images, tracking } = run;
+  const report = reportData(run, status);
+  return {
+    ...report, history, evaluation, recipe: config, paramCount: run.paramCount, datasetDigest: images.digest, splitDigest: images.splitDigest,
+    runId: tracking.server?.runId, registeredModel: tracking.server ? config.registerModel : undefined,
   };
 }
 

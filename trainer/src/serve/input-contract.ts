@@ -1,3 +1,4 @@
+import { ASPECT_RATIO } from '../models/preprocessing';
 import { badRequest } from './http-error';
 
 /**
@@ -8,13 +9,6 @@ import { badRequest } from './http-error';
 /** How a JSON pixel array is scaled: 0-255 integers (the default) or 0-1 floats, declared by the request. */
 export const PIXEL_RANGES = ['0-255', '0-1'] as const;
 export type PixelRange = (typeof PIXEL_RANGES)[number];
-
-/**
- * The model was trained on crops of single cells, which are close to square, and every image is
- * stretched to a square before scoring. A moderately oblong image is scored with a warning; one
- * more than three times as long as it is wide distorts the cell too much and is refused.
- */
-export const ASPECT_RATIO = { warnAbove: 1.5, refuseAbove: 3 } as const;
 
 /**
  * The NIH set's cell crops are 40 to 394 px across. An image whose shorter side is under half the

@@ -10,7 +10,7 @@ import { LOGGED_MODELS_TAG } from '../../../../trainer/src/tracking/mlflow/log-m
 import { type FakeMlflow, type FakeRun, startFakeMlflow } from '../../../support/fake-mlflow';
 import { fastConnection } from '../../../support/fast-connection';
 import { createUser, describeEachRealMlflow, describeRealMlflowAuth, uniqueName } from '../../../support/real-mlflow';
-import { DATASET, IMAGE_SIZE, makeRunFolder, makeTracker, runStart } from './tracker-fixtures';
+import { DATASET, IMAGE_SIZE, MODEL_CARD, makeRunFolder, makeTracker, runStart } from './tracker-fixtures';
 
 const API = '/api/2.0/mlflow';
 
@@ -75,18 +75,32 @@ describeEachRealMlflow('MlflowTracker', (mlflow) => {
     const mlmodel = await readFile(path.join(downloaded, 'MLmodel'), 'utf8');
     expect(mlmodel).toContain('  tfjs:\n    format: tfjs-layers\n    model_file: model.json');
     expect(mlmodel).toContain(`model_id: ${modelId}`);
-    expect(mlmodel).toContain(`"shape": [-1, ${IMAGE_SIZE}, ${IMAGE_SIZE}, 3]`.replace(/ /g, ''));
+    expect(mlmodel).toContain('  python_function:\n    code: code\n');
+    expect(mlmodel).toContain('    loader_module: malaria_mlops_pyfunc\n');
+    expect(mlmodel).toContain(`  inputs: '[{"type":"binary","required":true}]'`);
     expect(await readFile(path.join(downloaded, 'group1-shard1of1.bin'))).toEqual(Buffer.alloc(64, 1));
-    const example = JSON.parse(await readFile(path.join(downloaded, 'input_example.json'), 'utf8')) as { inputs: number[][][][] };
-    expect([example.inputs.length, example.inputs[0].length, example.inputs[0][0].length, example.inputs[0][0][0].length]).toEqual([1, IMAGE_SIZE, IMAGE_SIZE, 3]);
+    // What the python_function flavor names travels with the model: its loader, environment and card.
+    for (const file of ['code/malaria_mlops_pyfunc/__init__.py', 'code/malaria_mlops_pyfunc/network.py', 'requirements.txt', 'python_env.yaml', 'conda.yaml', 'serving_input_example.json', 'model_card.md']) {
+      expect({ file, bytes: (await readFile(path.join(downloaded, file))).length }).toEqual({ file, bytes: expect.any(Number) });
+    }
+    const example = JSON.parse(await readFile(path.join(downloaded, 'input_example.json'), 'utf8')) as { columns: string[]; data: string[][] };
+    const png = Buffer.from(example.data[0][0], 'base64');
+    expect([example.columns, png.subarray(1, 4).toString(), png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([['image'], 'PNG', IMAGE_SIZE, IMAGE_SIZE]);
     const logged = JSON.parse(run.data.tags.find((t) => t.key === LOGGED_MODELS_TAG)?.value ?? '[]') as unknown[];
-    expect(logged).toEqual([expect.objectContaining({ run_id: runId, model_id: modelId, flavors: { tfjs: expect.objectContaining({ format: 'tfjs-layers' }) } })]);
+    expect(logged).toEqual([expect.objectContaining({
+      run_id: runId, model_id: modelId,
+      flavors: { tfjs: expect.objectContaining({ format: 'tfjs-layers' }), python_function: expect.objectContaining({ loader_module: 'malaria_mlops_pyfunc' }) },
+    })]);
     // runs:/<run_id>/model, as users know it, reaches the logged model (MLflow 3's rule).
     const byRun = await downloadArtifacts(client, `runs:/${runId}/model`, path.join(work, 'by-run'));
     expect((await readFile(path.join(byRun, 'model.json'), 'utf8'))).toContain('layers-model');
 
     const versions = (await client.searchModelVersions({ filter: `name='${registerModel}'` })).items;
     expect(versions.map((v) => [v.version, v.source, v.run_id, v.status])).toEqual([['1', `models:/${modelId}`, runId, 'READY']]);
+    // The model card is the version's description, after a line on loading this very version.
+    const { description } = await client.getModelVersion(registerModel, '1');
+    expect(description).toBe(`**${registerModel} version 1**: \`mlflow.pyfunc.load_model("models:/${registerModel}/1")\`, `
+      + `\`npm run serve -- --model models:/${registerModel}/1\`.\n\n${MODEL_CARD.trimEnd()}`);
     expect((await client.getModelVersionByAlias(registerModel, 'champion'))?.version).toBe('1');
     expect(lines.join('\n')).toMatch(new RegExp(`logged model ${modelId} \\(READY\\)`));
     expect(lines.join('\n')).toMatch(/alias 'champion' now points at version 1: no current champion with test_auc/);
@@ -225,7 +239,10 @@ describe('MlflowTracker against the fake server', () => {
     const run = onlyRun();
     const prefix = `${run.info.experiment_id}/${run.info.run_id}/artifacts/`;
     expect([...server.state.artifacts.keys()].map((k) => k.slice(prefix.length)).filter((k) => k.startsWith('model/')).sort()).toEqual([
-      'model/MLmodel', 'model/group1-shard1of1.bin', 'model/input_example.json', 'model/model.json', 'model/preprocessing.json',
+      'model/MLmodel', 'model/code/malaria_mlops_pyfunc/__init__.py', 'model/code/malaria_mlops_pyfunc/classifier.py',
+      'model/code/malaria_mlops_pyfunc/images.py', 'model/code/malaria_mlops_pyfunc/network.py', 'model/code/malaria_mlops_pyfunc/resize.py',
+      'model/conda.yaml', 'model/group1-shard1of1.bin', 'model/input_example.json', 'model/model.json', 'model/model_card.md',
+      'model/preprocessing.json', 'model/python_env.yaml', 'model/requirements.txt', 'model/serving_input_example.json',
     ]);
     expect(server.state.artifacts.get(`${prefix}model/MLmodel`)?.toString()).not.toContain('model_id:');
     expect(run.metrics.filter((m) => m.key === 'test_auc')).toHaveLength(1);

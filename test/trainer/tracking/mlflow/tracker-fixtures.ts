@@ -9,6 +9,9 @@ import type { RunStart } from '../../../../trainer/src/tracking/tracker';
 export const IMAGE_SIZE = 16;
 
 /** A run folder as the trainer leaves it: its record, metrics, a report, a plot and a saved TF.js model. */
+/** The model card the fixture's model folder holds, as the pipeline writes one. */
+export const MODEL_CARD = '# Malaria cell classifier: micro\n\n## What it is for, and what not\n\nA screening aid, not a diagnosis.\n';
+
 export async function makeRunFolder(parent: string, name: string): Promise<{ runDir: string; modelDir: string }> {
   const runDir = path.join(parent, name);
   const modelDir = path.join(runDir, 'model');
@@ -21,6 +24,7 @@ export async function makeRunFolder(parent: string, name: string): Promise<{ run
   await writeFile(path.join(modelDir, 'model.json'), JSON.stringify({ format: 'layers-model', weightsManifest: [{ paths: ['group1-shard1of1.bin'] }] }));
   await writeFile(path.join(modelDir, 'group1-shard1of1.bin'), Buffer.alloc(64, 1));
   await writeFile(path.join(modelDir, 'preprocessing.json'), JSON.stringify(defaultPreprocessing('micro', IMAGE_SIZE)));
+  await writeFile(path.join(modelDir, 'model_card.md'), MODEL_CARD);
   return { runDir, modelDir };
 }
 

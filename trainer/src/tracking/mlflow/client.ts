@@ -364,6 +364,12 @@ export class MlflowClient {
     return r.model_version;
   }
 
+  /** Sets a version's description (markdown; MLflow keeps 5,000 characters). */
+  async updateModelVersion(name: string, version: string, update: { description: string }): Promise<ModelVersion> {
+    const json = { name, version, description: update.description };
+    return (await this.call(Responses.modelVersion, { method: 'PATCH', path: `${API}/model-versions/update`, json })).model_version;
+  }
+
   async getModelVersion(name: string, version: string): Promise<ModelVersion> {
     return (await this.get(Responses.modelVersion, '/model-versions/get', { name, version })).model_version;
   }

@@ -384,6 +384,7 @@ function endOps(end: RunEnd, runDir: string, run: { step: number; dataset?: { na
       value: end.testMetrics?.[metric],
       greaterIsBetter: options.greaterIsBetter ?? greaterIsBetterFor(metric),
       alias: options.championAlias ?? 'champion',
+      modelDir,
     });
   }
   ops.push({ op: 'finish', status: end.status, endTime: Date.now() });

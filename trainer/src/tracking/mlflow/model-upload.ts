@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Preprocessing } from '../../models/preprocessing';
 import { UserError } from '../../user-error';
-import type { ArtifactStore } from './artifacts/artifact-store';
+import { joinArtifactPath, type ArtifactStore } from './artifacts/artifact-store';
 import { uploadDirectory, type UploadProgress } from './artifacts/upload-directory';
-import { buildMlmodel, INPUT_EXAMPLE_FILE, type MlmodelFiles } from './mlmodel';
+import { buildMlmodel, examplePng, type MlmodelFiles } from './mlmodel';
+import { loaderPackageFiles } from './pyfunc/loader-package';
 
 /** A saved TF.js model folder, read enough to describe it in an MLmodel file. */
 export interface ModelFolder {
@@ -36,8 +37,9 @@ export interface ModelUpload {
 }
 
 /**
- * Uploads the model's files, then its MLmodel file (tfjs flavor, signature) and input example,
- * so a reader that finds an MLmodel finds the weights beside it.
+ * Uploads the model's files, then its MLmodel file (tfjs and python_function flavors, signature),
+ * input example, Python environment and loader package (`code/`), so a reader that finds an MLmodel
+ * finds everything it names beside it.
  * @returns the MLmodel contents, whose history entry the run's `mlflow.log-model.history` tag records
  */
 export async function uploadModelFolder(store: ArtifactStore, folder: ModelFolder, upload: ModelUpload): Promise<MlmodelFiles> {
@@ -49,13 +51,21 @@ export async function uploadModelFolder(store: ArtifactStore, folder: ModelFolde
     modelUuid: upload.modelId ?? randomUUID().replace(/-/g, ''),
     modelId: upload.modelId,
     createdAt: new Date(),
+    examplePng: await examplePng(folder.preprocessing),
   });
   await uploadDirectory(store, folder.dir, upload.storePath, { label: 'model', onProgress: upload.onProgress });
   const staging = await mkdtemp(path.join(tmpdir(), 'mlmodel-'));
   try {
-    await writeFile(path.join(staging, 'MLmodel'), mlmodel.mlmodel);
-    await writeFile(path.join(staging, INPUT_EXAMPLE_FILE), mlmodel.inputExample);
+    for (const { artifactPath, localPath } of await loaderPackageFiles()) {
+      await mkdir(path.dirname(path.join(staging, artifactPath)), { recursive: true });
+      await copyFile(localPath, path.join(staging, artifactPath));
+    }
+    // The MLmodel file last: it names the others, and MLflow's tools look for it first.
+    const { MLmodel: mlmodelFile, ...others } = mlmodel.files;
+    for (const [name, text] of Object.entries(others)) await writeFile(path.join(staging, name), text);
     await uploadDirectory(store, staging, upload.storePath);
+    await writeFile(path.join(staging, 'MLmodel'), mlmodelFile);
+    await store.uploadFile(path.join(staging, 'MLmodel'), joinArtifactPath(upload.storePath, 'MLmodel'));
   } finally {
     await rm(staging, { recursive: true, force: true });
   }

@@ -35,7 +35,7 @@ export async function sendOp(op: OutboxOp, ctx: SendContext): Promise<void> {
     case 'model':
       return logModel(op, ctx, resolveFrom(ctx.baseDir, op.modelDir));
     case 'register':
-      return registerModel(op, ctx);
+      return registerModel(op, ctx, op.modelDir && resolveFrom(ctx.baseDir, op.modelDir));
     case 'finish':
       await ctx.client.updateRun(requireRun(ctx), { status: op.status, endTime: op.endTime });
       return;

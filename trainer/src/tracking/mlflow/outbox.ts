@@ -65,6 +65,8 @@ export const OutboxOpSchema = z.discriminatedUnion('op', [
     value: double.optional(),
     greaterIsBetter: z.boolean(),
     alias: z.string(),
+    /** The model folder, whose model card becomes the version's description (absent in outboxes written before). */
+    modelDir: z.string().optional(),
   }),
   z.object({ op: z.literal('finish'), status: z.enum(['FINISHED', 'FAILED', 'KILLED']), endTime: z.number() }),
 ]);
