@@ -4,6 +4,7 @@ import { escapeHtml, formatDuration, formatMetric, htmlTable } from '../evaluate
 import { inlinePng, plotSection, reportPage } from '../evaluate/report';
 import { plotLearningCurveOverlay, plotRocOverlay, type LabeledPredictions } from './comparison-plots';
 import { readRunFolder, type RunSummary } from './run-summary';
+import { isStudyComparison, studyTableSection } from './study-table';
 import { COMPARED_METRICS, differingParams, groupRuns, summaryMetrics, type MetricSpread, type RunGroupSummary } from './summarize';
 
 export interface ComparisonOptions {
@@ -55,6 +56,7 @@ export async function compareRuns(folder: string, runs: readonly RunSummary[], o
       + 'Intervals are 95%: Wilson for the proportions, a bootstrap over patients for the AUC. '
       + 'A test set of a few patients moves accuracy by points: compare configurations by their mean over folds or seeds, not by one run.</p>',
     missingSection(options.missing ?? []),
+    isStudyComparison(runs) ? studyTableSection(runs) : '',
     repeated ? configurationSection(groups) : '',
     runSection(runs, differing, folder),
     plotSection('ROC curves', [await inlinePng(folder, 'ROC curves', roc?.png)],

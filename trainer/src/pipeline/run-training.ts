@@ -67,7 +67,7 @@ async function train(run: StartedRun, deps: RunDeps, record: TrainingProgressRec
     epochs: config.epochs,
     batchSize: config.batchSize,
     patience: config.patience,
-    augment: config.augment,
+    augment: config.augment ? { symmetries: config.augmentSymmetries, brightness: config.augmentBrightness } : undefined,
     learningRate: { name: config.lrSchedule, base: config.learningRate, patience: config.lrPatience, factor: config.lrFactor },
     scale: defaultPreprocessing(config.model, config.imageSize).scale,
     seed: config.seed,
@@ -101,8 +101,10 @@ async function finish(run: StartedRun, result: FitResult, deps: RunDeps): Promis
     ...reportData(run, status), ...(champion ? { champion: { ...champion, decidingMetric: config.championMetric } } : {}),
   }, evaluation);
   log(`report: ${report}`);
-  const unsynced = await run.tracking.endRunKeepingUnsent({ status, testMetrics: evaluation?.record, modelDir }, log);
-  return { runDir, status, testMetrics: evaluation?.record, unsynced };
+  // The epoch whose weights were kept: comparisons read the training figures of that epoch.
+  const testMetrics = evaluation && { ...evaluation.record, ...(result.bestEpoch ? { best_epoch: result.bestEpoch } : {}) };
+  const unsynced = await run.tracking.endRunKeepingUnsent({ status, testMetrics, modelDir }, log);
+  return { runDir, status, testMetrics, unsynced };
 }
 
 /**
