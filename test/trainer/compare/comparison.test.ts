@@ -47,6 +47,13 @@ test('the parent run gets mean and sd of each test metric of the best configurat
   expect(summary.test_auc_pooled).toBeGreaterThan(0.5);
 });
 
+test('the best configuration is the one with the lowest value of a metric that improves downwards', () => {
+  const calibrated = (r: RunSummary, brier: number): RunSummary => ({ ...r, metrics: { ...r.metrics, test_brier: brier } });
+  const groups = groupRuns([calibrated(folds[0], 0.08), calibrated(folds[1], 0.1), calibrated(run('other', { model: 'cnn-1' }, 0.7, 0.1), 0.2)]);
+  expect(summaryMetrics(groups, 'test_brier').test_brier_mean).toBeCloseTo(0.09, 10);
+  expect(summaryMetrics(groups, 'test_auc').test_auc_mean).toBeCloseTo(0.75, 10);
+});
+
 test('the report shows every run with its interval, the configuration as mean ± sd, overlaid curves, and what is missing', async () => {
   const folder = await mkdtemp(join(tmpdir(), 'comparison-'));
   const result = await compareRuns(folder, folds, { title: 'Cross-validation of micro', missing: [{ name: 'fold 4', reason: 'its job failed' }] });

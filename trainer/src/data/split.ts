@@ -228,24 +228,84 @@ export function readSplit(pathOrRunDir: string): Split {
       seen.add(file);
     }
   }
+  const shared = split.mode === 'patient' ? patientsInSeveralSplits(split) : [];
+  if (shared.length > 0) {
+    const patients = new Set([...seen].map(patientOf)).size;
+    const named = shared.slice(0, EXAMPLES).map(({ patient, splits }) => `${patient} in ${splits.join(' and ')}`).join('; ');
+    throw new UserError(
+      `${path} says it splits by patient, but ${shared.length} of its ${patients} patients have cells in more than one split `
+        + `(${named}${shared.length > EXAMPLES ? '; ...' : ''}), so its test figures would not be about new patients. `
+        + 'If mixing a patient\'s cells is intended, that is a cell split: set "mode": "cell" in the file, or make one with --split cell; '
+        + 'otherwise drop --split-from to make a patient split.',
+    );
+  }
   return split;
+}
+
+/** Files or patients a message names before it says "..." */
+const EXAMPLES = 3;
+
+/** Patients with cells in more than one split, by name, each with the splits that hold them. */
+export function patientsInSeveralSplits(split: Pick<Split, SplitName>): { patient: string; splits: SplitName[] }[] {
+  const splitsOf = new Map<string, Set<SplitName>>();
+  for (const name of SPLIT_NAMES) {
+    for (const file of split[name]) {
+      const patient = patientOf(file);
+      splitsOf.set(patient, (splitsOf.get(patient) ?? new Set()).add(name));
+    }
+  }
+  return [...splitsOf].filter(([, splits]) => splits.size > 1).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([patient, splits]) => ({ patient, splits: SPLIT_NAMES.filter((name) => splits.has(name)) }));
+}
+
+/** How a reused split meets the data set's images. */
+export interface SplitCoverage {
+  /** The split's files: the only images to decode. */
+  readonly files: ReadonlySet<string>;
+  /** Images of the data set that the split does not name, sorted: not used. */
+  readonly leftOut: readonly string[];
+}
+
+/**
+ * Checks a reused split against the images the data set offers (after --limit), before any is
+ * decoded. Files it names that the data set lacks are an error: it was made for other data. Images
+ * it leaves out are not: a split may leave cells out on purpose, and the images an earlier run could
+ * not read are in no split, so they are only counted (see leftOutWarning) and never decoded.
+ */
+export function checkSplitCoverage(split: Split, available: readonly string[]): SplitCoverage {
+  const files = new Set(SPLIT_NAMES.flatMap((name) => split[name]));
+  const offered = new Set(available);
+  throwIfLacking(split, (file) => offered.has(file));
+  return { files, leftOut: available.filter((file) => !files.has(file)).sort() };
+}
+
+/** What a run says when its reused split leaves images of the data set out, or undefined when it leaves none. */
+export function leftOutWarning(leftOut: readonly string[], available: number): string | undefined {
+  if (leftOut.length === 0) return undefined;
+  const named = leftOut.slice(0, EXAMPLES).join(', ') + (leftOut.length > EXAMPLES ? ', ...' : '');
+  return `warning: the split (--split-from) leaves out ${leftOut.length} of the data set's ${available} images (${named}); `
+    + 'they are not used. Drop --split-from to split all of them.';
+}
+
+/** A UserError when the split names files that `has` says the data set lacks. */
+function throwIfLacking(split: Split, has: (file: string) => boolean): void {
+  const missing = SPLIT_NAMES.flatMap((name) => split[name].filter((file) => !has(file)));
+  if (missing.length === 0) return;
+  const named = split.train.length + split.validation.length + split.test.length;
+  throw new UserError(
+    `the split names ${missing.length} of its ${named} files that the data set lacks, e.g. ${missing.slice(0, EXAMPLES).join(', ')}. ` +
+      `It was made for other data (or another --limit), or they could not be read; drop --split-from to make a new split.`,
+  );
 }
 
 /**
  * The images of each split, in the split's (sorted) file order. Images the split does not name are left
- * out; a split naming files the data set lacks (another data set, another --limit, or images that
- * became unreadable) is a UserError.
+ * out (checkSplitCoverage counts them); a split naming files the data set lacks (another data set,
+ * another --limit, or images that became unreadable) is a UserError.
  */
 export function applySplit(images: LabeledImages, split: Split): Record<SplitName, LabeledImages> {
   const index = new Map(images.files.map((file, i) => [file, i]));
-  const missing = SPLIT_NAMES.flatMap((name) => split[name].filter((file) => !index.has(file)));
-  if (missing.length > 0) {
-    const named = split.train.length + split.validation.length + split.test.length;
-    throw new UserError(
-      `the split names ${missing.length} of its ${named} files that the data set lacks, e.g. ${missing.slice(0, 3).join(', ')}. ` +
-        `It was made for other data (or another --limit); drop --split-from to make a new split.`,
-    );
-  }
+  throwIfLacking(split, (file) => index.has(file));
   const bytes = images.size * images.size * 3;
   const subset = (files: readonly string[]): LabeledImages => {
     const pixels = new Uint8Array(files.length * bytes);

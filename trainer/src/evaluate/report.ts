@@ -39,6 +39,10 @@ export interface ReportData {
     readonly counts: DatasetInput['counts'];
     /** Images and patients per class in each split. */
     readonly composition?: Readonly<Record<SplitName, SplitComposition>>;
+    /** Patients with cells in more than one split (a cell split's). */
+    readonly sharedPatients?: number;
+    /** Images of the data set that a reused split left out. */
+    readonly leftOut?: number;
   };
   readonly params: Readonly<Record<string, ParamValue>>;
   readonly history: readonly EpochRecord[];
@@ -110,7 +114,7 @@ async function renderReport(runDir: string, data: ReportData): Promise<string> {
     evaluation ? patientTable(evaluation) : '',
     data.gallery ? cellGalleries(data.gallery, evaluation?.metrics.threshold) : '',
     plotSection('Learning curves', [await plot('Learning curves', plots.learningCurves)]),
-    epochs(data.history),
+    epochs(data.history, validationNote(data.params)),
     `<h2>Parameters</h2>${htmlTable(['Parameter', 'Value'], Object.entries(data.params).map(([k, v]) => [k, String(v)]))}`,
   ];
   return reportPage(`${data.runName}: ${data.model} run report`, sections);
@@ -167,11 +171,14 @@ function dataSection(data: ReportData['data']): string {
       }),
     )
     : htmlTable(['Split', 'Images', 'Share of all images'], splits.map((name) => [name, String(counts[name]), share(counts[name])]));
+  const shared = data.sharedPatients === undefined ? 'one patient\'s cells can be in several splits'
+    : `${data.sharedPatients} patient${data.sharedPatients === 1 ? ' has' : 's have'} cells in more than one split`;
   const how = data.splitMode === 'patient'
     ? 'split by patient: no patient has cells in two splits'
-    : data.splitMode === 'cell' ? 'split cell by cell: one patient\'s cells can be in several splits' : 'split';
+    : data.splitMode === 'cell' ? `split cell by cell: ${shared}` : 'split';
+  const leftOut = data.leftOut ? ` The split, reused with <code>--split-from</code>, left out ${data.leftOut} more images of the data set.` : '';
   return `<h2>Data</h2>
-<p>${total} images from <code>${escapeHtml(data.source)}</code>, ${escapeHtml(how)}.
+<p>${total} images from <code>${escapeHtml(data.source)}</code>, ${escapeHtml(how)}.${leftOut}
 A patient can have cells of both classes, so the patients per class can add up to more than the patients.</p>
 ${table}`;
 }
@@ -204,7 +211,18 @@ function formatRate(rate: number): string {
   return String(Number(rate.toPrecision(3)));
 }
 
-function epochs(history: readonly EpochRecord[]): string {
+/** How validation was scored, beside how the saved model is used: what chose the best epoch. */
+function validationNote(params: ReportData['params']): string {
+  if (params.tta !== true) return 'Validation is scored on each image as it is, as the saved model is used (no test-time augmentation).';
+  if (params.validateWithTta === true) {
+    return 'Validation is scored with test-time augmentation (each image under its 8 flips and rotations), as the saved model is used.';
+  }
+  return 'Validation is scored on each image as it is, while the saved model is used with test-time augmentation (the threshold, '
+    + 'the test figures and the model server score each image under its 8 flips and rotations): the epoch is chosen on a close, '
+    + 'not identical, loss. <code>--validate-with-tta</code> chooses it on the loss as used, for about 40% more time per epoch on a CPU.';
+}
+
+function epochs(history: readonly EpochRecord[], validation: string): string {
   if (history.length === 0) return '<h2>Epochs</h2><p class="note">No epoch finished.</p>';
   const best = history.reduce((a, b) => (b.val_loss < a.val_loss ? b : a));
   const rows: TableRow[] = history.map((r) => ({
@@ -221,6 +239,7 @@ function epochs(history: readonly EpochRecord[]): string {
     ],
   }));
   return `<h2>Epochs</h2>
-<p class="note">The highlighted row has the lowest validation loss (epoch ${best.epoch}): the saved model is that epoch's.</p>
+<p class="note">The highlighted row has the lowest validation loss (epoch ${best.epoch}): the saved model is that epoch's.
+${validation}</p>
 ${htmlTable(['Epoch', 'Loss', 'Accuracy', 'Val. loss', 'Val. accuracy', 'Learning rate', 'Seconds', 'Images/s'], rows)}`;
 }
