@@ -68,6 +68,7 @@ async function train(run: StartedRun, deps: RunDeps, record: TrainingProgressRec
     batchSize: config.batchSize,
     patience: config.patience,
     augment: config.augment ? { symmetries: config.augmentSymmetries, brightness: config.augmentBrightness } : undefined,
+    tta: config.tta && config.validateWithTta,
     learningRate: { name: config.lrSchedule, base: config.learningRate, patience: config.lrPatience, factor: config.lrFactor },
     scale: defaultPreprocessing(config.model, config.imageSize).scale,
     seed: config.seed,
@@ -134,7 +135,10 @@ function reportData(run: StartedRun, status: RunStatus) {
     backend: run.backend.summary,
     startTime: run.startedAt.toISOString(),
     durationSeconds: (Date.now() - run.startedAt.getTime()) / 1000,
-    data: { source: images.source, splitMode: images.split.mode, counts: images.counts, composition: images.composition },
+    data: {
+      source: images.source, splitMode: images.split.mode, counts: images.counts, composition: images.composition,
+      sharedPatients: images.sharedPatients, leftOut: images.leftOut,
+    },
     params: allParams(run),
   };
 }

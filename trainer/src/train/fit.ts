@@ -41,6 +41,13 @@ export interface FitOptions {
   readonly patience: number;
   /** Training augmentation: which symmetries, and the brightness range (1 +/- brightness); absent: none. */
   readonly augment?: { readonly symmetries: AugmentSymmetries; readonly brightness: number };
+  /**
+   * Score validation with test-time augmentation (8 views per image, 8x the validation time), as
+   * the threshold, the test metrics and the model server score images: the validation loss that
+   * picks the best epoch (and drives early stopping and the plateau schedule) is then the loss of
+   * the model as it will be used (`--validate-with-tta`).
+   */
+  readonly tta?: boolean;
   /** The optimizer's learning rate is set from it before every step. */
   readonly learningRate: LrSchedule;
   readonly scale: number;
@@ -72,7 +79,7 @@ export interface FitResult {
 /**
  * Trains with the optimizer the caller compiled (its learning rate set step by step from
  * `learningRate`) on uint8 images converted batch by batch, evaluates
- * on the validation set after every epoch, stops early on validation loss and restores the best
+ * on the validation set after every epoch (as the model will be used: see `tta`), stops early on validation loss and restores the best
  * weights, and stops cleanly after the current step when `signal` aborts.
  */
 export async function fit(
@@ -127,7 +134,7 @@ export async function fit(
       outcome = 'interrupted';
       break;
     }
-    const probabilities = await predictProbabilities(model, validation, options.batchSize, options.scale);
+    const probabilities = await predictProbabilities(model, validation, options.batchSize, options.scale, options.tta);
     const record: EpochRecord = {
       epoch,
       loss: lossSum / seen,
