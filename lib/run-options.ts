@@ -8,7 +8,7 @@ import { UserError } from '../trainer/src/user-error';
  * TF.js, which the CDK app and the launcher must not pay for, so the names are kept here as a list;
  * test/lib/run-options.test.ts fails when the two disagree.
  */
-export const TRAINER_MODELS = ['compact', 'micro', 'cnn-1', 'cnn-2', 'cnn-3', 'cnn-4', 'vgg16'] as const;
+export const TRAINER_MODELS = ['compact', 'micro', 'cnn-1', 'cnn-2', 'cnn-3', 'cnn-4', 'vgg16', 'cnn-1-gap', 'cnn-2-gap', 'cnn-3-gap', 'cnn-4-gap'] as const;
 export type TrainerModel = (typeof TRAINER_MODELS)[number];
 
 /**
@@ -23,6 +23,7 @@ export const LOCAL_ONLY_OPTIONS = {
   out: 'the run folder lives inside the container; results go to MLflow',
   cacheDir: 'the dataset cache is the bucket',
   splitFrom: 'names a file on your machine',
+  holdout: 'names a file on your machine',
   backend: 'the GPU backend is required in the cloud',
   threads: 'only affects the wasm backend',
 } as const satisfies Partial<Record<keyof z.input<typeof TrainConfigSchema>, string>>;

@@ -33,6 +33,30 @@ describe('parseTrainConfig', () => {
   });
 });
 
+describe('--validate-with-tta', () => {
+  test('is off by default, and needs test-time augmentation', () => {
+    expect(parseTrainConfig({})).toMatchObject({ tta: true, validateWithTta: false });
+    expect(parseTrainConfig({ validateWithTta: true }).validateWithTta).toBe(true);
+    expect(() => parseTrainConfig({ validateWithTta: true, tta: false })).toThrow('--validate-with-tta: scores validation as the model is used, with test-time augmentation; drop --no-tta');
+  });
+});
+
+describe('--champion-metric', () => {
+  test('takes any test metric that ranks models, higher or lower is better', () => {
+    expect(parseTrainConfig({}).championMetric).toBe('test_auc');
+    expect(parseTrainConfig({ championMetric: 'test_brier' }).championMetric).toBe('test_brier');
+  });
+
+  test.each([
+    ['test_breir', "--champion-metric: 'test_breir' is not a metric the trainer writes (did you mean test_brier?); choose one of test_accuracy, "],
+    ['test_threshold', "--champion-metric: 'test_threshold' is not better higher or lower"],
+    ['val_loss', "--champion-metric: 'val_loss' is not one of the test metrics a model is registered with"],
+  ])('refuses %p when the options are read, with the metrics it takes', (championMetric, message) => {
+    expect(() => parseTrainConfig({ championMetric })).toThrow(UserError);
+    expect(() => parseTrainConfig({ championMetric })).toThrow(message);
+  });
+});
+
 describe('cross-validation options', () => {
   test('--cv K alone, or with the fold to train', () => {
     expect(parseTrainConfig({ cv: 5 })).toMatchObject({ cv: 5 });

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { championMetricProblem } from './evaluate/metric-directions';
 import { thresholdTargetProblem } from './evaluate/threshold';
 import { checkOptions, type OptionName } from './option-problems';
+import { AUGMENT_SYMMETRIES } from './train/batches';
 import { LR_SCHEDULES } from './train/learning-rate';
 import { UserError } from './user-error';
 
@@ -44,6 +46,9 @@ export const TrainConfigSchema = z
       .default([0.8, 0.1, 0.1]).describe('train, validation, test fractions')
       .refine((f) => Math.abs(f[0] + f[1] + f[2] - 1) < 1e-6, 'fractions must add up to 1'),
     splitFrom: z.string().optional().describe('reuse the split.json of an earlier run (file or run folder)'),
+    holdout: z.string().optional()
+      .describe('patients kept out of all training and tuning (a file of patient ids, one per line, or a split.json): '
+        + 'the test split is exactly their images; with --cv the folds are cut from the other patients'),
     cv: z.number().int().min(2).max(20).optional()
       .describe('K-fold cross-validation by patient: K models, each tested on patients the others trained on; mean and sd of every metric '
         + '(needs 2K patients; a warning when a fold would be tested on fewer than 5)'),
@@ -51,9 +56,16 @@ export const TrainConfigSchema = z
     patience: z.number().int().nonnegative().default(0)
       .describe('stop after this many epochs without a better validation loss (0: run every epoch; the best epoch\'s weights are kept either way)'),
     augment: z.boolean().default(true).describe('random flips, 90-degree rotations and brightness changes of the training images'),
+    augmentSymmetries: z.enum(AUGMENT_SYMMETRIES).default('all')
+      .describe('--augment: all (the 8 flips and quarter turns of the square) or flips (horizontal and vertical, as Keras\' RandomFlip)'),
+    augmentBrightness: z.number().min(0).max(0.5).default(0.1)
+      .describe('--augment: brightness multiplied by a factor drawn from 1 +/- this (0: unchanged)'),
     tta: z.boolean().default(true)
       .describe('test-time augmentation: score each image under its 8 flips and rotations and average; '
         + 'used for the threshold, the test metrics and by the model server (8x the prediction time)'),
+    validateWithTta: z.boolean().default(false)
+      .describe('score each epoch\'s validation with test-time augmentation too, so that the best epoch is chosen on the '
+        + 'loss of the model as it is used (about 40% more time per epoch on a CPU; default: without, about 5%)'),
     thresholdFor: z.string()
       .superRefine((text, ctx) => {
         const problem = thresholdTargetProblem(text);
@@ -72,8 +84,13 @@ export const TrainConfigSchema = z
     limit: z.number().int().positive().optional().describe('use at most this many images per class (quick trials)'),
     registerModel: z.string().min(1).default('malaria-classifier')
       .describe('MLflow registered-model name (used when MLFLOW_TRACKING_URI is set)'),
-    championMetric: z.string().min(1).default('test_auc')
-      .describe('test metric that decides whether a new version becomes the champion'),
+    championMetric: z.string().min(1)
+      .superRefine((metric, ctx) => {
+        const problem = championMetricProblem(metric);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .default('test_auc')
+      .describe('test metric that decides whether a new version becomes the champion (higher or lower is better, as the metric goes: test_brier lower)'),
     requireGpu: z.boolean().default(false).describe('fail unless the GPU backend is active (cloud runs)'),
     datasetCache: z.string().optional().describe('s3:// prefix that caches the NIH zip and decoded tensors'),
     checkpointUri: z.string().optional()
@@ -85,7 +102,12 @@ export const TrainConfigSchema = z
  * Rules that tie options together, kept apart from the schema so that schemas derived from it
  * (the cloud launcher's) can `.omit()` fields and apply the same rules.
  */
-export function checkOptionCombinations(config: { cv?: number; cvFold?: number; splitFrom?: string }, context: z.RefinementCtx): void {
+export function checkOptionCombinations(
+  config: { cv?: number; cvFold?: number; splitFrom?: string; holdout?: string; tta?: boolean; validateWithTta?: boolean }, context: z.RefinementCtx,
+): void {
+  if (config.validateWithTta && config.tta === false) {
+    context.addIssue({ code: 'custom', path: ['validateWithTta'], message: 'scores validation as the model is used, with test-time augmentation; drop --no-tta' });
+  }
   if (config.cvFold !== undefined && config.cv === undefined) {
     context.addIssue({ code: 'custom', path: ['cvFold'], message: 'needs --cv K (the number of folds)' });
   }
@@ -94,6 +116,9 @@ export function checkOptionCombinations(config: { cv?: number; cvFold?: number; 
   }
   if (config.cv !== undefined && config.splitFrom !== undefined) {
     context.addIssue({ code: 'custom', path: ['cv'], message: 'makes its own folds; drop --split-from' });
+  }
+  if (config.holdout !== undefined && config.splitFrom !== undefined) {
+    context.addIssue({ code: 'custom', path: ['holdout'], message: 'the split from --split-from already fixes the test set; drop one of the two' });
   }
 }
 

@@ -46,6 +46,20 @@ test('--split-from is checked before any data is read', async () => {
   expect(result.stderr).not.toContain('backend');
 });
 
+test('a patient split whose patients are in two splits is refused before any data is read, naming them', async () => {
+  const splitFile = join(dir, 'overlapping-split.json');
+  await writeFile(splitFile, JSON.stringify({
+    mode: 'patient', seed: 1, fractions: [0.8, 0.1, 0.1],
+    train: ['Parasitized/C1P1_IMG_1_cell_1.png', 'Uninfected/C2P2_IMG_1_cell_1.png'],
+    validation: ['Uninfected/C1P1_IMG_1_cell_2.png'],
+    test: ['Parasitized/C3P3_IMG_1_cell_1.png'],
+  }));
+  const result = await runCli(['train', '--split-from', splitFile, '--data', join(dir, 'nowhere'), '--backend', 'cpu']);
+  expectCleanError(result, `${splitFile} says it splits by patient, but 1 of its 3 patients have cells in more than one split (C1P1 in train and validation)`,
+    'set "mode": "cell" in the file, or make one with --split cell');
+  expect(result.stderr).not.toContain('--data');
+});
+
 test('an unknown model lists the known ones before any data is read', async () => {
   const result = await runCli(['train', '--model', 'resnet', '--data', join(dir, 'nowhere'), '--backend', 'cpu']);
   expectCleanError(result, 'unknown model "resnet"', 'micro', 'vgg16');

@@ -50,15 +50,17 @@ test('a short training on synthetic cells reaches 0.85 test accuracy and leaves 
   firstRunDir = runDir;
 });
 
-test('another run can reuse exactly the same split', async () => {
+test('another run can reuse exactly the same split (and choose its epoch on validation scored as the model is used)', async () => {
   const runDir = firstRunDir ?? (await runCli(['train', ...common, '--epochs', '1'])).stdout.trim().split('\n').at(-1) as string;
-  const again = await runCli(['train', ...common, '--epochs', '1', '--split-from', runDir]);
+  const again = await runCli(['train', ...common, '--epochs', '1', '--split-from', runDir, '--validate-with-tta']);
   expect(again.code).toBe(0);
+  expect(again.stderr).not.toContain('leaves out');
   const secondDir = again.stdout.trim().split('\n').at(-1) as string;
   expect(secondDir).not.toBe(runDir);
   const [first, second] = await Promise.all([readJson(join(runDir, 'split.json')), readJson(join(secondDir, 'split.json'))]);
   expect(second.test).toEqual(first.test);
   expect(second.train).toEqual(first.train);
+  expect(await readFile(join(secondDir, 'report.html'), 'utf8')).toContain('Validation is scored with test-time augmentation');
 });
 
 test('Ctrl-C stops training cleanly: the run is KILLED, the best model so far is saved, exit code 130', async () => {

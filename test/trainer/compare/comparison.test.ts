@@ -47,6 +47,13 @@ test('the parent run gets mean and sd of each test metric of the best configurat
   expect(summary.test_auc_pooled).toBeGreaterThan(0.5);
 });
 
+test('the best configuration is the one with the lowest value of a metric that improves downwards', () => {
+  const calibrated = (r: RunSummary, brier: number): RunSummary => ({ ...r, metrics: { ...r.metrics, test_brier: brier } });
+  const groups = groupRuns([calibrated(folds[0], 0.08), calibrated(folds[1], 0.1), calibrated(run('other', { model: 'cnn-1' }, 0.7, 0.1), 0.2)]);
+  expect(summaryMetrics(groups, 'test_brier').test_brier_mean).toBeCloseTo(0.09, 10);
+  expect(summaryMetrics(groups, 'test_auc').test_auc_mean).toBeCloseTo(0.75, 10);
+});
+
 test('the report shows every run with its interval, the configuration as mean ± sd, overlaid curves, and what is missing', async () => {
   const folder = await mkdtemp(join(tmpdir(), 'comparison-'));
   const result = await compareRuns(folder, folds, { title: 'Cross-validation of micro', missing: [{ name: 'fold 4', reason: 'its job failed' }] });
@@ -119,4 +126,27 @@ test('test predictions survive the run folder, for comparisons made later', asyn
   await writePredictions(dir, p);
   expect(await readPredictions(dir)).toEqual(p);
   expect(await readPredictions(join(dir, 'missing'))).toBeUndefined();
+});
+
+test('a comparison of the study\'s networks opens with the study\'s table, then what it lacked', async () => {
+  const study = [
+    { ...run('r1', { model: 'cnn-2', batchSize: '128' }, 0.887, 0.3), metrics: {
+      test_accuracy: 0.887, test_accuracy_ci_low: 0.87, test_accuracy_ci_high: 0.9, test_auc: 0.97, test_auc_ci_low: 0.95, test_auc_ci_high: 0.98,
+      test_patients: 12, val_precision_at_threshold: 0.81, val_recall_at_threshold: 0.99, best_epoch: 1,
+    } },
+    run('r2', { model: 'vgg16', batchSize: '128' }, 0.95, 0.4),
+  ];
+  const folder = await mkdtemp(join(tmpdir(), 'study-'));
+  const html = await readFile((await compareRuns(folder, study, { title: 'The original comparison' })).report, 'utf8');
+  const table = html.slice(html.indexOf('As the original study'));
+  expect(table).toContain('<th>Run Name</th><th>Duration</th><th>accuracy</th><th>val_accuracy</th><th>val_precision</th><th>val_recall</th>'
+    + '<th>batch_size</th><th>convolutions</th><th>epochs</th><th>Test accuracy (95% CI)</th><th>Test AUC (95% CI)</th><th>Test patients</th>');
+  // cnn-2 kept epoch 1 of 2: its training accuracy and val_accuracy are that epoch's; VGG16 (convolutions 0) comes last, as in the study.
+  expect(table).toContain('<td>cnn-2 (3x3kernel)</td><td>1 min 05 s</td><td>0.600</td><td>0.550</td><td>0.810</td><td>0.990</td><td>128</td><td>2</td><td>2</td>'
+    + '<td>0.887 (0.870-0.900)</td><td>0.970 (0.950-0.980)</td><td>12</td>');
+  expect(table.indexOf('cnn-2 (3x3kernel)')).toBeLessThan(table.indexOf('<td>VGG16</td>'));
+  expect(html.indexOf('As the original study')).toBeLessThan(html.indexOf('Runs (test metrics'));
+  // Not for comparisons of other models.
+  const other = await mkdtemp(join(tmpdir(), 'other-'));
+  expect(await readFile((await compareRuns(other, folds, { title: 'x' })).report, 'utf8')).not.toContain('As the original study');
 });

@@ -6,9 +6,12 @@ import { mulberry32, randomInt } from '../../../trainer/src/data/random';
 import {
   SPLIT_NAMES,
   applySplit,
+  checkSplitCoverage,
+  leftOutWarning,
   makeFoldSplit,
   makeSplit,
   patientOf,
+  patientsInSeveralSplits,
   readSplit,
   saveSplit,
   splitDigest,
@@ -104,7 +107,7 @@ describe('makeSplit by cell', () => {
   });
 });
 
-describe('saving and reusing a split', () => {
+describe('saving and reusing a split, checked against itself and the data set', () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'split-'));
@@ -130,6 +133,43 @@ describe('saving and reusing a split', () => {
     if (contents !== null) await writeFile(path, contents);
     expect(() => readSplit(path)).toThrow(UserError);
     expect(() => readSplit(path)).toThrow(message);
+  });
+
+  const mixed = {
+    seed: 1, fractions: [0.8, 0.1, 0.1],
+    train: ['Parasitized/A_IMG_1_cell_1.png', 'Parasitized/B_IMG_1_cell_1.png', 'Parasitized/C_IMG_1_cell_1.png', 'Parasitized/D_IMG_1_cell_1.png', 'Uninfected/E_IMG_1_cell_1.png'],
+    validation: ['Uninfected/A_IMG_1_cell_2.png', 'Uninfected/B_IMG_1_cell_2.png'],
+    test: ['Uninfected/C_IMG_1_cell_2.png', 'Uninfected/D_IMG_1_cell_2.png', 'Parasitized/A_IMG_1_cell_3.png'],
+  };
+
+  test('a patient split with patients in two splits is refused, naming a few and the way to a cell split', async () => {
+    const path = join(dir, 'split.json');
+    await writeFile(path, JSON.stringify({ mode: 'patient', ...mixed }));
+    expect(() => readSplit(path)).toThrow(UserError);
+    expect(() => readSplit(path)).toThrow(`${path} says it splits by patient, but 4 of its 5 patients have cells in more than one split `
+      + '(A in train and validation and test; B in train and validation; C in train and test; ...), so its test figures would not be about new patients. '
+      + 'If mixing a patient\'s cells is intended, that is a cell split: set "mode": "cell" in the file, or make one with --split cell');
+  });
+
+  test('a cell split may mix patients: it is read, and the patients it mixes are counted', async () => {
+    const path = join(dir, 'split.json');
+    await writeFile(path, JSON.stringify({ mode: 'cell', ...mixed }));
+    expect(patientsInSeveralSplits(readSplit(path)).map((p) => p.patient)).toEqual(['A', 'B', 'C', 'D']);
+  });
+
+  test('images the split leaves out are counted and named; files it names that the data lacks are an error', () => {
+    const split = makeSplit(DATA.files, DATA.labels, OPTS);
+    const extra = ['Uninfected/Z_IMG_9_cell_1.png', 'Uninfected/Y_IMG_9_cell_1.png', 'Parasitized/X_IMG_9_cell_1.png', 'Parasitized/W_IMG_9_cell_1.png'];
+    const coverage = checkSplitCoverage(split, [...DATA.files, ...extra]);
+    expect(coverage.files.size).toBe(DATA.files.length);
+    expect(coverage.leftOut).toEqual([...extra].sort());
+    expect(leftOutWarning(coverage.leftOut, DATA.files.length + 4)).toBe(
+      `warning: the split (--split-from) leaves out 4 of the data set's ${DATA.files.length + 4} images `
+        + '(Parasitized/W_IMG_9_cell_1.png, Parasitized/X_IMG_9_cell_1.png, Uninfected/Y_IMG_9_cell_1.png, ...); they are not used. '
+        + 'Drop --split-from to split all of them.',
+    );
+    expect(leftOutWarning(checkSplitCoverage(split, DATA.files).leftOut, DATA.files.length)).toBeUndefined();
+    expect(() => checkSplitCoverage(split, DATA.files.slice(1))).toThrow(/names 1 of its \d+ files that the data set lacks/);
   });
 });
 

@@ -153,6 +153,31 @@ test('says how the threshold was chosen and what it gives on validation and test
   expect(await readFile(await writeReport(dir, { ...data, evaluation: defaults }), 'utf8')).toContain('Threshold 0.500, the default');
 });
 
+test('a threshold target the validation split could not reach is said beside the threshold, with what it truly gives', async () => {
+  const threshold = chooseThreshold([0, 0, 0, 1, 1], [1, 0.2, 0.1, 1, 0.9], { metric: 'specificity', value: 0.99 });
+  const evaluation = { ...data.evaluation!, threshold };
+  const html = await readFile(await writeReport(dir, { ...data, evaluation }), 'utf8');
+  expect(html).toContain('Threshold 1.000, chosen on the validation split (never on test) for <code>--threshold-for specificity=0.99</code>. '
+    + '<strong>Warning:</strong> specificity &gt;= 0.99 cannot be reached on validation: 1 of 3 Uninfected cells scores 1');
+  expect(html).toContain('On the validation split (5 images) it gives sensitivity 0.500 and specificity 0.667');
+});
+
+test('a cell split says how many patients it mixes, and a reused split how many images it left out', async () => {
+  const cell = { ...data.data, splitMode: 'cell', sharedPatients: 14, leftOut: 40 };
+  const html = await readFile(await writeReport(dir, { ...data, data: cell }), 'utf8');
+  expect(html).toContain('split cell by cell: 14 patients have cells in more than one split.');
+  expect(html).toContain('The split, reused with <code>--split-from</code>, left out 40 more images of the data set.');
+  expect(await readFile(await writeReport(dir, data), 'utf8')).not.toContain('left out');
+});
+
+test('against the champion, says which way the deciding metric must move', async () => {
+  const champion = { modelName: 'malaria-classifier', alias: 'champion', version: '3', runName: 'r', metrics: { test_brier: 0.05 } };
+  const brier = await readFile(await writeReport(dir, { ...data, champion: { ...champion, decidingMetric: 'test_brier' } }), 'utf8');
+  expect(brier).toContain('This model takes the alias only if its test_brier is lower (better).');
+  const auc = await readFile(await writeReport(dir, { ...data, champion: { ...champion, decidingMetric: 'test_auc' } }), 'utf8');
+  expect(auc).toContain('This model takes the alias only if its test_auc is higher (better).');
+});
+
 test('lists the test patients worst first, and the cells: missed parasites first, then false alarms, uncertain, examples', async () => {
   const html = await readFile(await writeReport(dir, data), 'utf8');
   const patients = [...html.matchAll(/<tr( class="bad")?><td>(C\dP\dthinF)<\/td>/g)].map((m) => m[2]);
@@ -226,6 +251,17 @@ test('lists the options as the flags a user types, only those that applied, the 
     ...data, mlflow: 'http://localhost:5000', options: { ...data.options, lrSchedule: 'plateau', threads: 2 },
   }), 'utf8');
   for (const flag of ['--lr-patience 1', '--lr-factor 0.5', '--register-model malaria-classifier', '--threads 2']) expect(plateau).toContain(`<code>${flag}</code>`);
+});
+
+test('says whether the best epoch was chosen on validation scored the way the model is used', async () => {
+  const report = async (options: object) => readFile(await writeReport(dir, { ...data, options: { ...data.options, ...options } }), 'utf8');
+  expect(await report({ tta: true, validateWithTta: false })).toContain('Validation is scored on each image as it is, while the saved model '
+    + 'is used with test-time augmentation (the threshold, the test figures and the model server score each image under its 8 flips and rotations): '
+    + 'the epoch is chosen on a close, not identical, loss. <code>--validate-with-tta</code> chooses it on the loss as used');
+  expect(await report({ tta: true, validateWithTta: true }))
+    .toContain('Validation is scored with test-time augmentation (each image under its 8 flips and rotations), as the saved model is used.');
+  expect(await report({ tta: false, validateWithTta: false }))
+    .toContain('Validation is scored on each image as it is, as the saved model is used (no test-time augmentation).');
 });
 
 test('marks the epoch with the lowest validation loss and lists every epoch', async () => {

@@ -9,7 +9,8 @@ const PROBS = [0.9, 0.8, 0.6, 0.3, 0.7, 0.4, 0.2, 0.1];
 
 describe('chooseThreshold', () => {
   test('without a target it is 0.5, with what 0.5 gives on validation', () => {
-    expect(chooseThreshold(LABELS, PROBS)).toEqual({ threshold: 0.5, validation: { sensitivity: 0.75, specificity: 0.75, count: 8 } });
+    // 0.5 lets in 0.9, 0.8, 0.7 (a negative) and 0.6: 3 of 4 positives, 3 of 4 negatives cleared, 3 of 4 let in right.
+    expect(chooseThreshold(LABELS, PROBS)).toEqual({ threshold: 0.5, validation: { sensitivity: 0.75, specificity: 0.75, precision: 0.75, accuracy: 0.75, count: 8 } });
   });
 
   test.each([
@@ -24,7 +25,7 @@ describe('chooseThreshold', () => {
   ] as const)('%s >= %p gives %p (validation sensitivity %p, specificity %p)', (metric, value, threshold, sensitivity, specificity) => {
     const choice = chooseThreshold(LABELS, PROBS, { metric, value });
     expect(choice.threshold).toBeCloseTo(threshold, 12);
-    expect(choice.validation).toEqual({ sensitivity, specificity, count: 8 });
+    expect(choice.validation).toMatchObject({ sensitivity, specificity, count: 8 });
     expect(choice.target).toEqual({ metric, value });
   });
 
@@ -43,6 +44,58 @@ describe('chooseThreshold', () => {
       expect(computeMetrics(labels, probs, spec.threshold).specificity).toBeGreaterThanOrEqual(value);
       const below = Math.max(...probs.filter((p) => p < spec.threshold));
       expect(computeMetrics(labels, probs, below).specificity).toBeLessThan(value);
+    }
+  });
+
+  test('a specificity target that the top validation score (1.0) blocks is not reached, and the figures are what threshold 1 gives', () => {
+    // A saturated sigmoid (or the TTA mean of eight 1.0s) scores an uninfected cell exactly 1.0: no threshold up to 1 clears it.
+    const labels = [0, 0, 0, 1, 1];
+    const probs = [1.0, 0.2, 0.1, 1.0, 0.9];
+    const choice = chooseThreshold(labels, probs, { metric: 'specificity', value: 0.99 });
+    const truth = computeMetrics(labels, probs, choice.threshold);
+    expect(choice.threshold).toBe(1);
+    expect(choice.validation).toEqual({ sensitivity: truth.recall, specificity: truth.specificity, precision: truth.precision, accuracy: truth.accuracy, count: 5 });
+    expect(choice.validation?.specificity).toBeCloseTo(2 / 3, 12);
+    expect(choice.warning).toBe(
+      'specificity >= 0.99 cannot be reached on validation: 1 of 3 Uninfected cells scores 1, the highest score there is, '
+        + 'so no threshold clears it; threshold 1 gives specificity 0.667. Lower the target, or train with --label-smoothing 0.1, '
+        + 'which keeps scores off 1',
+    );
+  });
+
+  test('a target reached only by labelling every validation cell one class says so', () => {
+    // Specificity 1 needs a threshold above the top score 0.9, an uninfected cell's: nothing is labelled Parasitized.
+    const nothing = chooseThreshold([0, 1, 0, 1], [0.9, 0.8, 0.3, 0.1], { metric: 'specificity', value: 1 });
+    expect(nothing.threshold).toBeCloseTo(0.95, 12);
+    expect(nothing.validation).toEqual({ sensitivity: 0, specificity: 1, precision: 0, accuracy: 0.5, count: 4 });
+    expect(nothing.warning).toBe('specificity >= 1 is reached on validation only by labelling every cell Uninfected (sensitivity 0); lower the target');
+    // Sensitivity 1 needs every score down to the lowest, 0: a parasitized cell's, so every cell is labelled Parasitized.
+    const everything = chooseThreshold([1, 0, 0, 1], [0.9, 0.8, 0.3, 0], { metric: 'sensitivity', value: 1 });
+    expect(everything.threshold).toBe(0);
+    expect(everything.validation).toEqual({ sensitivity: 1, specificity: 0, precision: 0.5, accuracy: 0.5, count: 4 });
+    expect(everything.warning).toBe('sensitivity >= 1 is reached on validation only by labelling every cell Parasitized (specificity 0); lower the target');
+    expect(chooseThreshold(LABELS, PROBS, { metric: 'sensitivity', value: 0.75 }).warning).toBeUndefined();
+  });
+
+  test('with saturated scores (0 and 1), ties and float32 TTA means, the validation figures are what the threshold gives', () => {
+    const random = mulberry32(11);
+    for (let trial = 0; trial < 100; trial++) {
+      const n = 2 + Math.floor(random() * 30);
+      const labels = Array.from({ length: n }, () => (random() < 0.5 ? 1 : 0));
+      // Scores on a coarse grid, many of them exactly 0 or 1, as a float32 model output is.
+      const probs = Float32Array.from(labels, () => Math.min(1, Math.max(0, Math.round((random() * 1.4 - 0.2) * 8) / 8)));
+      for (const metric of ['sensitivity', 'specificity'] as const) {
+        for (const value of [0.5, 0.9, 0.99, 1]) {
+          if (!labels.includes(metric === 'sensitivity' ? 1 : 0)) continue;
+          const choice = chooseThreshold(labels, probs, { metric, value });
+          const truth = computeMetrics(labels, probs, choice.threshold);
+          expect(choice.threshold).toBeGreaterThanOrEqual(0);
+          expect(choice.threshold).toBeLessThanOrEqual(1);
+          expect(choice.validation).toEqual({ sensitivity: truth.recall, specificity: truth.specificity, precision: truth.precision, accuracy: truth.accuracy, count: n });
+          const reached = (metric === 'sensitivity' ? truth.recall : truth.specificity) >= value;
+          expect(reached || /cannot be reached/.test(choice.warning ?? '')).toBe(true);
+        }
+      }
     }
   });
 

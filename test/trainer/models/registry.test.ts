@@ -14,20 +14,36 @@ const batchNorm = (channels: number): number => 4 * channels;
 const separable3x3 = (cin: number, cout: number): number => 9 * cin + cin * cout;
 const dense = (inputs: number, units: number): number => inputs * units + units;
 const denseHead = (features: number): number => dense(features, 128) + dense(128, 1);
+/** The study's head: Dense(units) per position then batch norm, per block; Flatten of the last map into the output unit. */
+const perPositionHead = (channels: number, units: readonly number[], side: number): number => {
+  let params = 0;
+  let c = channels;
+  for (const u of units) [params, c] = [params + dense(c, u) + batchNorm(u), u];
+  return params + dense(side * side * c, 1);
+};
 
-function cnnParams(blocks: number): number {
+function cnnConvs(blocks: number): { params: number; channels: number } {
   let params = 0;
   let channels = 3;
   for (let i = 0; i < blocks; i++) {
     params += conv3x3(channels, 64 * 2 ** i, true);
     channels = 64 * 2 ** i;
   }
-  return params + denseHead(channels);
+  return { params, channels };
 }
 
+const studyCnnParams = (blocks: number) => (size: number): number => {
+  const { params, channels } = cnnConvs(blocks);
+  return params + perPositionHead(channels, [128], Math.floor(size / 2 ** blocks));
+};
+const pooledCnnParams = (blocks: number) => (): number => {
+  const { params, channels } = cnnConvs(blocks);
+  return params + denseHead(channels);
+};
+
 const VGG16_FILTERS = [64, 64, 128, 128, 256, 256, 256, 512, 512, 512, 512, 512, 512];
-const vgg16Params = VGG16_FILTERS.reduce((sum, f, i) => sum + conv3x3(i === 0 ? 3 : VGG16_FILTERS[i - 1], f, true), 0)
-  + denseHead(512);
+const vgg16BaseParams = VGG16_FILTERS.reduce((sum, f, i) => sum + conv3x3(i === 0 ? 3 : VGG16_FILTERS[i - 1], f, true), 0);
+const vgg16Params = (size: number): number => vgg16BaseParams + perPositionHead(512, [256, 128], Math.floor(size / 32));
 
 const compactParams = conv3x3(3, 24, false) + batchNorm(24)
   + conv3x3(24, 48, false) + batchNorm(48)
@@ -39,30 +55,35 @@ const microParams = conv3x3(3, 8, true) + conv3x3(8, 16, false) + batchNorm(16)
   + conv3x3(16, 32, false) + batchNorm(32) + conv3x3(32, 32, false) + batchNorm(32)
   + dense(2 * 32, 1);
 
-const EXPECTED_PARAMS: Record<string, number> = {
-  'cnn-1': cnnParams(1),
-  'cnn-2': cnnParams(2),
-  'cnn-3': cnnParams(3),
-  'cnn-4': cnnParams(4),
+/** Parameter count of each registered model as a function of the input size. */
+const EXPECTED_PARAMS: Record<string, (size: number) => number> = {
+  'cnn-1': studyCnnParams(1),
+  'cnn-2': studyCnnParams(2),
+  'cnn-3': studyCnnParams(3),
+  'cnn-4': studyCnnParams(4),
   vgg16: vgg16Params,
-  compact: compactParams,
-  micro: microParams,
+  'cnn-1-gap': pooledCnnParams(1),
+  'cnn-2-gap': pooledCnnParams(2),
+  'cnn-3-gap': pooledCnnParams(3),
+  'cnn-4-gap': pooledCnnParams(4),
+  compact: () => compactParams,
+  micro: () => microParams,
 };
 
 describe('model registry', () => {
-  test('registers the reference family, vgg16 and our own models', () => {
+  test('registers the original study\'s five networks, our pooled variants and our own models', () => {
     expect([...MODEL_NAMES].sort()).toEqual(Object.keys(EXPECTED_PARAMS).sort());
   });
 
   test('our models stay within their size budgets', () => {
     expect(compactParams).toBeLessThan(100_000);
-    expect(compactParams).toBeLessThan(vgg16Params / 100);
+    expect(compactParams).toBeLessThan(vgg16Params(100) / 100);
     expect(microParams).toBeLessThan(20_000);
   });
 
   test.each(Object.entries(EXPECTED_PARAMS))('%s has its documented parameter count at 100 px', (name, params) => {
     const model = buildModel(name, { inputSize: 100, seed: 1 });
-    expect(model.countParams()).toBe(params);
+    expect(model.countParams()).toBe(params(100));
     expect(model.outputs[0].shape).toEqual([null, 1]);
     model.dispose();
   });
@@ -98,7 +119,7 @@ describe('model registry', () => {
   test('an unknown name is a user error listing the known models', () => {
     const attempt = (): unknown => buildModel('resnet', { inputSize: 100, seed: 1 });
     expect(attempt).toThrow(UserError);
-    expect(attempt).toThrow(/unknown model "resnet".*cnn-1, cnn-2, cnn-3, cnn-4, vgg16, compact, micro/);
+    expect(attempt).toThrow(/unknown model "resnet".*cnn-1, cnn-2, cnn-3, cnn-4, vgg16, cnn-1-gap, cnn-2-gap, cnn-3-gap, cnn-4-gap, compact, micro/);
   });
 
   test('an input too small for the pools is a user error naming the minimum', () => {
@@ -123,11 +144,56 @@ describe('model registry', () => {
     model.dispose();
   });
 
+  // The study's define_network (train.py), convolutions=2: Conv2D(64)/MaxPool/Dropout(0.5), Conv2D(128)/MaxPool/Dropout(0.5),
+  // Dense(128, relu) on the 4-D map, Dropout(0.2), BatchNormalization, Flatten, Dense(1, sigmoid).
+  test('cnn-2 is the original study\'s network, layer for layer, with Keras\' defaults', () => {
+    const model = buildModel('cnn-2', { inputSize: 100, seed: 1 });
+    const layers = model.layers.slice(1).map((layer) => {
+      const config = layer.getConfig();
+      return [layer.getClassName(), layer.outputShape, config.rate ?? config.activation ?? config.filters ?? null];
+    });
+    expect(layers).toEqual([
+      ['Conv2D', [null, 100, 100, 64], 'relu'],
+      ['MaxPooling2D', [null, 50, 50, 64], null],
+      ['Dropout', [null, 50, 50, 64], 0.5],
+      ['Conv2D', [null, 50, 50, 128], 'relu'],
+      ['MaxPooling2D', [null, 25, 25, 128], null],
+      ['Dropout', [null, 25, 25, 128], 0.5],
+      ['Dense', [null, 25, 25, 128], 'relu'],
+      ['Dropout', [null, 25, 25, 128], 0.2],
+      ['BatchNormalization', [null, 25, 25, 128], null],
+      ['Flatten', [null, 80000], null],
+      ['Dense', [null, 1], 'sigmoid'],
+    ]);
+    const bn = model.layers.find((layer) => layer.getClassName() === 'BatchNormalization')!.getConfig();
+    expect([bn.momentum, bn.epsilon]).toEqual([0.99, 0.001]);
+    const kernels = model.layers.filter((layer) => ['Conv2D', 'Dense'].includes(layer.getClassName()))
+      .map((layer) => (layer.getConfig().kernelInitializer as { config: Record<string, unknown> }).config);
+    // Glorot uniform, as TF.js writes it.
+    for (const kernel of kernels) expect(kernel).toMatchObject({ scale: 1, mode: 'fanAvg', distribution: 'uniform' });
+    model.dispose();
+  });
+
+  test('vgg16 is the study\'s: the ImageNet base, two per-position dense blocks, Flatten', () => {
+    const model = buildModel('vgg16', { inputSize: 100, seed: 1 });
+    const head = model.layers.slice(model.layers.findIndex((layer) => layer.name === 'block5_pool') + 1)
+      .map((layer) => [layer.getClassName(), layer.outputShape]);
+    expect(head).toEqual([
+      ['Dense', [null, 3, 3, 256]], ['Dropout', [null, 3, 3, 256]], ['BatchNormalization', [null, 3, 3, 256]],
+      ['Dense', [null, 3, 3, 128]], ['Dropout', [null, 3, 3, 128]], ['BatchNormalization', [null, 3, 3, 128]],
+      ['Flatten', [null, 1152]], ['Dense', [null, 1]],
+    ]);
+    model.dispose();
+  });
+
   test('listModels gives every model with its parameter count and a summary', () => {
     const listing = listModels(64);
     expect(listing.map(({ name, params }) => [name, params]))
-      .toEqual(MODEL_NAMES.map((name) => [name, EXPECTED_PARAMS[name]]));
+      .toEqual(MODEL_NAMES.map((name) => [name, EXPECTED_PARAMS[name](64)]));
     for (const { summary } of listing) expect(summary.length).toBeGreaterThan(20);
+    expect(Object.fromEntries(listing.map(({ name, origin }) => [name, origin]))).toMatchObject({
+      'cnn-1': 'study', 'cnn-2': 'study', 'cnn-3': 'study', 'cnn-4': 'study', vgg16: 'study', 'cnn-2-gap': 'ours', compact: 'ours', micro: 'ours',
+    });
   });
 
   test('listModels marks models that need a larger input instead of failing', () => {

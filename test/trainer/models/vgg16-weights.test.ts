@@ -167,8 +167,10 @@ describe('freezeBase', () => {
     const model = buildModel('vgg16', { inputSize: 32, seed: 1 });
     const trainableBefore = model.trainableWeights.length;
     freezeBase(model);
-    expect(model.trainableWeights.map((w) => w.originalName.split('/')[0])).toEqual(['head_dense', 'head_dense', 'probability', 'probability']);
-    expect(trainableBefore).toBe(26 + 4);
+    expect(model.trainableWeights.map((w) => w.originalName.split('/')[0])).toEqual([
+      'dense1', 'dense1', 'dense1_bn', 'dense1_bn', 'dense2', 'dense2', 'dense2_bn', 'dense2_bn', 'probability', 'probability',
+    ]);
+    expect(trainableBefore).toBe(26 + 10);
     model.dispose();
   });
 

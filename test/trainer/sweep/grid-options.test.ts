@@ -24,10 +24,22 @@ describe('the sweep flags', () => {
     expect(cells.every((c) => c.config.imageSize === 64 && c.config.epochs === 1)).toBe(true);
   });
 
-  test('--preset seed gives the five models of the original comparison', () => {
+  test('--preset seed is the original comparison: its five networks with its settings', () => {
     const cells = expandGrid(gridOf('--preset', 'seed'));
     expect(cells.map((c) => c.config.model)).toEqual(['vgg16', 'cnn-1', 'cnn-2', 'cnn-3', 'cnn-4']);
-    expect(cells.every((c) => c.config.batchSize === 128 && c.config.imageSize === 100 && c.config.epochs === 10)).toBe(true);
+    expect(cells[0].config.weights).toBe('imagenet');
+    for (const { config } of cells) {
+      expect(config).toMatchObject({
+        imageSize: 100, batchSize: 128, epochs: 10, learningRate: 0.001, lrSchedule: 'constant', patience: 0,
+        augment: true, augmentSymmetries: 'flips', augmentBrightness: 0, tta: false,
+      });
+    }
+  });
+
+  test('--models picks cells of a preset, each with its own settings, instead of multiplying them', () => {
+    const cells = expandGrid(gridOf('--preset', 'seed', '--models', 'cnn-2,vgg16', '--image-size', '50'));
+    expect(cells.map((c) => [c.config.model, c.config.weights, c.config.imageSize])).toEqual([['vgg16', 'imagenet', 50], ['cnn-2', undefined, 50]]);
+    expect(() => gridOf('--preset', 'seed', '--models', 'cnn-2,compact')).toThrow(/--models compact: --preset seed has no cell of that model; it has vgg16, cnn-1, cnn-2, cnn-3, cnn-4/);
   });
 
   test('a flag overrides what the preset gives every cell', () => {

@@ -15,18 +15,23 @@ function random(seed: number) {
   return () => ((s = (s * 16807) % 2147483647) / 2147483647);
 }
 
-/** Bright images are positive, dark ones negative, with noise: learnable by a single dense unit. */
-function brightness(count: number, seed: number): LabeledImages {
+/** 4x4 images whose pixels are bright (170) where `bright(label, column)` says, dark (70) elsewhere, with noise. */
+function cells(count: number, seed: number, bright: (label: number, column: number) => boolean): LabeledImages {
   const size = 4;
   const next = random(seed);
   const labels = Uint8Array.from({ length: count }, (_, i) => i % 2);
   const pixels = new Uint8Array(count * size * size * 3);
   for (let i = 0; i < pixels.length; i++) {
     const label = labels[Math.floor(i / (size * size * 3))];
-    pixels[i] = Math.round((label ? 170 : 70) + (next() - 0.5) * 100);
+    pixels[i] = Math.round((bright(label, Math.floor(i / 3) % size) ? 170 : 70) + (next() - 0.5) * 100);
   }
   return { size, pixels, labels, files: [] };
 }
+
+/** Bright images are positive, dark ones negative: learnable by a single dense unit. */
+const brightness = (count: number, seed: number) => cells(count, seed, (label) => label === 1);
+/** Positive cells are bright on the left, negative ones on the right: a model that reads one orientation. */
+const leftBright = (count: number, seed: number) => cells(count, seed, (label, column) => (column < 2) === (label === 1));
 
 function tinyModel(): tf.LayersModel {
   const model = tf.sequential({
@@ -40,7 +45,7 @@ function tinyModel(): tf.LayersModel {
 }
 
 const constantRate = { name: 'constant', base: 0.05, patience: 1, factor: 0.5 } as const;
-const base = { batchSize: 16, augment: false, learningRate: constantRate, scale: 1 / 255 };
+const base = { batchSize: 16, learningRate: constantRate, scale: 1 / 255 };
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -69,6 +74,20 @@ test('learns a separable problem, reports each epoch and ends on the best valida
   expect(result.bestEpoch).toBe(best.epoch);
   const probabilities = await predictProbabilities(model, validation, 32, base.scale);
   expect(binaryCrossEntropy(validation.labels, probabilities)).toBeCloseTo(best.val_loss, 5);
+});
+
+test('with test-time augmentation, each epoch is validated as the model will be used, and the best epoch chosen so', async () => {
+  const train = leftBright(128, 21);
+  const validation = leftBright(64, 22);
+  const model = tinyModel();
+  const result = await fit(model, train, validation, { ...base, epochs: 4, patience: 0, seed: 23, tta: true });
+  const best = result.history.find((r) => r.epoch === result.bestEpoch)!;
+  expect(result.history.every((r) => r.val_loss >= best.val_loss)).toBe(true);
+  const withTta = await predictProbabilities(model, validation, 32, base.scale, true);
+  const without = await predictProbabilities(model, validation, 32, base.scale, false);
+  // The kept weights score validation as the history says, under the 8 views the threshold, the test and the server use.
+  expect(best.val_loss).toBeCloseTo(binaryCrossEntropy(validation.labels, withTta), 5);
+  expect(Math.abs(binaryCrossEntropy(validation.labels, without) - best.val_loss)).toBeGreaterThan(0.01);
 });
 
 test('stops early once validation loss has not improved for `patience` epochs', async () => {
@@ -123,7 +142,7 @@ test('a run stopped in the middle of an epoch resumes at the next step and ends 
   const train = brightness(160, 11);
   const validation = brightness(32, 12);
   // A cosine schedule: the resumed steps must get the rates the uninterrupted run's had.
-  const options = { ...base, learningRate: { ...constantRate, name: 'cosine' }, augment: true, epochs: 3, patience: 0, seed: 13 } as const;
+  const options = { ...base, learningRate: { ...constantRate, name: 'cosine' }, augment: { symmetries: 'all', brightness: 0.1 }, epochs: 3, patience: 0, seed: 13 } as const;
 
   const uninterrupted = tinyConvModel();
   const reference = await fit(uninterrupted, train, validation, options);

@@ -1,3 +1,4 @@
+import { bestFirst } from '../evaluate/metric-directions';
 import { rocAuc } from '../evaluate/metrics';
 import { isFinished, type RunSummary } from './run-summary';
 
@@ -74,10 +75,10 @@ export function spread(values: readonly number[]): MetricSpread {
 /**
  * The figures a group's parent run gets in MLflow: `<metric>_mean` and `<metric>_sd` of each test
  * metric over its runs, the pooled AUC, and how many runs finished. With several groups (a sweep
- * over models), those of the best group by `rankBy`, and the count of groups.
+ * over models), those of the best group by `rankBy` (higher or lower, as the metric goes), and the count of groups.
  */
 export function summaryMetrics(groups: readonly RunGroupSummary[], rankBy = 'test_auc'): Record<string, number> {
-  const best = [...groups].sort((a, b) => (b.metrics[rankBy]?.mean ?? -Infinity) - (a.metrics[rankBy]?.mean ?? -Infinity))[0];
+  const [best] = bestFirst([...groups], rankBy, (group) => group.metrics[rankBy]?.mean);
   const out: Record<string, number> = { runs_compared: groups.reduce((n, g) => n + g.runs.length, 0), configurations: groups.length };
   if (!best) return out;
   for (const [key, value] of Object.entries(best.metrics)) {

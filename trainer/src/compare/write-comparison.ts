@@ -7,6 +7,7 @@ import { isFinished, readRunFolder, type RunSummary } from './run-summary';
 import {
   COMPARED_METRICS, comparisonWarnings, differingParams, groupRuns, summaryMetrics, type MetricSpread, type RunGroupSummary,
 } from './summarize';
+import { isStudyComparison, studyTableSection } from './study-table';
 
 export interface ComparisonOptions {
   readonly title: string;
@@ -64,6 +65,7 @@ export async function compareRuns(outFolder: string, runs: readonly RunSummary[]
       + 'A test set of a few patients moves accuracy by points: compare configurations by their mean over folds or seeds, not by one run.</p>',
     warnings.length ? `<div class="error">${warnings.map((w) => escapeHtml(`warning: ${w}`)).join('\n')}</div>` : '',
     missingSection(options.missing ?? []),
+    isStudyComparison(runs) ? studyTableSection(runs) : '',
     repeated ? configurationSection(groups) : '',
     runSection(runs, differing, folder),
     plotSection('ROC curves', [await inlinePng(folder, 'ROC curves', roc?.png)],

@@ -111,6 +111,11 @@ export interface LoadOptions {
   readonly maxUnreadable: number;
   /** Decoding progress; without it a bar (terminal) or log lines go to stderr. */
   readonly onProgress?: ProgressCallback;
+  /**
+   * Given the files chosen (after `limitPerClass`) before any is decoded, returns those to decode:
+   * a reused split checks itself against the data set here, and leaves the rest undecoded.
+   */
+  readonly selectFiles?: (files: readonly string[]) => ReadonlySet<string>;
 }
 
 export interface LoadedImages {
@@ -146,7 +151,9 @@ export async function loadImages(source: DataSource, opts: LoadOptions): Promise
   const archive = await openSource(source);
   try {
     const layout = locateDataset(archive.files, archive.dirs, source.path);
-    const chosen = chooseImages(layout.images, opts.limitPerClass);
+    const limited = chooseImages(layout.images, opts.limitPerClass);
+    const selected = opts.selectFiles?.(limited.map((image) => image.file));
+    const chosen = selected ? limited.filter((image) => selected.has(image.file)) : limited;
     const imageBytes = opts.size * opts.size * 3;
     const pixels = allocatePixels(chosen.length, opts.size);
     const readable = new Uint8Array(chosen.length);

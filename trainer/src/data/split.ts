@@ -100,11 +100,14 @@ function assignUnits(groups: readonly number[][], labels: ArrayLike<number>, fra
     : assignGroups(groups, labels, fractions, random);
 }
 
-function toSplit(files: readonly string[], groups: readonly number[][], assignment: readonly number[], opts: SplitOptions, empty: (part: number) => string): Split {
+function toSplit(
+  files: readonly string[], groups: readonly number[][], assignment: readonly number[], opts: SplitOptions, empty: (part: number) => string,
+  mayBeEmpty: (part: number) => boolean = () => false,
+): Split {
   const parts: [string[], string[], string[]] = [[], [], []];
   groups.forEach((members, g) => members.forEach((i) => parts[assignment[g]].push(files[i])));
   for (const [s, part] of parts.entries()) {
-    if (part.length === 0) throw new UserError(empty(s));
+    if (part.length === 0 && !mayBeEmpty(s)) throw new UserError(empty(s));
     part.sort();
   }
   return { mode: opts.mode, seed: opts.seed, fractions: [...opts.fractions], train: parts[0], validation: parts[1], test: parts[2] };
@@ -182,10 +185,10 @@ function cutEachClass(members: readonly number[], labels: ArrayLike<number>, fra
   return assignment;
 }
 
-/** SHA-256 (hex) of the split's mode, seed, fractions and file lists: equal digests, equal splits. */
+/** SHA-256 (hex) of the split's mode, seed, fractions, file lists and held-out patients: equal digests, equal splits. */
 export function splitDigest(split: Split): string {
-  const { mode, seed, fractions, train, validation, test } = split;
-  return createHash('sha256').update(JSON.stringify({ mode, seed, fractions, train, validation, test })).digest('hex');
+  const { mode, seed, fractions, train, validation, test, holdout } = split;
+  return createHash('sha256').update(JSON.stringify({ mode, seed, fractions, train, validation, test, ...(holdout ? { holdout } : {}) })).digest('hex');
 }
 
 const SplitFileSchema = z.object({
@@ -196,6 +199,7 @@ const SplitFileSchema = z.object({
   validation: z.array(z.string()),
   test: z.array(z.string()),
   fold: z.object({ folds: z.number().int().min(2), fold: z.number().int().positive() }).optional(),
+  holdout: z.array(z.string()).optional(),
 });
 
 /** Writes the split as JSON (one file name per line, so a diff of two splits reads well). */
@@ -208,6 +212,7 @@ export function saveSplit(path: string, split: Split): void {
     `  "fractions": ${JSON.stringify(split.fractions)},`,
     `  "digest": ${JSON.stringify(splitDigest(split))},`,
     ...(split.fold ? [`  "fold": ${JSON.stringify(split.fold)},`] : []),
+    ...(split.holdout ? [`  "holdout": ${JSON.stringify(split.holdout)},`] : []),
     ...SPLIT_NAMES.map((name, s) => `  "${name}": ${list(split[name])}${s < 2 ? ',' : ''}`),
     '}',
   ].join('\n');
@@ -245,24 +250,84 @@ export function readSplit(pathOrRunDir: string): Split {
       seen.add(file);
     }
   }
+  const shared = split.mode === 'patient' ? patientsInSeveralSplits(split) : [];
+  if (shared.length > 0) {
+    const patients = new Set([...seen].map(patientOf)).size;
+    const named = shared.slice(0, EXAMPLES).map(({ patient, splits }) => `${patient} in ${splits.join(' and ')}`).join('; ');
+    throw new UserError(
+      `${path} says it splits by patient, but ${shared.length} of its ${patients} patients have cells in more than one split `
+        + `(${named}${shared.length > EXAMPLES ? '; ...' : ''}), so its test figures would not be about new patients. `
+        + 'If mixing a patient\'s cells is intended, that is a cell split: set "mode": "cell" in the file, or make one with --split cell; '
+        + 'otherwise drop --split-from to make a patient split.',
+    );
+  }
   return split;
+}
+
+/** Files or patients a message names before it says "..." */
+const EXAMPLES = 3;
+
+/** Patients with cells in more than one split, by name, each with the splits that hold them. */
+export function patientsInSeveralSplits(split: Pick<Split, SplitName>): { patient: string; splits: SplitName[] }[] {
+  const splitsOf = new Map<string, Set<SplitName>>();
+  for (const name of SPLIT_NAMES) {
+    for (const file of split[name]) {
+      const patient = patientOf(file);
+      splitsOf.set(patient, (splitsOf.get(patient) ?? new Set()).add(name));
+    }
+  }
+  return [...splitsOf].filter(([, splits]) => splits.size > 1).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([patient, splits]) => ({ patient, splits: SPLIT_NAMES.filter((name) => splits.has(name)) }));
+}
+
+/** How a reused split meets the data set's images. */
+export interface SplitCoverage {
+  /** The split's files: the only images to decode. */
+  readonly files: ReadonlySet<string>;
+  /** Images of the data set that the split does not name, sorted: not used. */
+  readonly leftOut: readonly string[];
+}
+
+/**
+ * Checks a reused split against the images the data set offers (after --limit), before any is
+ * decoded. Files it names that the data set lacks are an error: it was made for other data. Images
+ * it leaves out are not: a split may leave cells out on purpose, and the images an earlier run could
+ * not read are in no split, so they are only counted (see leftOutWarning) and never decoded.
+ */
+export function checkSplitCoverage(split: Split, available: readonly string[]): SplitCoverage {
+  const files = new Set(SPLIT_NAMES.flatMap((name) => split[name]));
+  const offered = new Set(available);
+  throwIfLacking(split, (file) => offered.has(file));
+  return { files, leftOut: available.filter((file) => !files.has(file)).sort() };
+}
+
+/** What a run says when its reused split leaves images of the data set out, or undefined when it leaves none. */
+export function leftOutWarning(leftOut: readonly string[], available: number): string | undefined {
+  if (leftOut.length === 0) return undefined;
+  const named = leftOut.slice(0, EXAMPLES).join(', ') + (leftOut.length > EXAMPLES ? ', ...' : '');
+  return `warning: the split (--split-from) leaves out ${leftOut.length} of the data set's ${available} images (${named}); `
+    + 'they are not used. Drop --split-from to split all of them.';
+}
+
+/** A UserError when the split names files that `has` says the data set lacks. */
+function throwIfLacking(split: Split, has: (file: string) => boolean): void {
+  const missing = SPLIT_NAMES.flatMap((name) => split[name].filter((file) => !has(file)));
+  if (missing.length === 0) return;
+  const named = split.train.length + split.validation.length + split.test.length;
+  throw new UserError(
+    `the split names ${missing.length} of its ${named} files that the data set lacks, e.g. ${missing.slice(0, EXAMPLES).join(', ')}. ` +
+      `It was made for other data (or another --limit), or they could not be read; drop --split-from to make a new split.`,
+  );
 }
 
 /**
  * The images of each split, in the split's (sorted) file order. Images the split does not name are left
- * out; a split naming files the data set lacks (another data set, another --limit, or images that
- * became unreadable) is a UserError.
+ * out (checkSplitCoverage counts them); a split naming files the data set lacks (another data set,
+ * another --limit, or images that became unreadable) is a UserError.
  */
 export function applySplit(images: LabeledImages, split: Split): Record<SplitName, LabeledImages> {
   const index = new Map(images.files.map((file, i) => [file, i]));
-  const missing = SPLIT_NAMES.flatMap((name) => split[name].filter((file) => !index.has(file)));
-  if (missing.length > 0) {
-    const named = split.train.length + split.validation.length + split.test.length;
-    throw new UserError(
-      `the split names ${missing.length} of its ${named} files that the data set lacks, e.g. ${missing.slice(0, 3).join(', ')}. ` +
-        `It was made for other data (or another --limit); drop --split-from to make a new split.`,
-    );
-  }
+  throwIfLacking(split, (file) => index.has(file));
   const bytes = images.size * images.size * 3;
   const subset = (files: readonly string[]): LabeledImages => {
     const pixels = new Uint8Array(files.length * bytes);
@@ -275,4 +340,39 @@ export function applySplit(images: LabeledImages, split: Split): Record<SplitNam
     return { size: images.size, pixels, labels, files: [...files] };
   };
   return { train: subset(split.train), validation: subset(split.validation), test: subset(split.test) };
+}
+
+/**
+ * `--holdout`: the held-out patients' images are the test split whatever the seed, and nothing else
+ * touches them. The other images are split into train and validation in the ratio of the train and
+ * validation fractions (grouped and stratified like makeSplit), or, for fold `fold` of a K-fold
+ * cross-validation, cut into folds as makeFoldSplit does, the held-out patients left out of all of them.
+ */
+export function makeHoldoutSplit(
+  files: readonly string[], labels: ArrayLike<number>, heldOut: readonly string[], opts: SplitOptions & Partial<Pick<FoldOptions, 'folds' | 'fold'>>,
+): Split {
+  if (files.length !== labels.length) throw new RangeError(`${files.length} files but ${labels.length} labels`);
+  const held = new Set(heldOut);
+  const present = new Set(files.map(patientOf));
+  const absent = heldOut.filter((patient) => !present.has(patient));
+  if (absent.length > 0) {
+    throw new UserError(`--holdout names ${absent.length} of its ${heldOut.length} patients that the data set lacks, e.g. ${absent.slice(0, 3).join(', ')}; `
+      + 'it was made for other data (or another --limit)');
+  }
+  const rest = files.flatMap((file, i) => (held.has(patientOf(file)) ? [] : [i]));
+  if (rest.length === 0) throw new UserError('--holdout holds out every patient of the data set: nothing is left to train on');
+  const restFiles = rest.map((i) => files[i]);
+  const restLabels = rest.map((i) => labels[i]);
+  const holdout = [...heldOut].sort();
+  if (opts.folds !== undefined && opts.fold !== undefined) {
+    return { ...makeFoldSplit(restFiles, restLabels, { ...opts, folds: opts.folds, fold: opts.fold }), holdout };
+  }
+  const groups = opts.mode === 'patient' ? patientGroups(restFiles) : restFiles.map((_, i) => [i]);
+  const [train, validation] = opts.fractions;
+  const assignment = assignUnits(groups, restLabels, [train / (train + validation), validation / (train + validation)], mulberry32(opts.seed));
+  const test = files.filter((file) => held.has(patientOf(file))).sort();
+  const { train: trainFiles, validation: validationFiles } = toSplit(restFiles, groups, assignment, opts, (s) =>
+    `the ${SPLIT_NAMES[s]} split is empty: the ${groups.length} ${opts.mode === 'patient' ? 'patients' : 'images'} outside --holdout cannot be split ${train}/${validation}; use more data`,
+  (part) => part === 2);
+  return { mode: opts.mode, seed: opts.seed, fractions: [...opts.fractions], train: trainFiles, validation: validationFiles, test, holdout };
 }

@@ -30,4 +30,6 @@ export interface Split {
   readonly test: readonly string[];
   /** For a cross-validation fold: which of how many (1-based). */
   readonly fold?: { readonly folds: number; readonly fold: number };
+  /** `--holdout`: the patients kept out of training and tuning (sorted); a run's test split is exactly their images, a fold's has none of them. */
+  readonly holdout?: readonly string[];
 }

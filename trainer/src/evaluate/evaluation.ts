@@ -80,6 +80,8 @@ export function evaluationRecord(e: Evaluation): Record<string, number> {
   if (e.threshold.validation) {
     record.val_recall_at_threshold = e.threshold.validation.sensitivity;
     record.val_specificity_at_threshold = e.threshold.validation.specificity;
+    record.val_precision_at_threshold = e.threshold.validation.precision;
+    record.val_accuracy_at_threshold = e.threshold.validation.accuracy;
   }
   return record;
 }

@@ -124,7 +124,8 @@ export function toMetricRecord(m: TestMetrics, prefix = 'test_'): Record<string,
   return Object.fromEntries(Object.entries(flat).map(([key, value]) => [prefix + key, value]));
 }
 
-function confusionAt(labels: ArrayLike<number>, probs: ArrayLike<number>, threshold: number): Confusion {
+/** The confusion counts when a probability at or above `threshold` is predicted positive. */
+export function confusionAt(labels: ArrayLike<number>, probs: ArrayLike<number>, threshold: number): Confusion {
   let tp = 0, fp = 0, tn = 0, fn = 0;
   for (let i = 0; i < labels.length; i++) {
     const predicted = probs[i] >= threshold;

@@ -2,6 +2,7 @@ import { LABEL_ERRORS_FILE } from '../data/label-errors';
 import { CLASS_NAMES } from '../data/types';
 import { decideChampion } from '../tracking/mlflow/champion';
 import type { Evaluation } from './evaluation';
+import { higherIsBetter } from './metric-directions';
 import type { Gallery } from './gallery';
 import { escapeHtml, formatMetric, formatMetricPair, formatPercent, htmlTable, type TableRow } from './html';
 import type { BootstrapInterval, Interval } from './intervals';
@@ -109,9 +110,13 @@ function thresholdText(evaluation: Evaluation): string {
   const v = choice.validation;
   const onValidation = v ? ` On the validation split (${v.count} images) it gives sensitivity ${formatMetric(v.sensitivity)} and specificity ${formatMetric(v.specificity)};` : '';
   const onTest = ` on test, sensitivity ${formatMetric(m.recall)} and specificity ${formatMetric(m.specificity)}.`;
-  const rule = choice.target
-    ? `${formatMetric(choice.threshold)}, chosen on the validation split (never on test) as the ${choice.target.metric === 'sensitivity' ? 'highest' : 'lowest'} threshold with ${choice.target.metric} &ge; ${choice.target.value} (<code>--threshold-for ${choice.target.metric}=${choice.target.value}</code>).`
-    : `${formatMetric(choice.threshold)}, the default (<code>--threshold-for sensitivity=0.95</code> or <code>specificity=...</code> picks one on the validation split).`;
+  const target = choice.target;
+  const option = target && `<code>--threshold-for ${target.metric}=${target.value}</code>`;
+  const rule = !target
+    ? `${formatMetric(choice.threshold)}, the default (<code>--threshold-for sensitivity=0.95</code> or <code>specificity=...</code> picks one on the validation split).`
+    : choice.warning
+      ? `${formatMetric(choice.threshold)}, chosen on the validation split (never on test) for ${option}. <strong>Warning:</strong> ${escapeHtml(choice.warning)}.`
+      : `${formatMetric(choice.threshold)}, chosen on the validation split (never on test) as the ${target.metric === 'sensitivity' ? 'highest' : 'lowest'} threshold with ${target.metric} &ge; ${target.value} (${option}).`;
   return `Threshold ${rule}${onValidation}${onTest} The saved model's <code>preprocessing.json</code> holds it, so the model server labels images the same way.`;
 }
 
@@ -227,7 +232,7 @@ export function championSection(record: Readonly<Record<string, number>>, champi
     id: 'champion',
     title: 'Against the current champion',
     body: `<p>The registry's <code>${escapeHtml(champion.modelName)}@${escapeHtml(champion.alias)}</code> is version ${escapeHtml(champion.version)},
-from run ${escapeHtml(champion.runName)}. This model takes the alias only if its ${escapeHtml(champion.decidingMetric)} is better.
+from run ${escapeHtml(champion.runName)}. This model takes the alias only if its ${escapeHtml(champion.decidingMetric)} is ${higherIsBetter(champion.decidingMetric) ? 'higher' : 'lower'} (better).
 The two were tested on their own test sets: unless they share a split (<code>--split-from</code>), compare them by their intervals, or better by cross-validation.</p>
 ${htmlTable(['Metric', 'This run', `Champion (version ${champion.version})`], rows)}`,
   };

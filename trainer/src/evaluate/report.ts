@@ -50,6 +50,10 @@ export interface ReportData {
     /** LoadedImages.digest and the split's digest. */
     readonly digest?: string;
     readonly splitDigest?: string;
+    /** Patients with cells in more than one split (a cell split's). */
+    readonly sharedPatients?: number;
+    /** Images of the data set that a reused split left out. */
+    readonly leftOut?: number;
   };
   /** The options the run trained with. */
   readonly options: TrainConfig;
@@ -156,7 +160,7 @@ async function renderReport(runDir: string, data: ReportData): Promise<string> {
     evaluation ? plotsSection('calibration', 'Calibration', [
       await plot('Reliability diagram', plots.calibration), await plot('Predicted probabilities per class', plots.probabilities),
     ], calibrationText(evaluation.calibration)) : undefined,
-    trainingSection(data.history, await plot('Learning curves', plots.learningCurves)),
+    trainingSection(data.history, await plot('Learning curves', plots.learningCurves), validationNote(data.options)),
     dataSection(data.data),
     optionsSection(data),
     runSection(data),
@@ -237,13 +241,16 @@ function dataSection(data: ReportData['data']): ReportSection {
       }),
     )
     : htmlTable(['Split', 'Images', 'Share of all images'], splits.map((name) => [name, String(counts[name]), share(counts[name])]));
+  const shared = data.sharedPatients === undefined ? 'one patient\'s cells can be in several splits'
+    : `${data.sharedPatients} patient${data.sharedPatients === 1 ? ' has' : 's have'} cells in more than one split`;
   const how = data.splitMode === 'patient'
     ? 'split by patient: no patient has cells in two splits'
-    : data.splitMode === 'cell' ? 'split cell by cell: one patient\'s cells can be in several splits' : 'split';
+    : data.splitMode === 'cell' ? `split cell by cell: ${shared}` : 'split';
+  const leftOut = data.leftOut ? ` The split, reused with <code>--split-from</code>, left out ${data.leftOut} more images of the data set.` : '';
   return {
     id: 'data',
     title: 'Data',
-    body: `<p>${total} images from <code>${escapeHtml(data.source)}</code>, ${escapeHtml(how)}.
+    body: `<p>${total} images from <code>${escapeHtml(data.source)}</code>, ${escapeHtml(how)}.${leftOut}
 A patient can have cells of both classes, so the patients per class can add up to more than the patients.</p>
 ${table}`,
   };
@@ -254,8 +261,19 @@ function formatRate(rate: number): string {
   return String(Number(rate.toPrecision(3)));
 }
 
+/** How validation was scored, beside how the saved model is used: what chose the best epoch. */
+function validationNote(options: ReportData['options']): string {
+  if (options.tta !== true) return 'Validation is scored on each image as it is, as the saved model is used (no test-time augmentation).';
+  if (options.validateWithTta === true) {
+    return 'Validation is scored with test-time augmentation (each image under its 8 flips and rotations), as the saved model is used.';
+  }
+  return 'Validation is scored on each image as it is, while the saved model is used with test-time augmentation (the threshold, '
+    + 'the test figures and the model server score each image under its 8 flips and rotations): the epoch is chosen on a close, '
+    + 'not identical, loss. <code>--validate-with-tta</code> chooses it on the loss as used, for about 40% more time per epoch on a CPU.';
+}
+
 /** The learning curves and every epoch's figures. */
-function trainingSection(history: readonly EpochRecord[], curves: string): ReportSection {
+function trainingSection(history: readonly EpochRecord[], curves: string, validation: string): ReportSection {
   if (history.length === 0) return { id: 'training', title: 'Training', body: '<p class="note">No epoch finished.</p>' };
   const best = history.reduce((a, b) => (b.val_loss < a.val_loss ? b : a));
   const rows: TableRow[] = history.map((r) => ({
@@ -275,7 +293,8 @@ function trainingSection(history: readonly EpochRecord[], curves: string): Repor
     id: 'training',
     title: 'Training',
     body: `${curves ? `<div class="plots">${curves}</div>` : ''}
-<p class="note">The highlighted row has the lowest validation loss (epoch ${best.epoch}): the saved model is that epoch's.</p>
+<p class="note">The highlighted row has the lowest validation loss (epoch ${best.epoch}): the saved model is that epoch's.
+${validation}</p>
 ${htmlTable(['Epoch', 'Loss', 'Accuracy', 'Val. loss', 'Val. accuracy', 'Learning rate', 'Seconds', 'Images/s'], rows)}`,
   };
 }

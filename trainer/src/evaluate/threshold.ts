@@ -1,6 +1,7 @@
 import { CLASS_NAMES } from '../data/types';
 import { UserError } from '../user-error';
-import { ratio, sweepThresholds } from './metrics';
+import { formatMetric } from './html';
+import { confusionAt, ratio, sweepThresholds } from './metrics';
 
 export const THRESHOLD_METRICS = ['sensitivity', 'specificity'] as const;
 export type ThresholdMetric = (typeof THRESHOLD_METRICS)[number];
@@ -18,7 +19,11 @@ export interface ThresholdChoice {
   /** Absent: the default threshold, chosen by no rule. */
   readonly target?: ThresholdTarget;
   /** What the threshold gives on the validation split (absent when validation was not scored). */
-  readonly validation?: { readonly sensitivity: number; readonly specificity: number; readonly count: number };
+  readonly validation?: {
+    readonly sensitivity: number; readonly specificity: number; readonly precision: number; readonly accuracy: number; readonly count: number;
+  };
+  /** Set when the target cannot be reached, or only by labelling every validation cell one class: said in the log and the report. */
+  readonly warning?: string;
 }
 
 /** The threshold of a run without --threshold-for, and of every model saved before it existed. */
@@ -56,24 +61,25 @@ export function parseThresholdTarget(text: string): ThresholdTarget {
  * `specificity=s`, the lowest whose validation specificity is at least s (the most sensitive one).
  * A threshold sits halfway between two neighbouring validation scores rather than on one, so a cell
  * scoring like the last one let in is not decided by a rounding error.
+ *
+ * Thresholds stay within 0 to 1 (what a saved model may hold), and a cell scoring at or above the
+ * threshold is positive, so uninfected cells that score exactly 1 (a saturated sigmoid, or the TTA
+ * mean of eight 1s) are positive at every threshold: a specificity target they block cannot be
+ * reached, and the choice says so. Its validation figures are always counted at the threshold chosen.
  */
 export function chooseThreshold(labels: ArrayLike<number>, probs: ArrayLike<number>, target?: ThresholdTarget): ThresholdChoice {
-  const sweep = sweepThresholds(labels, probs);
-  const { thresholds, tp, fp, positives, negatives } = sweep;
-  const at = (threshold: number, k: number) => ({
-    threshold,
-    validation: {
-      sensitivity: k < 0 ? 0 : ratio(tp[k], positives),
-      specificity: k < 0 ? 1 : ratio(negatives - fp[k], negatives),
+  const { thresholds, tp, fp, positives, negatives } = sweepThresholds(labels, probs);
+  const validationAt = (threshold: number) => {
+    const { tp: found, fp: falseAlarms, tn: cleared } = confusionAt(labels, probs, threshold);
+    return {
+      sensitivity: ratio(found, positives),
+      specificity: ratio(cleared, negatives),
+      precision: ratio(found, found + falseAlarms),
+      accuracy: ratio(found + cleared, positives + negatives),
       count: positives + negatives,
-    },
-  });
-  if (!target) {
-    // The step whose threshold is the lowest score still at or above 0.5.
-    let k = -1;
-    while (k + 1 < thresholds.length && thresholds[k + 1] >= DEFAULT_THRESHOLD) k++;
-    return at(DEFAULT_THRESHOLD, k);
-  }
+    };
+  };
+  if (!target) return { threshold: DEFAULT_THRESHOLD, validation: validationAt(DEFAULT_THRESHOLD) };
   const [positiveClass, negativeClass] = [CLASS_NAMES[1], CLASS_NAMES[0]];
   if (target.metric === 'sensitivity' && positives === 0) {
     throw new UserError(`--threshold-for sensitivity needs ${positiveClass} images in the validation split, and it has none; use more data or drop --threshold-for`);
@@ -89,7 +95,39 @@ export function chooseThreshold(labels: ArrayLike<number>, probs: ArrayLike<numb
     k = -1;
     while (k + 1 < thresholds.length && (negatives - fp[k + 1]) / negatives >= target.value) k++;
   }
-  const next = k + 1 < thresholds.length ? thresholds[k + 1] : 0;
-  const threshold = k < 0 ? Math.min(1, (thresholds[0] + 1) / 2) : (thresholds[k] + next) / 2;
-  return { ...at(threshold, k), target };
+  const threshold = k < 0 ? above(thresholds[0]) : between(thresholds[k], k + 1 < thresholds.length ? thresholds[k + 1] : 0);
+  const validation = validationAt(threshold);
+  const warning = thresholdWarning(target, threshold, validation, k < 0 ? fp[0] : 0, negatives);
+  return { threshold, target, validation, ...(warning ? { warning } : {}) };
+}
+
+/** A threshold that labels `high` positive and `low` (lower, or 0 for "everything") negative. */
+function between(high: number, low: number): number {
+  const middle = (high + low) / 2;
+  // Two neighbouring doubles have no number between them: the threshold is then the higher one.
+  return middle > low ? middle : high;
+}
+
+/** The lowest threshold, within 1, above `top`; 1 itself when `top` is 1 (nothing lies above it). */
+function above(top: number): number {
+  return top >= 1 ? 1 : between(1, top);
+}
+
+function thresholdWarning(
+  target: ThresholdTarget, threshold: number, validation: NonNullable<ThresholdChoice['validation']>, blocking: number, negatives: number,
+): string | undefined {
+  const { sensitivity, specificity } = validation;
+  const [negativeClass, positiveClass] = CLASS_NAMES;
+  const reached = (target.metric === 'sensitivity' ? sensitivity : specificity) >= target.value;
+  if (!reached) {
+    return `${target.metric} >= ${target.value} cannot be reached on validation: ${blocking} of ${negatives} ${negativeClass} cells `
+      + `score${blocking === 1 ? 's' : ''} 1, the highest score there is, so no threshold clears ${blocking === 1 ? 'it' : 'them'}; `
+      + `threshold ${threshold} gives ${target.metric} ${formatMetric(specificity)}. `
+      + 'Lower the target, or train with --label-smoothing 0.1, which keeps scores off 1';
+  }
+  if (sensitivity === 0 || specificity === 0) {
+    const [everyCell, other, value] = sensitivity === 0 ? [negativeClass, 'sensitivity', sensitivity] : [positiveClass, 'specificity', specificity];
+    return `${target.metric} >= ${target.value} is reached on validation only by labelling every cell ${everyCell} (${other} ${value}); lower the target`;
+  }
+  return undefined;
 }

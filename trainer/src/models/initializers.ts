@@ -8,6 +8,8 @@ export interface SeededInitializers {
   relu(): Initializer;
   /** Glorot uniform, for the sigmoid output. */
   sigmoid(): Initializer;
+  /** Glorot uniform: Keras' default for every kernel, which the original study's networks use throughout. */
+  glorot(): Initializer;
 }
 
 export function seededInitializers(seed: number): SeededInitializers {
@@ -18,5 +20,6 @@ export function seededInitializers(seed: number): SeededInitializers {
   return {
     relu: () => tf.initializers.heUniform({ seed: next() }),
     sigmoid: () => tf.initializers.glorotUniform({ seed: next() }),
+    glorot: () => tf.initializers.glorotUniform({ seed: next() }),
   };
 }

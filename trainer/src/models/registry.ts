@@ -1,45 +1,68 @@
 import tf from '@tensorflow/tfjs';
 import { UserError } from '../user-error';
-import { buildCnn } from './cnn';
 import { buildCompact } from './compact';
 import { buildMicro } from './micro';
 import type { ModelOptions } from './model-options';
-import { buildVgg16 } from './vgg16';
+import { buildOriginalCnn, buildOriginalVgg16 } from './original-study';
+import { buildPooledCnn } from './pooled-cnn';
 
 export type ModelBuilder = (opts: ModelOptions) => tf.LayersModel;
+
+/** Where an architecture comes from: the original study's `define_network`, or this project. */
+export type ModelOrigin = 'study' | 'ours';
 
 interface RegisteredModel {
   readonly build: ModelBuilder;
   readonly summary: string;
+  readonly origin: ModelOrigin;
   /** Smallest input that survives all of the model's 2x2 pools (one pixel left after the last). */
   readonly minInputSize: number;
 }
 
-const cnn = (blocks: number): RegisteredModel => ({
-  build: (opts) => buildCnn(blocks, opts),
-  summary: `reference CNN: ${blocks} conv block${blocks > 1 ? 's' : ''}, 64..${64 * 2 ** (blocks - 1)} filters`,
+const originalCnn = (blocks: number): RegisteredModel => ({
+  build: (opts) => buildOriginalCnn(blocks, opts),
+  summary: `${blocks} block${blocks > 1 ? 's' : ''} (${blocks > 1 ? `64-${64 * 2 ** (blocks - 1)}` : '64'}), per-position dense, flatten`,
+  origin: 'study',
   minInputSize: 2 ** blocks,
 });
 
-/** Every architecture `--model` accepts. Adding one is one builder and one line here. */
+const pooledCnn = (blocks: number): RegisteredModel => ({
+  build: (opts) => buildPooledCnn(blocks, opts),
+  summary: `cnn-${blocks}'s blocks, global avg pool, dense head`,
+  origin: 'ours',
+  minInputSize: 2 ** blocks,
+});
+
+/**
+ * Every architecture `--model` accepts. Adding one is one builder and one line here. `cnn-1..4`
+ * and `vgg16` are the original study's networks under the names its runs used (its `convolutions`
+ * parameter: 1..4, and 0 for VGG16).
+ */
 const MODELS: Readonly<Record<string, RegisteredModel>> = {
-  'cnn-1': cnn(1),
-  'cnn-2': cnn(2),
-  'cnn-3': cnn(3),
-  'cnn-4': cnn(4),
+  'cnn-1': originalCnn(1),
+  'cnn-2': originalCnn(2),
+  'cnn-3': originalCnn(3),
+  'cnn-4': originalCnn(4),
   vgg16: {
-    build: buildVgg16,
-    summary: 'VGG16 conv base (ImageNet weights: --weights)',
+    build: buildOriginalVgg16,
+    summary: 'VGG16 base + 2 per-position dense, flatten',
+    origin: 'study',
     minInputSize: 32,
   },
+  'cnn-1-gap': pooledCnn(1),
+  'cnn-2-gap': pooledCnn(2),
+  'cnn-3-gap': pooledCnn(3),
+  'cnn-4-gap': pooledCnn(4),
   compact: {
     build: buildCompact,
-    summary: 'ours: depthwise-separable stages, batch norm',
+    summary: 'depthwise-separable, batch norm, avg+max pool',
+    origin: 'ours',
     minInputSize: 16,
   },
   micro: {
     build: buildMicro,
-    summary: 'ours, tiny: 4 narrow conv stages; quick CPU demos',
+    summary: 'tiny: 4 narrow conv stages; quick CPU demos',
+    origin: 'ours',
     minInputSize: 8,
   },
 };
@@ -62,15 +85,17 @@ export interface ModelListing {
   readonly params: number | null;
   readonly minInputSize: number;
   readonly summary: string;
+  readonly origin: ModelOrigin;
 }
 
 /** What `--list-models` prints. Builds each model once to count its parameters, so it takes a second or two. */
 export function listModels(inputSize: number): ModelListing[] {
-  return Object.entries(MODELS).map(([name, { build, summary, minInputSize }]) => ({
+  return Object.entries(MODELS).map(([name, { build, summary, origin, minInputSize }]) => ({
     name,
     params: inputSize < minInputSize ? null : countParams(build, inputSize),
     minInputSize,
     summary,
+    origin,
   }));
 }
 

@@ -1,8 +1,7 @@
 import tf from '@tensorflow/tfjs';
 import { UserError } from '../user-error';
-import { convRelu, denseHead, imageInput, maxPool } from './blocks';
-import { seededInitializers } from './initializers';
-import type { ModelOptions } from './model-options';
+import { convRelu, maxPool } from './blocks';
+import type { SeededInitializers } from './initializers';
 
 /** Filters of each VGG16 block; block b has convs `block{b}_conv1..n`, then `block{b}_pool`. */
 const VGG16_BLOCKS: readonly (readonly number[])[] = [
@@ -14,10 +13,8 @@ export const VGG16_CONV_LAYERS: readonly { readonly name: string; readonly filte
   (filters, b) => filters.map((f, c) => ({ name: `block${b + 1}_conv${c + 1}`, filters: f })),
 );
 
-/** Keras' VGG16 convolutional base (same layer names, so its h5 weights load by name), then the pooled Dense(128) head. */
-export function buildVgg16({ inputSize, seed }: ModelOptions): tf.LayersModel {
-  const init = seededInitializers(seed);
-  const input = imageInput(inputSize);
+/** Keras' VGG16 convolutional base, with Keras' layer names so that its h5 weights load by name. */
+export function vgg16Base(input: tf.SymbolicTensor, init: SeededInitializers): tf.SymbolicTensor {
   let x = input;
   VGG16_BLOCKS.forEach((filters, b) => {
     filters.forEach((f, c) => {
@@ -25,7 +22,7 @@ export function buildVgg16({ inputSize, seed }: ModelOptions): tf.LayersModel {
     });
     x = maxPool(x, `block${b + 1}_pool`);
   });
-  return tf.model({ inputs: input, outputs: denseHead(x, init, 128), name: 'vgg16' });
+  return x;
 }
 
 /**

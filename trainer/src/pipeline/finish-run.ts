@@ -65,6 +65,7 @@ export async function saveAndEvaluate(
     ? chooseThreshold(parts.validation.labels, await predict(model, parts.validation, config.batchSize, preprocessing), target)
     : { threshold: preprocessing.threshold };
   if (target) log(`threshold: ${describeThreshold(threshold)}`);
+  if (threshold.warning) log(`warning: --threshold-for ${config.thresholdFor}: ${threshold.warning}`);
   const modelDir = join(runDir, 'model');
   await saveModel(model, modelDir, { ...preprocessing, threshold: threshold.threshold });
   if (!finished) return { modelDir };

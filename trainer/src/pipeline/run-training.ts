@@ -76,7 +76,8 @@ async function train(run: StartedRun, deps: RunDeps, record: TrainingProgressRec
     epochs: config.epochs,
     batchSize: config.batchSize,
     patience: config.patience,
-    augment: config.augment,
+    augment: config.augment ? { symmetries: config.augmentSymmetries, brightness: config.augmentBrightness } : undefined,
+    tta: config.tta && config.validateWithTta,
     learningRate: { name: config.lrSchedule, base: config.learningRate, patience: config.lrPatience, factor: config.lrFactor },
     scale: defaultPreprocessing(config.model, config.imageSize).scale,
     seed: config.seed,
@@ -114,8 +115,10 @@ async function finish(run: StartedRun, result: FitResult, deps: RunDeps): Promis
   log(`report: ${report}`);
   await writeModelCard(modelDir, modelCardData(run, status, result.history, evaluation?.evaluation));
   if (run.tracking.server) deps.stop?.describeStop(SKIP_MLFLOW_WAIT);
-  const unsynced = await run.tracking.endRunKeepingUnsent({ status, testMetrics: evaluation?.record, modelDir }, log);
-  return { runDir, status, testMetrics: evaluation?.record, unsynced };
+  // The epoch whose weights were kept: comparisons read the training figures of that epoch.
+  const testMetrics = evaluation && { ...evaluation.record, ...(result.bestEpoch ? { best_epoch: result.bestEpoch } : {}) };
+  const unsynced = await run.tracking.endRunKeepingUnsent({ status, testMetrics, modelDir }, log);
+  return { runDir, status, testMetrics, unsynced };
 }
 
 /**
@@ -147,7 +150,7 @@ function reportData(run: StartedRun, status: RunStatus) {
     durationSeconds: (Date.now() - run.startedAt.getTime()) / 1000,
     data: {
       source: images.source, splitMode: images.split.mode, counts: images.counts, composition: images.composition,
-      digest: images.digest, splitDigest: images.splitDigest,
+      digest: images.digest, splitDigest: images.splitDigest, sharedPatients: images.sharedPatients, leftOut: images.leftOut,
     },
     options: config,
     paramCount: run.paramCount,

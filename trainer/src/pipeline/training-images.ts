@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
 import { NIH_DATASET, type TrainConfig } from '../config';
 import { cachedDatasetZip, loadCachedImages, saveCachedImages } from '../cloud/dataset-cache';
-import { listImages, loadImages, resolveDataSource, type LoadedImages } from '../data/load-dataset';
-import { applySplit, makeFoldSplit, makeSplit, readSplit, splitDigest } from '../data/split';
+import { listImages, loadImages, resolveDataSource, type LoadedImages, type LoadOptions } from '../data/load-dataset';
+import { readHoldout } from '../data/holdout';
+import {
+  applySplit, checkSplitCoverage, leftOutWarning, makeFoldSplit, makeHoldoutSplit, makeSplit, patientsInSeveralSplits, readSplit, splitDigest,
+} from '../data/split';
 import type { LabeledImages, Split, SplitName } from '../data/types';
 import { splitComposition, type SplitComposition } from '../evaluate/patients';
 
@@ -13,8 +16,10 @@ const DECODER_VERSION = 'napi-rs-image-1';
  * The images a run trains on. With `--dataset-cache` (cloud runs on the NIH data) the zip comes
  * from the bucket, and so do its decoded pixels when an earlier run stored them for this size.
  */
-export async function loadTrainingImages(config: TrainConfig, log: (line: string) => void): Promise<LoadedImages> {
-  const loadOptions = { size: config.imageSize, limitPerClass: config.limit, maxUnreadable: config.maxUnreadable };
+export async function loadTrainingImages(
+  config: TrainConfig, log: (line: string) => void, selectFiles?: LoadOptions['selectFiles'],
+): Promise<LoadedImages> {
+  const loadOptions = { size: config.imageSize, limitPerClass: config.limit, maxUnreadable: config.maxUnreadable, selectFiles };
   if (!config.datasetCache || config.data !== NIH_DATASET.url) {
     if (config.datasetCache) log(`--dataset-cache applies to the NIH data set only; reading ${config.data} directly`);
     const source = await resolveDataSource(config.data, { cacheDir: config.cacheDir, seed: config.seed });
@@ -25,12 +30,18 @@ export async function loadTrainingImages(config: TrainConfig, log: (line: string
   const cached = await loadCachedImages(prefix, config.imageSize, { source: cacheKey });
   if (cached) {
     log(`images: decoded ${config.imageSize} px pixels from ${prefix}`);
+    selectFiles?.(cached.files);
     // The digest of the files read is that of the verified zip they were decoded from.
     const digest = createHash('sha256').update(cacheKey).digest('hex');
     return { images: cached, skipped: { notPng: 0, unreadable: [] }, digest, source: NIH_DATASET.url, knownLabelErrors: [] };
   }
   const zip = await cachedDatasetZip(prefix, { cacheDir: config.cacheDir });
-  const loaded = await loadImages({ kind: 'zip', path: zip, origin: NIH_DATASET.url }, loadOptions);
+  // The cache keeps every image, so every image is decoded, after the split has been checked.
+  const checkOnly = selectFiles && ((files: readonly string[]) => {
+    selectFiles(files);
+    return new Set(files);
+  });
+  const loaded = await loadImages({ kind: 'zip', path: zip, origin: NIH_DATASET.url }, { ...loadOptions, selectFiles: checkOnly });
   await saveCachedImages(prefix, config.imageSize, loaded.images, { source: cacheKey }).catch((error: Error) =>
     log(`warning: could not store decoded images in ${prefix}: ${error.message}`));
   return loaded;
@@ -54,6 +65,10 @@ export interface SplitImages {
   readonly counts: { train: number; validation: number; test: number };
   /** Images and patients per class in each split, for the report. */
   readonly composition: Record<SplitName, SplitComposition>;
+  /** Patients with cells in more than one split: 0 in a patient split, counted for the report in a cell split. */
+  readonly sharedPatients: number;
+  /** Images of the data set that a reused split (`--split-from`) leaves out, unused. */
+  readonly leftOut: number;
   /** LoadedImages.digest and .source: what the run records about its data. */
   readonly digest: string;
   readonly source: string;
@@ -66,27 +81,40 @@ export interface SplitImages {
  * copies outlive this call, so the full set's pixels can be freed before training starts.
  */
 export async function loadSplitImages(config: TrainConfig, log: (line: string) => void): Promise<SplitImages> {
-  const loaded = await loadTrainingImages(config, log);
+  const reused = config.splitFrom ? readSplit(config.splitFrom) : undefined;
+  let leftOut = 0;
+  const loaded = await loadTrainingImages(config, log, reused && ((available) => {
+    const coverage = checkSplitCoverage(reused, available);
+    const warning = leftOutWarning(coverage.leftOut, available.length);
+    if (warning) log(warning);
+    leftOut = coverage.leftOut.length;
+    return coverage.files;
+  }));
   log(`images: ${loaded.images.labels.length} at ${config.imageSize} px from ${loaded.source}`
     + ` (skipped ${loaded.skipped.notPng} non-PNG files, ${loaded.skipped.unreadable.length} unreadable PNGs)`);
   const { files, labels } = loaded.images;
   const options = { mode: config.split, seed: config.seed, fractions: config.splitFractions };
-  const split = config.splitFrom
-    ? readSplit(config.splitFrom)
-    : config.cv && config.cvFold
-      ? makeFoldSplit(files, labels, { ...options, folds: config.cv, fold: config.cvFold })
-      : makeSplit(files, labels, options);
+  const fold = config.cv && config.cvFold ? { folds: config.cv, fold: config.cvFold } : undefined;
+  const split = reused
+    ?? (config.holdout
+      ? makeHoldoutSplit(files, labels, readHoldout(config.holdout), { ...options, ...fold })
+      : fold
+        ? makeFoldSplit(files, labels, { ...options, ...fold })
+        : makeSplit(files, labels, options));
   const parts = applySplit(loaded.images, split);
   const counts = { train: parts.train.labels.length, validation: parts.validation.labels.length, test: parts.test.labels.length };
-  const fold = split.fold ? `, fold ${split.fold.fold} of ${split.fold.folds}` : '';
-  log(`split by ${split.mode}${fold}: ${counts.train} train, ${counts.validation} validation, ${counts.test} test images`);
+  const which = split.fold ? `, fold ${split.fold.fold} of ${split.fold.folds}` : '';
+  const held = split.holdout ? (split.fold ? `; ${split.holdout.length} held-out patients left out` : ` (the ${split.holdout.length} held-out patients)`) : '';
+  const sharedPatients = patientsInSeveralSplits(split).length;
+  const sharing = split.mode === 'cell' ? `; ${sharedPatients} patients have cells in more than one split` : '';
+  log(`split by ${split.mode}${which}: ${counts.train} train, ${counts.validation} validation, ${counts.test} test images${held}${sharing}`);
   const composition = {
     train: splitComposition(parts.train.labels, parts.train.files),
     validation: splitComposition(parts.validation.labels, parts.validation.files),
     test: splitComposition(parts.test.labels, parts.test.files),
   };
   return {
-    parts, split, splitDigest: splitDigest(split), counts, composition, digest: loaded.digest, source: loaded.source,
+    parts, split, splitDigest: splitDigest(split), counts, composition, sharedPatients, leftOut, digest: loaded.digest, source: loaded.source,
     knownLabelErrors: new Set(loaded.knownLabelErrors),
   };
 }

@@ -42,8 +42,8 @@ export function gridFromOptions(command: Command): SweepGrid {
     throw new UserError(doubled.map(([flag, key]) => `give --${flag} or --${kebab(key)}, not both`).join('; '));
   }
 
-  const base = mergeGrids(opts.preset ? PRESETS[opts.preset] : {}, opts.grid ? readGridFile(opts.grid) : {});
   const source = [opts.preset && `--preset ${opts.preset}`, opts.grid && `--grid ${opts.grid}`].filter(Boolean).join(' and ');
+  const base = pickModels(mergeGrids(opts.preset ? PRESETS[opts.preset] : {}, opts.grid ? readGridFile(opts.grid) : {}), axes, source);
   const perCell = new Set([...Object.keys(base.axes ?? {}), ...(base.cells ?? []).flatMap((cell) => Object.keys(cell).map(camel))]);
   const clashes = Object.keys(fixed).filter((key) => perCell.has(key));
   if (clashes.length) {
@@ -54,6 +54,22 @@ export function gridFromOptions(command: Command): SweepGrid {
     throw new UserError('a sweep needs cells: give --models, --seeds, --grid <file.json> or --preset seed');
   }
   return grid;
+}
+
+/**
+ * `--models a,b` over a grid whose cells name their models (`--preset seed`): the cells of those
+ * models, with their own settings (vgg16 keeps its ImageNet weights), rather than every cell once
+ * per model. Takes `model` out of `axes`.
+ */
+function pickModels(grid: SweepGrid, axes: Record<string, unknown[]>, source: string): SweepGrid {
+  const cells = grid.cells ?? [];
+  if (!axes.model || !cells.some((cell) => 'model' in cell)) return grid;
+  const wanted = axes.model.map(String);
+  delete axes.model;
+  const has = cells.map((cell) => String(cell.model));
+  const unknown = wanted.filter((model) => !has.includes(model));
+  if (unknown.length) throw new UserError(`--models ${unknown.join(',')}: ${source} has no cell of ${unknown.length === 1 ? 'that model' : 'those models'}; it has ${has.join(', ')}`);
+  return { ...grid, cells: cells.filter((cell) => wanted.includes(String(cell.model))) };
 }
 
 function list(flag: string, raw: string): string[] {

@@ -31,12 +31,18 @@ export interface SweepCell {
 export const MAX_CELLS = 500;
 
 /**
- * The comparisons a team runs again and again. `seed`: the five models of the project this one
- * grew from (VGG16 with ImageNet weights and four small CNNs) at 100 px, batch 128, 10 epochs.
+ * The comparisons a team runs again and again. `seed`: the five-run comparison of the study this
+ * project grew from (py_tf2_gpu_dock_mlflow's train.py and project_driver.bash), with its settings:
+ * VGG16 with ImageNet weights and the four CNNs as it defined them, 100 px, batch 128, 10 epochs,
+ * Adam at a constant 1e-3, RandomFlip (horizontal and vertical flips, no brightness change), no
+ * test-time augmentation, every epoch run.
  */
 export const PRESETS: Readonly<Record<string, SweepGrid>> = {
   seed: {
-    fixed: { imageSize: 100, batchSize: 128, epochs: 10 },
+    fixed: {
+      imageSize: 100, batchSize: 128, epochs: 10, learningRate: 0.001, lrSchedule: 'constant', patience: 0,
+      augment: true, augmentSymmetries: 'flips', augmentBrightness: 0, tta: false,
+    },
     cells: [
       { model: 'vgg16', weights: 'imagenet' },
       { model: 'cnn-1' },

@@ -39,6 +39,19 @@ export function squareSymmetries(size: number): Int32Array[] {
   return maps;
 }
 
+/** Which symmetries augmentation draws from: all 8, or the 4 that flips reach (Keras' RandomFlip: identity, both flips, both at once). */
+export const AUGMENT_SYMMETRIES = ['all', 'flips'] as const;
+export type AugmentSymmetries = (typeof AUGMENT_SYMMETRIES)[number];
+
+/** squareSymmetries' indices of identity, the half turn, and the horizontal and vertical flips. */
+const FLIPS = [0, 2, 4, 5];
+
+/** The symmetry maps augmentation picks from. */
+export function augmentationSymmetries(size: number, which: AugmentSymmetries): Int32Array[] {
+  const all = squareSymmetries(size);
+  return which === 'all' ? all : FLIPS.map((i) => all[i]);
+}
+
 /** How one image is written: which square symmetry, and what its brightness is multiplied by. */
 export interface ImageTransform {
   readonly map: Int32Array;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LabeledImages } from '../data/types';
-import { accuracyAt, binaryCrossEntropy, createAugmentation, epochOrder, fillBatch, squareSymmetries, stepRandom } from './batches';
+import { accuracyAt, type AugmentSymmetries, augmentationSymmetries, binaryCrossEntropy, createAugmentation, epochOrder, fillBatch, stepRandom } from './batches';
 import { formatMetric } from '../evaluate/html';
 import type { EpochRecord } from './history';
 import { learningRateAt, type LrSchedule } from './learning-rate';
@@ -39,7 +39,15 @@ export interface FitOptions {
   readonly batchSize: number;
   /** Epochs without a better validation loss before stopping; 0 never stops early. */
   readonly patience: number;
-  readonly augment: boolean;
+  /** Training augmentation: which symmetries, and the brightness range (1 +/- brightness); absent: none. */
+  readonly augment?: { readonly symmetries: AugmentSymmetries; readonly brightness: number };
+  /**
+   * Score validation with test-time augmentation (8 views per image, 8x the validation time), as
+   * the threshold, the test metrics and the model server score images: the validation loss that
+   * picks the best epoch (and drives early stopping and the plateau schedule) is then the loss of
+   * the model as it will be used (`--validate-with-tta`).
+   */
+  readonly tta?: boolean;
   /** The optimizer's learning rate is set from it before every step. */
   readonly learningRate: LrSchedule;
   readonly scale: number;
@@ -71,7 +79,7 @@ export interface FitResult {
 /**
  * Trains with the optimizer the caller compiled (its learning rate set step by step from
  * `learningRate`) on uint8 images converted batch by batch, evaluates
- * on the validation set after every epoch, stops early on validation loss and restores the best
+ * on the validation set after every epoch (as the model will be used: see `tta`), stops early on validation loss and restores the best
  * weights, and stops cleanly after the current step when `signal` aborts.
  */
 export async function fit(
@@ -88,7 +96,7 @@ export async function fit(
   const stride = train.size * train.size * 3;
   const x = new Float32Array(options.batchSize * stride);
   const y = new Float32Array(options.batchSize);
-  const symmetries = options.augment ? squareSymmetries(train.size) : undefined;
+  const symmetries = options.augment && augmentationSymmetries(train.size, options.augment.symmetries);
   let outcome: FitOutcome = 'completed';
   let partial: PartialEpoch | undefined;
 
@@ -104,7 +112,7 @@ export async function fit(
       await yieldToEventLoop();
       if (options.signal?.aborted) break;
       setLearningRate(model, learningRateAt(options.learningRate, { ...position, step: done }));
-      const augmentation = symmetries && createAugmentation(symmetries, stepRandom(options.seed, epoch, done));
+      const augmentation = symmetries && createAugmentation(symmetries, stepRandom(options.seed, epoch, done), options.augment?.brightness);
       const count = fillBatch(train, order, done * options.batchSize, Math.min(n, (done + 1) * options.batchSize), options.scale, x, y, augmentation);
       const xs = tf.tensor4d(x.subarray(0, count * stride), [count, train.size, train.size, 3]);
       const ys = tf.tensor2d(y.subarray(0, count), [count, 1]);
@@ -126,7 +134,7 @@ export async function fit(
       outcome = 'interrupted';
       break;
     }
-    const probabilities = await predictProbabilities(model, validation, options.batchSize, options.scale);
+    const probabilities = await predictProbabilities(model, validation, options.batchSize, options.scale, options.tta);
     const record: EpochRecord = {
       epoch,
       loss: lossSum / seen,

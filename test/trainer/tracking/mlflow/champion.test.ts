@@ -1,4 +1,4 @@
-import { decideChampion, greaterIsBetterFor } from '../../../../trainer/src/tracking/mlflow/champion';
+import { decideChampion } from '../../../../trainer/src/tracking/mlflow/champion';
 
 describe('decideChampion', () => {
   test.each([
@@ -9,8 +9,13 @@ describe('decideChampion', () => {
     ['test_auc', 0.5, Number.NaN, true],
     ['test_auc', undefined, 0.9, false],
     ['test_auc', Number.NaN, undefined, false],
-    ['test_loss', 0.2, 0.3, true],
-    ['test_loss', 0.3, 0.2, false],
+    // Calibration and error counts improve downwards: a worse model must not take the alias.
+    ['test_brier', 0.2, 0.1, false],
+    ['test_brier', 0.1, 0.2, true],
+    ['test_ece', 0.08, 0.03, false],
+    ['test_fn', 12, 7, false],
+    ['test_fp', 3, 9, true],
+    ['test_auc_ci_low', 0.93, 0.91, true],
   ])('%s: new %p vs champion %p -> promote %p', (metric, candidate, champion, promote) => {
     expect(decideChampion(metric, candidate, champion).promote).toBe(promote);
   });
@@ -20,9 +25,6 @@ describe('decideChampion', () => {
     expect(decideChampion('test_auc', 0.8526315789473684, 0.8).reason).toBe("test_auc 0.853 beats the champion's 0.800");
     expect(decideChampion('test_auc', 0.97312, 0.97288).reason).toBe("test_auc 0.9731 beats the champion's 0.9729");
     expect(decideChampion('test_auc', 0.9, 0.9).reason).toBe("test_auc 0.900 does not beat the champion's 0.900");
-  });
-
-  test('losses and errors improve downwards, everything else upwards', () => {
-    expect([greaterIsBetterFor('test_auc'), greaterIsBetterFor('test_loss'), greaterIsBetterFor('test_error_rate')]).toEqual([true, false, false]);
+    expect(decideChampion('test_brier', 0.2, 0.1).reason).toBe("test_brier 0.200 does not beat the champion's 0.100");
   });
 });

@@ -106,27 +106,32 @@ describeEachRealMlflow('MlflowTracker', (mlflow) => {
     expect(lines.join('\n')).toMatch(/alias 'champion' now points at version 1: no current champion with test_auc/);
   });
 
-  test('the champion alias moves only to a version whose test metric beats the champion', async () => {
+  test.each([
+    // [metric, first, worse, better]: AUC improves upwards, the Brier score and the missed parasites downwards.
+    ['test_auc', 0.9, 0.85, 0.95],
+    ['test_brier', 0.08, 0.1, 0.05],
+    ['test_fn', 12, 15, 7],
+  ])('the champion alias moves only to a version whose %s beats the champion', async (championMetric, firstValue, worseValue, betterValue) => {
     const { experimentName, registerModel } = names();
     const said: string[] = [];
-    const trained = async (name: string, auc: number) => {
+    const trained = async (name: string, value: number) => {
       const { runDir, modelDir } = await makeRunFolder(work, name);
-      const { tracker, lines } = makeTracker(mlflow.connection(), { experimentName, registerModel });
+      const { tracker, lines } = makeTracker(mlflow.connection(), { experimentName, registerModel, championMetric });
       await tracker.startRun(runStart(runDir));
       await tracker.logMetrics({ loss: 0.5 }, 1);
-      await tracker.endRun({ status: 'FINISHED', testMetrics: { test_auc: auc }, modelDir });
+      await tracker.endRun({ status: 'FINISHED', testMetrics: { [championMetric]: value }, modelDir });
       said.push(...lines);
       return tracker.runId;
     };
-    const first = await trained('a', 0.9);
-    const worse = await trained('b', 0.8526315789473684);
-    // Metrics in messages have three decimals, as everywhere else.
-    expect(said).toContain("alias 'champion' stays on version 1: test_auc 0.853 does not beat the champion's 0.900");
+    const first = await trained('a', firstValue);
+    const worse = await trained('b', worseValue);
+    // The message names both values with three decimals, as everywhere else.
+    expect(said.join('\n')).toMatch(new RegExp(`alias 'champion' stays on version 1: ${championMetric} \\d+\\.\\d{3} does not beat the champion's \\d+\\.\\d{3}`));
     const champion = async () => (await client.getModelVersionByAlias(registerModel, 'champion'))?.version;
     const versions = async () => (await client.searchModelVersions({ filter: `name='${registerModel}'` })).items.sort((a, b) => Number(a.version) - Number(b.version));
     expect((await versions()).map((v) => v.run_id)).toEqual([first, worse]);
     expect(await champion()).toBe('1');
-    await trained('c', 0.95);
+    await trained('c', betterValue);
     expect(await champion()).toBe('3');
     expect((await versions()).every((v) => v.status === 'READY' && v.source.startsWith('models:/m-'))).toBe(true);
   });

@@ -1,13 +1,9 @@
 import { formatMetricPair } from '../../evaluate/html';
+import { higherIsBetter } from '../../evaluate/metric-directions';
 
 export interface ChampionDecision {
   readonly promote: boolean;
   readonly reason: string;
-}
-
-/** Losses and errors improve downwards; AUC, accuracy, F1... upwards. */
-export function greaterIsBetterFor(metric: string): boolean {
-  return !/loss|error|mse|mae/i.test(metric);
 }
 
 /**
@@ -18,7 +14,7 @@ export function decideChampion(
   metric: string,
   candidate: number | undefined,
   champion: number | undefined,
-  greaterIsBetter = greaterIsBetterFor(metric),
+  greaterIsBetter = higherIsBetter(metric),
 ): ChampionDecision {
   if (candidate === undefined || Number.isNaN(candidate)) {
     return { promote: false, reason: `the new version has no ${metric}` };

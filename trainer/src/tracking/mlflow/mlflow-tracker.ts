@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UserError } from '../../user-error';
 import type { DatasetInput, ParamValue, RunEnd, RunStart, Tracker } from '../tracker';
 import type { UploadProgress } from './artifacts/upload-directory';
-import { greaterIsBetterFor } from './champion';
+import { higherIsBetter } from '../../evaluate/metric-directions';
 import { MlflowClient } from './client';
 import { describeError } from './errors';
 import type { RetryNotice } from './http';
@@ -382,7 +382,7 @@ function endOps(end: RunEnd, runDir: string, run: { step: number; dataset?: { na
       modelName,
       metric,
       value: end.testMetrics?.[metric],
-      greaterIsBetter: options.greaterIsBetter ?? greaterIsBetterFor(metric),
+      greaterIsBetter: options.greaterIsBetter ?? higherIsBetter(metric),
       alias: options.championAlias ?? 'champion',
       modelDir,
     });
