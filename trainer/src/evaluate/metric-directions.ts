@@ -24,6 +24,8 @@ const TEST_METRICS = {
   test_brier: 'lower',
   test_ece: 'lower',
   test_patients: 'none',
+  /** The epoch whose weights were kept (recorded with the test figures). */
+  best_epoch: 'none',
   // A better model moves both ends of an interval up.
   test_accuracy_ci_low: 'higher',
   test_accuracy_ci_high: 'higher',
@@ -35,6 +37,8 @@ const TEST_METRICS = {
   test_auc_ci_high: 'higher',
   val_recall_at_threshold: 'higher',
   val_specificity_at_threshold: 'higher',
+  val_precision_at_threshold: 'higher',
+  val_accuracy_at_threshold: 'higher',
 } as const satisfies Record<string, Better>;
 
 /** metrics.jsonl and MLflow's per-epoch metrics. */
