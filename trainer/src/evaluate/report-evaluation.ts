@@ -15,6 +15,8 @@ export interface GalleryCell {
   readonly probability: number;
   /** The image as the model saw it. */
   readonly png: Buffer;
+  /** The same with its activation map laid over it: where the model found evidence for the positive class. */
+  readonly activationMap?: Buffer;
 }
 
 /** Patients shown in the per-patient table; the rest are summed up in a line. */
@@ -112,6 +114,7 @@ export function cellGalleries(gallery: Gallery<GalleryCell>, threshold: number |
     `<h2>Test cells</h2>
 <p class="note">Each cell as the model saw it, with its predicted P(${escapeHtml(positive)}), patient and file. A green frame is
 a correct call at the threshold${threshold === undefined ? '' : ` (${formatMetric(threshold)})`}, a red frame a wrong one.</p>`,
+    gallery.activationMaps ? activationMapNote(gallery.activationMaps) : '',
     `<h3>Missed parasites: ${positive} cells labelled ${negative} (false negatives${showing(gallery.falseNegatives.length, falseNegatives)})</h3>`,
     cellGrid(gallery.falseNegatives, threshold, falseNegatives ? '' : 'None: every parasitized test cell was found.'),
     `<h3>False alarms: ${negative} cells labelled ${positive} (false positives${showing(gallery.falsePositives.length, falsePositives)})</h3>`,
@@ -130,13 +133,22 @@ function cellGrid(cells: readonly GalleryCell[], threshold: number | undefined, 
   if (cells.length === 0) return empty ? `<p class="note">${escapeHtml(empty)}</p>` : '';
   const figures = cells.map((cell) => {
     const correct = threshold === undefined ? undefined : (cell.probability >= threshold ? 1 : 0) === cell.label;
-    const frame = correct === undefined ? '' : correct ? ' class="right"' : ' class="wrong"';
+    const frame = correct === undefined ? '' : correct ? 'right' : 'wrong';
     const name = cell.file.slice(cell.file.lastIndexOf('/') + 1);
     const truth = showTruth ? `<br>true: ${escapeHtml(CLASS_NAMES[cell.label])}` : '';
-    return `<figure${frame}><img alt="${escapeHtml(cell.file)}" title="${escapeHtml(cell.file)}" src="data:image/png;base64,${cell.png.toString('base64')}">`
+    const map = cell.activationMap
+      ? `<img alt="where the model looks: ${escapeHtml(name)}" title="activation map" src="data:image/png;base64,${cell.activationMap.toString('base64')}">` : '';
+    const classes = [frame, cell.activationMap ? 'explained' : ''].filter(Boolean).join(' ');
+    return `<figure${classes ? ` class="${classes}"` : ''}><img alt="${escapeHtml(cell.file)}" title="${escapeHtml(cell.file)}" src="data:image/png;base64,${cell.png.toString('base64')}">${map}`
       + `<figcaption><b>P ${formatMetric(cell.probability)}</b>${truth}<br>${escapeHtml(cell.patient)}<br>${escapeHtml(name)}</figcaption></figure>`;
   });
   return `<div class="cells">${figures.join('')}</div>`;
+}
+
+function activationMapNote(description: string): string {
+  return `<p class="note">Beside each missed parasite, false alarm and uncertain cell: where the model found evidence for
+${escapeHtml(CLASS_NAMES[1])}, yellow the strongest (${escapeHtml(description)}; of the upright cell, while P averages its
+test-time views when the run used them).</p>`;
 }
 
 /** The registry's current champion as the report sets it beside the new model. */

@@ -80,6 +80,8 @@ tr.bad td { background: #fff1e5; }
 .cells .right img { border-color: #1a7f37; }
 .cells figcaption { overflow-wrap: anywhere; color: #59636e; }
 .cells figcaption b { color: #1f2328; }
+.cells figure.explained { width: 212px; }
+.cells figure.explained img { display: inline-block; margin-right: 4px; }
 `;
 
 /** Writes `<runDir>/report.html`: one self-contained file (styles, plots and cell images inlined) to open in any browser. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { NIH_DATASET, type TrainConfig } from '../config';
 import { cachedDatasetZip, loadCachedImages, saveCachedImages } from '../cloud/dataset-cache';
+import { applyLabelEdits, describeLabelEdits, readLabelEdits } from '../data/label-edits';
 import { loadImages, resolveDataSource, type LoadedImages } from '../data/load-dataset';
 import { applySplit, makeFoldSplit, makeSplit, readSplit, splitDigest } from '../data/split';
 import type { LabeledImages, Split, SplitName } from '../data/types';
@@ -10,11 +11,13 @@ import { splitComposition, type SplitComposition } from '../evaluate/patients';
 const DECODER_VERSION = 'napi-rs-image-1';
 
 /**
- * The images a run trains on. With `--dataset-cache` (cloud runs on the NIH data) the zip comes
+ * The images a run trains on (or only those named in `only`). With `--dataset-cache` (cloud runs on the NIH data) the zip comes
  * from the bucket, and so do its decoded pixels when an earlier run stored them for this size.
  */
-export async function loadTrainingImages(config: TrainConfig, log: (line: string) => void): Promise<LoadedImages> {
-  const loadOptions = { size: config.imageSize, limitPerClass: config.limit, maxUnreadable: config.maxUnreadable };
+export async function loadTrainingImages(
+  config: TrainConfig, log: (line: string) => void, only?: ReadonlySet<string>,
+): Promise<LoadedImages> {
+  const loadOptions = { size: config.imageSize, limitPerClass: only ? undefined : config.limit, maxUnreadable: config.maxUnreadable, only };
   if (!config.datasetCache || config.data !== NIH_DATASET.url) {
     if (config.datasetCache) log(`--dataset-cache applies to the NIH data set only; reading ${config.data} directly`);
     const source = await resolveDataSource(config.data, { cacheDir: config.cacheDir, seed: config.seed });
@@ -22,7 +25,8 @@ export async function loadTrainingImages(config: TrainConfig, log: (line: string
   }
   const prefix = config.datasetCache;
   const cacheKey = [NIH_DATASET.sha256, DECODER_VERSION, `limit=${config.limit ?? 'all'}`].join(':');
-  const cached = await loadCachedImages(prefix, config.imageSize, { source: cacheKey });
+  // A few images (`only`) are read from the zip: the decoded cache holds them all.
+  const cached = only ? undefined : await loadCachedImages(prefix, config.imageSize, { source: cacheKey });
   if (cached) {
     log(`images: decoded ${config.imageSize} px pixels from ${prefix}`);
     // The digest of the files read is that of the verified zip they were decoded from.
@@ -31,8 +35,10 @@ export async function loadTrainingImages(config: TrainConfig, log: (line: string
   }
   const zip = await cachedDatasetZip(prefix, { cacheDir: config.cacheDir });
   const loaded = await loadImages({ kind: 'zip', path: zip, origin: NIH_DATASET.url }, loadOptions);
-  await saveCachedImages(prefix, config.imageSize, loaded.images, { source: cacheKey }).catch((error: Error) =>
-    log(`warning: could not store decoded images in ${prefix}: ${error.message}`));
+  if (!only) {
+    await saveCachedImages(prefix, config.imageSize, loaded.images, { source: cacheKey }).catch((error: Error) =>
+      log(`warning: could not store decoded images in ${prefix}: ${error.message}`));
+  }
   return loaded;
 }
 
@@ -53,9 +59,12 @@ export interface SplitImages {
  * copies outlive this call, so the full set's pixels can be freed before training starts.
  */
 export async function loadSplitImages(config: TrainConfig, log: (line: string) => void): Promise<SplitImages> {
-  const loaded = await loadTrainingImages(config, log);
-  log(`images: ${loaded.images.labels.length} at ${config.imageSize} px from ${loaded.source}`
-    + ` (skipped ${loaded.skipped.notPng} non-PNG files, ${loaded.skipped.unreadable.length} unreadable PNGs)`);
+  const edits = readLabelEdits(config);
+  const read = await loadTrainingImages(config, log);
+  log(`images: ${read.images.labels.length} at ${config.imageSize} px from ${read.source}`
+    + ` (skipped ${read.skipped.notPng} non-PNG files, ${read.skipped.unreadable.length} unreadable PNGs)`);
+  const loaded = edits ? applyLabelEdits(read, edits) : read;
+  if (edits) log(`label edits: ${describeLabelEdits(edits)}`);
   const { files, labels } = loaded.images;
   const options = { mode: config.split, seed: config.seed, fractions: config.splitFractions };
   const split = config.splitFrom
