@@ -78,7 +78,7 @@ describe('on a micro model trained on synthetic cells', () => {
     return { images: { size: SIZE, pixels, labels: Uint8Array.from(planned, (c) => (c.parasitized ? 1 : 0)), files: [] }, parasites };
   }
 
-  test('the map of a cell with a planted parasite peaks on the parasite', async () => {
+  test('after a training that classifies the cells well, the map of a cell with a planted parasite peaks within one map cell of it', async () => {
     await selectBackend('wasm', {});
     const train = await cells(500, 1);
     const validation = await cells(100, 2);
@@ -90,6 +90,9 @@ describe('on a micro model trained on synthetic cells', () => {
 
     const test = await cells(200, 3);
     const probs = await predictProbabilities(model, test.images, 64, SCALE);
+    // Maps of a model that has not learned the cells would show nothing; this one calls them well.
+    const correct = probs.filter((p, i) => (p >= 0.5 ? 1 : 0) === test.images.labels[i]).length;
+    expect(correct / probs.length).toBeGreaterThanOrEqual(0.9);
     // Cells that show parasites and that the model calls parasitized.
     const found = [...test.images.labels.keys()].filter((i) => test.images.labels[i] === 1 && probs[i] >= 0.5);
     expect(found.length).toBeGreaterThan(40);
@@ -98,11 +101,24 @@ describe('on a micro model trained on synthetic cells', () => {
     found.forEach((index, k) => pixels.set(test.images.pixels.subarray(index * stride, (index + 1) * stride), k * stride));
     const mapper = createActivationMapper(model);
     const maps = await mapper.explain(pixels, found.length, SCALE);
-    // The map is coarse (64 px / 8 = 8 px a cell): the peak may sit up to half a cell off the parasite's edge.
-    const slack = SIZE / mapper.resolution[0] / 2;
-    const onParasite = maps.filter((map, k) => test.parasites[found[k]].some((p) => Math.hypot(map.peak.x + 0.5 - p.x, map.peak.y + 0.5 - p.y) <= p.radius + slack));
-    // By chance (a point anywhere in the frame) well under a third would be.
-    expect(onParasite.length / maps.length).toBeGreaterThan(0.8);
+
+    // The map has one value per cell of the last feature map (64 px / 8 = 8 px), and its evidence
+    // sits at the unit that saw the parasite, whose receptive field (~40 px) need not be centred on
+    // it: each trained model has its own shift (this one ~5 px down and right on average, seed 2's
+    // ~2 px left and down). So the peak is judged to one map cell beyond the parasite's edge: measured
+    // (2026-12-05, wasm) 89% of the 93 maps, against 18% by chance; to half a cell, only 35%.
+    const reach = SIZE / mapper.resolution[0];
+    const near = (x: number, y: number, parasites: readonly PlantedParasite[]) => parasites.some((p) => Math.hypot(x - p.x, y - p.y) <= p.radius + reach);
+    const onParasite = maps.filter((map, k) => near(map.peak.x + 0.5, map.peak.y + 0.5, test.parasites[found[k]])).length / maps.length;
+    // What a point anywhere in the frame would score: the share of the frame that close to a parasite.
+    let chance = 0;
+    for (const index of found) {
+      let close = 0;
+      for (let y = 0; y < SIZE; y++) for (let x = 0; x < SIZE; x++) if (near(x + 0.5, y + 0.5, test.parasites[index])) close++;
+      chance += close / (SIZE * SIZE) / found.length;
+    }
+    expect(chance).toBeLessThan(0.3);
+    expect(onParasite).toBeGreaterThan(0.8);
     model.dispose();
   }, 900_000);
 });
