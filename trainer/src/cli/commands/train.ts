@@ -4,6 +4,7 @@ import { kebab, parseTrainConfig, TrainConfigSchema } from '../../config';
 import type { OptionName } from '../../option-problems';
 import { UserError } from '../../user-error';
 import { readSplit } from '../../data/split';
+import { readLabelEdits } from '../../data/label-edits';
 import { listModels } from '../../models/registry';
 import { selectBackend } from '../../backend/select-backend';
 import { runTraining } from '../../pipeline/run-training';
@@ -31,6 +32,7 @@ export function registerTrainCommand(program: Command): void {
     );
     // A wrong --split-from should fail in a second, not after the data set is downloaded and read.
     if (config.splitFrom) readSplit(config.splitFrom);
+    readLabelEdits(config);
     if (cmd.opts().listModels) {
       // Building a model to count its parameters needs a backend.
       await selectBackend('auto');
