@@ -24,6 +24,8 @@ export const LOCAL_ONLY_OPTIONS = {
   cacheDir: 'the dataset cache is the bucket',
   splitFrom: 'names a file on your machine',
   holdout: 'names a file on your machine',
+  exclude: 'names a file on your machine',
+  relabel: 'names a file on your machine',
   backend: 'the GPU backend is required in the cloud',
   threads: 'only affects the wasm backend',
 } as const satisfies Partial<Record<keyof z.input<typeof TrainConfigSchema>, string>>;

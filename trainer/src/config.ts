@@ -79,6 +79,10 @@ export const TrainConfigSchema = z
     threads: z.number().int().positive().max(64).optional().describe('wasm threads (default: one per core)'),
     weights: z.string().optional().describe('pretrained VGG16 base: imagenet (Keras notop .h5, downloaded once), a .h5 path or a URL'),
     freezeBase: z.boolean().default(false).describe('freeze the pretrained base of vgg16'),
+    exclude: z.string().min(1).optional()
+      .describe('CSV file with a file column (e.g. a cross-validation\'s label-issues.csv): leave those images out; in the data digest'),
+    relabel: z.string().min(1).optional()
+      .describe('CSV file with file and new_label columns (e.g. an edited label-issues.csv): train with those labels; in the data digest'),
     maxUnreadable: z.number().min(0).max(1).default(0.01).describe('fraction of unreadable images that stops the run'),
     cacheDir: z.string().optional().describe('download cache (default: the user cache folder)'),
     limit: z.number().int().positive().optional().describe('use at most this many images per class (quick trials)'),

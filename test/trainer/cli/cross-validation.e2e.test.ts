@@ -46,6 +46,11 @@ if (!existsSync(SAMPLE)) {
       expect(html).toContain('<h1>Cross-validation ');
       expect(html).toMatch(/<td>all runs<\/td><td>3<\/td><td>0\.\d{3} ± 0\.\d{3}<\/td>/);
       expect(html).toContain('all its runs\' test predictions pooled');
+      // Every cell scored once by a model that never trained on it: the suspected label errors, in the report and a file to edit.
+      expect(html).toContain('<h2>Suspected label errors</h2>');
+      const issues = (await readFile(join(dirname(report), 'label-issues.csv'), 'utf8')).trim().split('\n');
+      expect(issues[0]).toBe('rank,file,patient,given_label,p_parasitized,p_given_label,fold,new_label');
+      expect(result.stderr).toMatch(/label issues: confident learning estimates \d+ of 2400 labels/);
 
       const client = new MlflowClient(mlflow.connection());
       const experiment = await client.getExperimentByName(experimentName);
@@ -55,7 +60,7 @@ if (!existsSync(SAMPLE)) {
       const children = runs.filter((run) => tagsOf(run)['mlflow.parentRunId'] === parent.info.run_id);
       expect(children.map((run) => tagsOf(run).cvFold).sort()).toEqual(['1', '2', '3']);
       const summary = metricsOf(parent);
-      expect(summary).toMatchObject({ runs_compared: 3, test_accuracy_mean: expect.any(Number), test_accuracy_sd: expect.any(Number), test_auc_pooled: expect.any(Number) });
+      expect(summary).toMatchObject({ runs_compared: 3, test_accuracy_mean: expect.any(Number), test_accuracy_sd: expect.any(Number), test_auc_pooled: expect.any(Number), label_issues_estimated: expect.any(Number) });
       // Real cells, few epochs: well above chance already.
       expect(summary.test_auc_pooled).toBeGreaterThan(0.7);
     }, 3 * DEFAULT_CLI_TIMEOUT_MS + 60_000);

@@ -60,6 +60,13 @@ test('a patient split whose patients are in two splits is refused before any dat
   expect(result.stderr).not.toContain('--data');
 });
 
+test('a bad --relabel file is refused before any data is read, naming the file, the line and the fix', async () => {
+  await writeFile(join(dir, 'labels.csv'), 'file,new_label\nParasitized/a.png,Parasitised\n');
+  const result = await runCli(['train', '--relabel', join(dir, 'labels.csv'), '--data', join(dir, 'nowhere'), '--backend', 'cpu']);
+  expectCleanError(result, `--relabel ${join(dir, 'labels.csv')} line 2: new_label "Parasitised" is not a class; write Parasitized or Uninfected`);
+  expect(result.stderr).not.toContain('--data');
+});
+
 test('an unknown model lists the known ones before any data is read', async () => {
   const result = await runCli(['train', '--model', 'resnet', '--data', join(dir, 'nowhere'), '--backend', 'cpu']);
   expectCleanError(result, 'unknown model "resnet"', 'micro', 'vgg16');

@@ -15,6 +15,8 @@ export interface ComparisonOptions {
   readonly missing?: readonly { readonly name: string; readonly reason: string }[];
   /** The metric that ranks configurations for the summary. @default test_auc */
   readonly rankBy?: string;
+  /** More of the report (HTML), after the ROC curves: a cross-validation's suspected label errors. @default none */
+  readonly sections?: readonly string[];
 }
 
 export interface ComparisonResult {
@@ -70,6 +72,7 @@ export async function compareRuns(outFolder: string, runs: readonly RunSummary[]
     runSection(runs, differing, folder),
     plotSection('ROC curves', [await inlinePng(folder, 'ROC curves', roc?.png)],
       repeated ? 'One curve per configuration: all its runs\' test predictions pooled.' : 'One curve per run, on its own test set.'),
+    ...(options.sections ?? []),
     plotSection('Learning curves', [await inlinePng(folder, 'Learning curves', learning?.png)]),
     differing.length ? `<h2>Parameters that differ</h2>${htmlTable(['Run', ...differing], runs.map((r) => [r.name, ...differing.map((k) => r.params[k] ?? '')]))}` : '',
   ];

@@ -47,8 +47,8 @@ const COMPLETE_MARKER = '.complete';
  */
 export async function resolveDataSource(spec: string, opts: ResolveOptions): Promise<DataSource> {
   const cacheDir = opts.cacheDir ?? defaultCacheDir();
-  const synthetic = /^synthetic(?::(.*))?$/.exec(spec);
-  if (synthetic) return syntheticSource(synthetic[1], cacheDir, opts.seed, opts.onProgress);
+  const count = syntheticCount(spec);
+  if (count !== undefined) return syntheticSource(spec, count, cacheDir, opts.seed, opts.onProgress);
   if (/^https?:\/\//i.test(spec)) {
     const expected = spec === NIH_DATASET.url ? { bytes: NIH_DATASET.bytes, sha256: NIH_DATASET.sha256 } : undefined;
     const path = await fetchToCache(spec, { cacheDir, expected, onProgress: opts.onProgress });
@@ -64,12 +64,20 @@ export async function resolveDataSource(spec: string, opts: ResolveOptions): Pro
   throw new UserError(`--data ${spec} is neither a zip file nor a folder`);
 }
 
+const SYNTHETIC_SPEC = /^synthetic(?::(.*))?$/;
+
+/** The image count of a `--data synthetic[:N]` set (its seed is the run's `--seed`); undefined for other data. */
+export function syntheticCount(spec: string): number | undefined {
+  const synthetic = SYNTHETIC_SPEC.exec(spec);
+  if (!synthetic) return undefined;
+  return synthetic[1] === undefined ? DEFAULT_SYNTHETIC_COUNT : Number(synthetic[1]);
+}
+
 async function syntheticSource(
-  countText: string | undefined, cacheDir: string, seed: number, onProgress?: ProgressCallback,
+  spec: string, count: number, cacheDir: string, seed: number, onProgress?: ProgressCallback,
 ): Promise<DataSource> {
-  const count = countText === undefined ? DEFAULT_SYNTHETIC_COUNT : Number(countText);
   if (!Number.isInteger(count) || count < 10) {
-    throw new UserError(`--data synthetic:${countText}: the image count must be a whole number of at least 10, e.g. synthetic:2000`);
+    throw new UserError(`--data ${spec}: the image count must be a whole number of at least 10, e.g. synthetic:2000`);
   }
   const origin = `synthetic:${count}`;
   const dir = join(cacheDir, `synthetic-v${SYNTHETIC_VERSION}-n${count}-seed${seed}`);
@@ -107,6 +115,8 @@ export interface LoadOptions {
   readonly size: number;
   /** Use at most this many images per class, spread evenly over the sorted file list (so over all patients). */
   readonly limitPerClass?: number;
+  /** Read only these images (by file, as LabeledImages names them), e.g. the few a report shows. */
+  readonly only?: ReadonlySet<string>;
   /** Fraction (0 to 1) of unreadable PNGs above which loading fails. */
   readonly maxUnreadable: number;
   /** Decoding progress; without it a bar (terminal) or log lines go to stderr. */

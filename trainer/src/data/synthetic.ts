@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { forEachConcurrent } from './concurrency';
 import { formatLabelErrors, LABEL_ERRORS_FILE } from './label-errors';
-import { PngColorType, encodePng } from './png-encode';
+import { PngColorType, encodePng, type PngImage } from './png-encode';
 import { type Random, mulberry32, randomInt, shuffleInPlace, uniform } from './random';
 import { CLASS_NAMES } from './types';
 
@@ -57,7 +57,7 @@ export async function writeSyntheticDataset(dir: string, opts: SyntheticOptions)
   await writeFile(join(dir, LABEL_ERRORS_FILE), formatLabelErrors(wrong, 'Synthetic cells filed under the wrong class on purpose: each is drawn as the other class.'));
   let done = 0;
   await forEachConcurrent(cells, 8, async (cell) => {
-    const png = await encodePng(drawCell(mulberry32(cell.seed), cell.patient, cell.parasitized));
+    const png = await encodePng(renderSyntheticCell(cell).image);
     await writeFile(join(dir, cell.file), png);
     opts.onProgress?.(++done, cells.length);
   });
@@ -102,6 +102,23 @@ export function planSyntheticCells(opts: Pick<SyntheticOptions, 'count' | 'seed'
   return cells;
 }
 
+/** Where a parasite was painted: its centre and outer radius, in pixels of the cell image. */
+export interface PlantedParasite {
+  readonly x: number;
+  readonly y: number;
+  readonly radius: number;
+}
+
+/** A cell's image as the set holds it, and where its parasites are (none on an uninfected one, whatever its label). */
+export function renderSyntheticCell(cell: SyntheticCell): { image: PngImage; parasites: PlantedParasite[] } {
+  return drawCell(mulberry32(cell.seed), cell.patient, cell.parasitized);
+}
+
+/** The class each cell of a synthetic set really shows (1 = Parasitized), by file: what its wrong labels are judged against. */
+export function syntheticTruth(opts: Pick<SyntheticOptions, 'count' | 'seed'>): Map<string, number> {
+  return new Map(planSyntheticCells(opts).map((cell) => [cell.file, cell.parasitized ? 1 : 0]));
+}
+
 function makePatients(random: Random, count: number): Patient[] {
   return Array.from({ length: count }, (_, i) => ({
     id: `S${String(i + 1).padStart(2, '0')}P${randomInt(random, 1, 9)}thinF`,
@@ -132,7 +149,7 @@ interface Blob {
 }
 
 /** One cell image, 90 to 170 px on a side (the NIH crops are 40 to 394, most near 130). */
-function drawCell(random: Random, patient: Patient, parasitized: boolean) {
+function drawCell(random: Random, patient: Patient, parasitized: boolean): { image: PngImage; parasites: PlantedParasite[] } {
   const width = randomInt(random, 90, 170);
   const height = Math.round(width * uniform(random, 0.85, 1.15));
   const cx = width / 2 + uniform(random, -3, 3);
@@ -145,8 +162,9 @@ function drawCell(random: Random, patient: Patient, parasitized: boolean) {
     uniform(random, 125, 155) + stain[1],
     uniform(random, 140, 170) + stain[2],
   ];
+  const painted = parasitized ? parasites(random, cx, cy, rx, ry) : [];
   const blobs = [
-    ...(parasitized ? parasites(random, cx, cy, rx, ry) : []),
+    ...painted,
     ...blotches(random, cx, cy, rx, ry),
     ...debris(random, cx, cy, rx, ry),
   ];
@@ -175,7 +193,10 @@ function drawCell(random: Random, patient: Patient, parasitized: boolean) {
   const light = patient.brightness * uniform(random, 0.95, 1.05);
   const data = new Uint8Array(color.length);
   for (let i = 0; i < color.length; i++) data[i] = clampByte(color[i] * light);
-  return { width, height, colorType: PngColorType.rgb, data };
+  return {
+    image: { width, height, colorType: PngColorType.rgb, data },
+    parasites: painted.map(({ x, y, radius }) => ({ x, y, radius })),
+  };
 }
 
 /**

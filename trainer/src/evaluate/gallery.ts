@@ -15,6 +15,8 @@ export interface Gallery<T = number> {
   readonly errorCounts: { readonly falseNegatives: number; readonly falsePositives: number };
   /** Closest to the threshold, closest first. */
   readonly uncertain: T[];
+  /** How the cells' activation maps were made, when they have them (see gallery-maps.ts). */
+  readonly activationMaps?: string;
 }
 
 export interface GalleryOptions {

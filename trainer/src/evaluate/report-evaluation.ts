@@ -19,6 +19,8 @@ export interface GalleryCell {
   readonly probability: number;
   /** The image as the model saw it. */
   readonly png: Buffer;
+  /** The same with its activation map laid over it: where the model found evidence for the positive class. */
+  readonly activationMap?: Buffer;
   /** The data set lists it as filed under the wrong class (LABEL_ERRORS_FILE). */
   readonly knownLabelError?: boolean;
 }
@@ -151,6 +153,7 @@ export function cellGalleries(gallery: Gallery<GalleryCell>, threshold: number |
 a correct call at the threshold${threshold === undefined ? '' : ` (${formatMetric(threshold)})`}, a red frame a wrong one.${flagged
       ? ` A dashed purple outline and <span class="flag">label known wrong</span> mark a cell the data set lists as filed under the
 wrong class (<code>${LABEL_ERRORS_FILE}</code>): a red frame there means the model is right and the label is not.` : ''}</p>`,
+    gallery.activationMaps ? activationMapNote(gallery.activationMaps) : '',
     `<h3>Missed parasites: ${positive} cells labelled ${negative} (false negatives${showing(gallery.falseNegatives.length, falseNegatives)})</h3>`,
     cellGrid(gallery.falseNegatives, threshold, falseNegatives ? '' : 'None: every parasitized test cell was found.'),
     `<h3>False alarms: ${negative} cells labelled ${positive} (false positives${showing(gallery.falsePositives.length, falsePositives)})</h3>`,
@@ -173,12 +176,16 @@ export function cellGrid(cells: readonly GalleryCell[], threshold: number | unde
   if (cells.length === 0) return empty ? `<p class="note">${escapeHtml(empty)}</p>` : '';
   const figures = cells.map((cell) => {
     const correct = threshold === undefined ? undefined : (cell.probability >= threshold ? 1 : 0) === cell.label;
-    const classes = [correct === undefined ? '' : correct ? 'right' : 'wrong', cell.knownLabelError ? 'known-label-error' : ''].filter(Boolean);
+    const classes = [
+      correct === undefined ? '' : correct ? 'right' : 'wrong', cell.knownLabelError ? 'known-label-error' : '', cell.activationMap ? 'explained' : '',
+    ].filter(Boolean);
     const name = cell.file.slice(cell.file.lastIndexOf('/') + 1);
     const patient = name.startsWith(cell.patient) ? '' : `<br>${escapeHtml(cell.patient)}`;
     const truth = showTruth ? `<br>labelled ${escapeHtml(CLASS_NAMES[cell.label])}` : '';
     const flag = cell.knownLabelError ? '<br><span class="flag">label known wrong</span>' : '';
-    return `<figure${classes.length ? ` class="${classes.join(' ')}"` : ''}><img alt="${escapeHtml(cell.file)}" title="${escapeHtml(cell.file)}" src="data:image/png;base64,${cell.png.toString('base64')}">`
+    const map = cell.activationMap
+      ? `<img alt="where the model looks: ${escapeHtml(name)}" title="activation map" src="data:image/png;base64,${cell.activationMap.toString('base64')}">` : '';
+    return `<figure${classes.length ? ` class="${classes.join(' ')}"` : ''}><img alt="${escapeHtml(cell.file)}" title="${escapeHtml(cell.file)}" src="data:image/png;base64,${cell.png.toString('base64')}">${map}`
       + `<figcaption><b>P ${formatMetric(cell.probability)}</b>${truth}${flag}${patient}<br><span class="file">${breakableName(name)}</span></figcaption></figure>`;
   });
   return `<div class="cells">${figures.join('')}</div>`;
@@ -187,6 +194,12 @@ export function cellGrid(cells: readonly GalleryCell[], threshold: number | unde
 /** `C33P1thinF_IMG_2015_cell_7.png` with a line-break opportunity after each underscore, escaped. */
 function breakableName(name: string): string {
   return name.split('_').map(escapeHtml).join('_<wbr>');
+}
+
+function activationMapNote(description: string): string {
+  return `<p class="note">Beside each missed parasite, false alarm and uncertain cell: where the model found evidence for
+${escapeHtml(CLASS_NAMES[1])}, yellow the strongest (${escapeHtml(description)}; of the upright cell, while P averages its
+test-time views when the run used them).</p>`;
 }
 
 /** The registry's current champion as the report sets it beside the new model. */

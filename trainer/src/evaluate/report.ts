@@ -129,6 +129,8 @@ nav.contents a { color: #0969da; text-decoration: none; margin-right: 1rem; whit
 .cells figcaption b { color: #1f2328; }
 .cells .file { font-family: ui-monospace, monospace; font-size: 0.68rem; }
 .cells .flag { color: #8250df; font-weight: 600; }
+.cells figure.explained { width: 212px; }
+.cells figure.explained img { display: inline-block; margin-right: 4px; }
 `;
 
 /** Writes `<runDir>/report.html`: one self-contained file (styles, plots and cell images inlined) to open in any browser. */

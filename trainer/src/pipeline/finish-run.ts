@@ -6,6 +6,7 @@ import type { LabeledImages, SplitName } from '../data/types';
 import { cellThumbnail } from '../evaluate/cell-thumbnail';
 import { evaluatePredictions, evaluationRecord, type Evaluation } from '../evaluate/evaluation';
 import { mapGallery, selectGallery, type Gallery } from '../evaluate/gallery';
+import { galleryMaps } from '../evaluate/gallery-maps';
 import { formatMetric } from '../evaluate/html';
 import { writePredictions } from '../evaluate/predictions-file';
 import {
@@ -48,7 +49,7 @@ export interface SaveAndEvaluateOptions {
  * the model to `<runDir>/model` with it, so the served model decides as the report says, and for a
  * finished run evaluates the test split at that threshold (both scored as the model server will
  * score images: with test-time augmentation when `preprocessing.tta` says so): metrics with intervals, calibration,
- * per-patient results, plots and the cell gallery.
+ * per-patient results, plots and the cell gallery, its errors and uncertain cells with activation maps.
  */
 export async function saveAndEvaluate(
   model: tf.LayersModel,
@@ -93,10 +94,14 @@ export async function saveAndEvaluate(
   const listed = test.files.map((_, i) => i).filter(knownWrong);
   const labelErrors = { listed: listed.length, disagreed: listed.filter((i) => (probs[i] >= m.threshold ? 1 : 0) !== test.labels[i]).length };
   const selection = selectGallery(test.labels, probs, { threshold: m.threshold, seed: config.seed });
-  const gallery = await mapGallery(selection, async (i): Promise<GalleryCell> => ({
+  const explained = [...new Set([...selection.falseNegatives, ...selection.falsePositives, ...selection.uncertain])];
+  const maps = await galleryMaps(model, test, explained, preprocessing.scale, log);
+  const cells = await mapGallery(selection, async (i): Promise<GalleryCell> => ({
     file: test.files[i], patient: patients[i], label: test.labels[i], probability: probs[i], png: await cellThumbnail(test, i),
     ...(knownWrong(i) ? { knownLabelError: true } : {}),
+    ...(maps?.overlays.has(i) ? { activationMap: maps.overlays.get(i) } : {}),
   }));
+  const gallery = maps ? { ...cells, activationMaps: maps.description } : cells;
   return {
     modelDir,
     evaluation: {

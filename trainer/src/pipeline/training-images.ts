@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { NIH_DATASET, type TrainConfig } from '../config';
 import { cachedDatasetZip, loadCachedImages, saveCachedImages } from '../cloud/dataset-cache';
+import { applyLabelEdits, describeLabelEdits, readLabelEdits } from '../data/label-edits';
 import { listImages, loadImages, resolveDataSource, type LoadedImages, type LoadOptions } from '../data/load-dataset';
 import { readHoldout } from '../data/holdout';
 import {
@@ -13,7 +14,7 @@ import { splitComposition, type SplitComposition } from '../evaluate/patients';
 const DECODER_VERSION = 'napi-rs-image-1';
 
 /**
- * The images a run trains on. With `--dataset-cache` (cloud runs on the NIH data) the zip comes
+ * The images a run trains on (`selectFiles` may narrow them before any is decoded). With `--dataset-cache` (cloud runs on the NIH data) the zip comes
  * from the bucket, and so do its decoded pixels when an earlier run stored them for this size.
  */
 export async function loadTrainingImages(
@@ -83,15 +84,18 @@ export interface SplitImages {
 export async function loadSplitImages(config: TrainConfig, log: (line: string) => void): Promise<SplitImages> {
   const reused = config.splitFrom ? readSplit(config.splitFrom) : undefined;
   let leftOut = 0;
-  const loaded = await loadTrainingImages(config, log, reused && ((available) => {
+  const edits = readLabelEdits(config);
+  const read = await loadTrainingImages(config, log, reused && ((available) => {
     const coverage = checkSplitCoverage(reused, available);
     const warning = leftOutWarning(coverage.leftOut, available.length);
     if (warning) log(warning);
     leftOut = coverage.leftOut.length;
     return coverage.files;
   }));
-  log(`images: ${loaded.images.labels.length} at ${config.imageSize} px from ${loaded.source}`
-    + ` (skipped ${loaded.skipped.notPng} non-PNG files, ${loaded.skipped.unreadable.length} unreadable PNGs)`);
+  log(`images: ${read.images.labels.length} at ${config.imageSize} px from ${read.source}`
+    + ` (skipped ${read.skipped.notPng} non-PNG files, ${read.skipped.unreadable.length} unreadable PNGs)`);
+  const loaded = edits ? applyLabelEdits(read, edits) : read;
+  if (edits) log(`label edits: ${describeLabelEdits(edits)}`);
   const { files, labels } = loaded.images;
   const options = { mode: config.split, seed: config.seed, fractions: config.splitFractions };
   const fold = config.cv && config.cvFold ? { folds: config.cv, fold: config.cvFold } : undefined;

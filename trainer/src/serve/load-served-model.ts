@@ -6,6 +6,7 @@ import { loadModel } from '../models/model-files';
 import type { MlflowClient } from '../tracking/mlflow/client';
 import { downloadArtifacts } from '../tracking/mlflow/artifacts/download';
 import { locateModelFolder, readRunMetrics, runName } from './model-folder';
+import { createModelExplainer } from './model-explainer';
 import { createModelPredictor } from './model-predictor';
 import { parseModelSource, type ModelSource } from './model-source';
 import type { ServedModel } from './served-model';
@@ -30,7 +31,7 @@ export async function loadServedModel(argument: string, options: LoadServedModel
     preprocessing,
     metrics: found.metrics,
   };
-  return { info, predict: createModelPredictor(model, preprocessing) };
+  return { info, predict: createModelPredictor(model, preprocessing), explain: createModelExplainer(model, preprocessing) };
 }
 
 interface FoundModel {

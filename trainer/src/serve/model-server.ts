@@ -101,7 +101,7 @@ export async function startModelServer(props: ModelServerProps): Promise<Running
           return Array.from(probabilities);
         },
       });
-      state = { phase: 'ready', model: model.info, batcher };
+      state = { phase: 'ready', model: model.info, batcher, explain: model.explain };
       metrics.setReady(true);
       log(`model ${model.info.name} version ${model.info.version} ready (from ${model.info.source}); POST ${url}/invocations`);
     },

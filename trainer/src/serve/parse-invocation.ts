@@ -8,7 +8,7 @@ import { pixelArrayToImage } from './pixel-array';
 const ENCODED_TYPES: Record<string, true> = { 'image/png': true, 'image/jpeg': true, 'image/jpg': true };
 
 /** Request-wide settings, MLflow's `params` beside the images. */
-const ParamsSchema = z.object({ pixel_range: z.enum(PIXEL_RANGES).optional() }).strict().optional();
+const ParamsSchema = z.object({ pixel_range: z.enum(PIXEL_RANGES).optional(), explain: z.boolean().optional() }).strict().optional();
 
 /** MLflow's scoring envelopes: one list of images, under whichever key the client used, and optional params. */
 const EnvelopeSchema = z.union([
@@ -30,27 +30,34 @@ export interface InvocationLimits {
   readonly maxImages: number;
 }
 
+/** What a `/invocations` request asks for: its images, and whether each answer should carry an activation map. */
+export interface Invocation {
+  readonly images: ImageInput[];
+  /** `"params": {"explain": true}`, or `?explain=true` beside a raw image body. */
+  readonly explain: boolean;
+}
+
 /**
  * Reads the images out of a `/invocations` body: a JSON scoring envelope or one raw PNG/JPEG.
  * Every problem becomes a 400 naming the image and what was expected; nothing is decoded yet.
  */
-export function parseInvocation(contentType: string | undefined, body: Uint8Array, limits: InvocationLimits): ImageInput[] {
+export function parseInvocation(contentType: string | undefined, body: Uint8Array, limits: InvocationLimits, query = ''): Invocation {
   const mediaType = (contentType ?? '').split(';')[0].trim().toLowerCase();
   if (ENCODED_TYPES[mediaType]) {
     if (body.length === 0) throw badRequest(`empty ${mediaType} body; send the image file as the request body`);
-    return [{ where: 'body', encoded: body }];
+    return { images: [{ where: 'body', encoded: body }], explain: new URLSearchParams(query).get('explain') === 'true' };
   }
   if (mediaType !== 'application/json' && !mediaType.endsWith('+json')) {
     throw badRequest(
       `unsupported Content-Type "${contentType ?? ''}"; send application/json ({"instances": [...]}), image/png or image/jpeg`,
     );
   }
-  const { key, items, pixelRange } = readEnvelope(parseJson(body));
+  const { key, items, params } = readEnvelope(parseJson(body));
   if (items.length === 0) throw badRequest(`"${key}" is empty; send at least one image`);
   if (items.length > limits.maxImages) {
     throw badRequest(`${items.length} images in one request; the limit is ${limits.maxImages} (--max-images): split the request`);
   }
-  return items.map((item, i) => readInstance(item, `${key}[${i}]`, pixelRange));
+  return { images: items.map((item, i) => readInstance(item, `${key}[${i}]`, params.pixelRange)), explain: params.explain };
 }
 
 function parseJson(body: Uint8Array): unknown {
@@ -61,7 +68,7 @@ function parseJson(body: Uint8Array): unknown {
   }
 }
 
-function readEnvelope(json: unknown): { key: string; items: readonly unknown[]; pixelRange: PixelRange } {
+function readEnvelope(json: unknown): { key: string; items: readonly unknown[]; params: RequestParams } {
   const parsed = EnvelopeSchema.safeParse(json);
   if (!parsed.success) {
     const keys = json !== null && typeof json === 'object' && !Array.isArray(json) ? Object.keys(json) : [];
@@ -71,18 +78,24 @@ function readEnvelope(json: unknown): { key: string; items: readonly unknown[]; 
     );
   }
   const envelope = parsed.data;
-  const pixelRange = readParams(envelope.params);
-  if ('instances' in envelope) return { key: 'instances', items: envelope.instances, pixelRange };
-  if ('inputs' in envelope) return { key: 'inputs', items: envelope.inputs, pixelRange };
-  return { key: 'dataframe_split.data', items: envelope.dataframe_split.data.map((row) => row[0]), pixelRange };
+  const params = readParams(envelope.params);
+  if ('instances' in envelope) return { key: 'instances', items: envelope.instances, params };
+  if ('inputs' in envelope) return { key: 'inputs', items: envelope.inputs, params };
+  return { key: 'dataframe_split.data', items: envelope.dataframe_split.data.map((row) => row[0]), params };
 }
 
-function readParams(params: unknown): PixelRange {
+interface RequestParams {
+  readonly pixelRange: PixelRange;
+  readonly explain: boolean;
+}
+
+function readParams(params: unknown): RequestParams {
   const parsed = ParamsSchema.safeParse(params);
   if (!parsed.success) {
-    throw badRequest(`"params": accepted is {"pixel_range": ${PIXEL_RANGES.map((r) => `"${r}"`).join(' or ')}} (how pixel arrays are scaled); got ${JSON.stringify(params)}`);
+    throw badRequest(`"params": accepted is {"pixel_range": ${PIXEL_RANGES.map((r) => `"${r}"`).join(' or ')}} (how pixel arrays are scaled) `
+      + `and {"explain": true} (an activation map per image); got ${JSON.stringify(params)}`);
   }
-  return parsed.data?.pixel_range ?? '0-255';
+  return { pixelRange: parsed.data?.pixel_range ?? '0-255', explain: parsed.data?.explain ?? false };
 }
 
 function readInstance(item: unknown, where: string, pixelRange: PixelRange): ImageInput {

@@ -8,7 +8,7 @@ import { toPredictions } from './predictions';
 import { prepareImage } from './prepare-image';
 import { readBody } from './read-body';
 import type { ServeMetrics } from './serve-metrics';
-import type { ModelInfo } from './served-model';
+import type { ModelInfo, ServedModel } from './served-model';
 
 export interface Reply {
   readonly status: number;
@@ -22,7 +22,11 @@ export interface Reply {
 export type ServerState =
   | { readonly phase: 'loading' }
   | { readonly phase: 'failed'; readonly error: string }
-  | { readonly phase: 'ready'; readonly model: ModelInfo; readonly batcher: MicroBatcher<Uint8Array, number> };
+  | {
+    readonly phase: 'ready'; readonly model: ModelInfo; readonly batcher: MicroBatcher<Uint8Array, number>;
+    /** Activation maps for `explain: true`; absent when the model cannot give them. */
+    readonly explain?: ServedModel['explain'];
+  };
 
 export interface RouteContext {
   readonly state: () => ServerState;
@@ -70,7 +74,8 @@ function version(_request: IncomingMessage, context: RouteContext): Reply {
 }
 
 function metadata(_request: IncomingMessage, context: RouteContext): Reply {
-  const { model } = readyState(context);
+  const state = readyState(context);
+  const { model } = state;
   const { preprocessing } = model;
   return {
     status: 200,
@@ -86,6 +91,9 @@ function metadata(_request: IncomingMessage, context: RouteContext): Reply {
       positiveClass: preprocessing.positiveClass,
       threshold: preprocessing.threshold,
       testTimeAugmentation: preprocessing.tta ? 'mean over the 8 flips and quarter turns of each image' : 'none',
+      explain: state.explain
+        ? 'send "params": {"explain": true} (or ?explain=true with a raw image) for a HiResCAM activation map per image, PNG in base64'
+        : 'not available for this model',
       metrics: model.metrics ?? null,
       input: inputContract(preprocessing.inputSize),
       limits: { maxImages: context.maxImages, maxBodyBytes: context.maxBodyBytes },
@@ -99,12 +107,17 @@ async function metrics(_request: IncomingMessage, context: RouteContext): Promis
 }
 
 async function invocations(request: IncomingMessage, context: RouteContext): Promise<Reply> {
-  const { model, batcher } = readyState(context);
+  const { model, batcher, explain } = readyState(context);
   const body = await readBody(request, context.maxBodyBytes);
-  const inputs = parseInvocation(request.headers['content-type'], body, { maxImages: context.maxImages });
-  const images = await Promise.all(inputs.map((input) => prepareImage(input, model.preprocessing.inputSize)));
-  const probabilities = await batcher.submit(images.map((image) => image.rgb));
-  const predictions = toPredictions(probabilities, model.preprocessing, images.map((image) => image.warning));
+  const query = (request.url ?? '').split('?')[1] ?? '';
+  const invocation = parseInvocation(request.headers['content-type'], body, { maxImages: context.maxImages }, query);
+  if (invocation.explain && !explain) throw new HttpError(400, 'this model cannot explain its predictions; send the request without "explain"');
+  const images = await Promise.all(invocation.images.map((input) => prepareImage(input, model.preprocessing.inputSize)));
+  const rgb = images.map((image) => image.rgb);
+  // Off the micro-batcher: a map takes a gradient, and plain requests should not wait for it.
+  const [probabilities, explanations] = await Promise.all([batcher.submit(rgb), invocation.explain ? explain!(rgb) : undefined]);
+  const predictions = toPredictions(probabilities, model.preprocessing, images.map((image) => image.warning))
+    .map((prediction, i) => (explanations ? { ...prediction, explanation: explanations[i] } : prediction));
   return { status: 200, body: { predictions, model: modelRef(model) } };
 }
 

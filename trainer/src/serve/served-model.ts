@@ -18,4 +18,18 @@ export interface ServedModel {
   readonly info: ModelInfo;
   /** P(positive class) for each image, in order. */
   readonly predict: (images: readonly Uint8Array[]) => Promise<Float32Array> | Float32Array;
+  /** Activation maps for the same images (`explain: true`); absent when the model cannot give them. */
+  readonly explain?: (images: readonly Uint8Array[]) => Promise<Explanation[]>;
+}
+
+/** Where the model looked for one image: a HiResCAM map at the model's input size. */
+export interface Explanation {
+  readonly method: 'HiResCAM';
+  /** The layer whose feature map was weighed. */
+  readonly layer: string;
+  /** The map's highest point, as fractions of the image's width and height. */
+  readonly peak: { readonly x: number; readonly y: number };
+  /** The map alone and laid over the image, PNGs in base64. */
+  readonly map_png: string;
+  readonly overlay_png: string;
 }

@@ -7,6 +7,7 @@ import type { ParamValue, RunStatus } from '../tracking/tracker';
 import { UserError } from '../user-error';
 import { writeComparison, type ComparisonResult } from '../compare/write-comparison';
 import { GROUP_KIND_TAG } from '../compare/run-summary';
+import { reviewLabels, type LabelReviewResult } from './label-review';
 
 /** Trainings run together and compared: a sweep's cells, or a cross-validation's folds. */
 export interface Group {
@@ -109,10 +110,12 @@ async function runMembers(group: Group, folder: string, parent: RunTracking, dep
       results.push({ member, error: message });
     }
   }
+  const review = group.kind === 'cross-validation' ? await labelReview(folder, group, results, deps.log) : undefined;
   deps.stop?.describeStop(`the trainings are over: writing the comparison${parent.server ? ', then no more waiting for MLflow' : ''}`);
   const comparison = await writeComparison(folder, results.filter((r) => r.outcome).map((r) => r.outcome!.runDir), {
     title: `${group.kind === 'sweep' ? 'Sweep' : 'Cross-validation'} ${group.name}`,
     missing: results.filter((r) => !r.outcome).map((r) => ({ name: r.member.name, reason: r.error ?? '' })),
+    sections: review ? [review.section] : undefined,
   });
   for (const warning of comparison.warnings) deps.log(`warning: ${warning}`);
   deps.log(`comparison: ${comparison.report}`);
@@ -120,8 +123,27 @@ async function runMembers(group: Group, folder: string, parent: RunTracking, dep
   // Stopped only while MLflow was being waited for, every member finished: the group did not stop.
   const stopped = results.some((r) => r.outcome?.status === 'KILLED' || (!r.outcome && r.error === NOT_STARTED));
   const status: RunStatus = stopped ? 'KILLED' : finished === 0 ? 'FAILED' : 'FINISHED';
-  const unsynced = await endGroup(parent, status, deps, status === 'FAILED' ? 'no member finished' : undefined, comparison.summary);
+  const unsynced = await endGroup(parent, status, deps, status === 'FAILED' ? 'no member finished' : undefined, { ...comparison.summary, ...review?.metrics });
   return { folder, status, results, comparison, unsynced };
+}
+
+/**
+ * A cross-validation's suspected label errors (label-review.ts), from the folds that finished. The
+ * folds' runs are kept whatever happens here: a review that fails is a warning, and the report is
+ * written without its section.
+ */
+async function labelReview(
+  folder: string, group: Group, results: readonly MemberResult[], log: (line: string) => void,
+): Promise<LabelReviewResult | undefined> {
+  const folds = results.flatMap((r) => (r.outcome ? [{ name: r.member.name, dir: r.outcome.runDir }] : []));
+  if (folds.length === 0) return undefined;
+  try {
+    // The members differ in their fold only; the data and seed the review reads are the same for all.
+    return await reviewLabels(folder, folds, group.members[0].config, log);
+  } catch (error) {
+    log(`warning: no suspected label errors in the report: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 /** Members that failed or were not started: a group that had them ends with a non-zero exit code. */

@@ -5,6 +5,7 @@ import type { OptionName } from '../../option-problems';
 import { UserError } from '../../user-error';
 import { readSplit } from '../../data/split';
 import { readHoldout } from '../../data/holdout';
+import { readLabelEdits } from '../../data/label-edits';
 import { listModels } from '../../models/registry';
 import { selectBackend } from '../../backend/select-backend';
 import { runTraining } from '../../pipeline/run-training';
@@ -33,6 +34,7 @@ export function registerTrainCommand(program: Command): void {
     // A wrong --split-from should fail in a second, not after the data set is downloaded and read.
     if (config.splitFrom) readSplit(config.splitFrom);
     if (config.holdout) readHoldout(config.holdout);
+    readLabelEdits(config);
     if (cmd.opts().listModels) {
       // Building a model to count its parameters needs a backend.
       await selectBackend('auto');
