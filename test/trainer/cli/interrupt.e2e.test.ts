@@ -13,7 +13,7 @@ import { DEFAULT_CLI_TIMEOUT_MS, runCli } from '../../support/run-cli';
  * minute, and stopping at its end instead of after the current step would be plain to see.
  */
 const readJson = async (file: string) => JSON.parse(await readFile(file, 'utf8'));
-const PROGRESS_LINE = /epoch 1\/1  step (\d+)\/41 \(\d+%\)  loss \d+\.\d{4}  acc \d\.\d{3}  \d+ img\/s  ETA \S+/;
+const PROGRESS_LINE = /epoch 1\/1  step (\d+)\/41 \(\d+%\)  loss \d+\.\d{3}  acc \d\.\d{3}  \d+ img\/s  epoch ETA \S+/;
 
 let work: string;
 let imds: FakeImds | undefined;

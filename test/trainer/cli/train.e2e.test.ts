@@ -19,7 +19,7 @@ beforeAll(async () => {
 
 test('a short training on synthetic cells reaches 0.85 test accuracy and leaves a complete run folder', async () => {
   const result = await runCli(['train', ...common, '--epochs', '8', '--batch-size', '32']);
-  expect(result.stderr).toMatch(/^backend: WebAssembly on the CPU \(wasm\), \d threads? with SIMD; native TensorFlow, which is faster, is not installed/m);
+  expect(result.stderr).toMatch(/^backend: WebAssembly on the CPU \(wasm\), \d threads? with SIMD; training kernels: [^;]+; native TensorFlow, which is faster, is not installed/m);
   expect(result.code).toBe(0);
   const runDir = result.stdout.trim().split('\n').at(-1) as string;
   expect(runDir).toMatch(/runs\/\d{8}-\d{6}-micro$/);
@@ -44,7 +44,7 @@ test('a short training on synthetic cells reaches 0.85 test accuracy and leaves 
   // It opens with the model on the data as given, and marks the cells the synthetic set mislabels on purpose.
   expect(report).toContain('<h1>micro on <code>synthetic:800</code></h1>');
   expect(report).toMatch(/\d+ test cells? (is|are) filed under the wrong class, as the data set's <code>known-label-errors.txt<\/code> says/);
-  expect(report).toMatch(/<figure class="wrong known-label-error">/);
+  expect(report).toMatch(/<figure class="wrong known-label-error( explained)?">/);
   expect(result.stderr).toContain('  *best: the lowest validation loss so far; the run keeps the weights of its best epoch\n');
   expect(result.stderr).toMatch(/^epoch 8\/8  loss \d\.\d{3}  acc \d\.\d{3}  val_loss \d\.\d{3}/m);
   firstRunDir = runDir;
