@@ -67,7 +67,7 @@ export async function resolveDataSource(spec: string, opts: ResolveOptions): Pro
 const SYNTHETIC_SPEC = /^synthetic(?::(.*))?$/;
 
 /** The image count of a `--data synthetic[:N]` set (its seed is the run's `--seed`); undefined for other data. */
-export function syntheticCount(spec: string): number | undefined {
+function syntheticCount(spec: string): number | undefined {
   const synthetic = SYNTHETIC_SPEC.exec(spec);
   if (!synthetic) return undefined;
   return synthetic[1] === undefined ? DEFAULT_SYNTHETIC_COUNT : Number(synthetic[1]);
@@ -115,15 +115,14 @@ export interface LoadOptions {
   readonly size: number;
   /** Use at most this many images per class, spread evenly over the sorted file list (so over all patients). */
   readonly limitPerClass?: number;
-  /** Read only these images (by file, as LabeledImages names them), e.g. the few a report shows. */
-  readonly only?: ReadonlySet<string>;
   /** Fraction (0 to 1) of unreadable PNGs above which loading fails. */
   readonly maxUnreadable: number;
   /** Decoding progress; without it a bar (terminal) or log lines go to stderr. */
   readonly onProgress?: ProgressCallback;
   /**
    * Given the files chosen (after `limitPerClass`) before any is decoded, returns those to decode:
-   * a reused split checks itself against the data set here, and leaves the rest undecoded.
+   * a reused split checks itself against the data set here, and a report reads only the few cells
+   * it shows; the rest stay undecoded.
    */
   readonly selectFiles?: (files: readonly string[]) => ReadonlySet<string>;
 }
@@ -202,14 +201,12 @@ export async function loadImages(source: DataSource, opts: LoadOptions): Promise
       labels[k] = chosen[i].label;
       digest.update(`${chosen[i].file}\n${chosen[i].label}\n`).update(fileHashes.subarray(i * 32, (i + 1) * 32));
     }
-    const listed = layout.labelErrors === undefined ? [] : parseLabelErrors(Buffer.from(await archive.read(layout.labelErrors)).toString('utf8'));
-    const loaded = new Set(files);
     return {
       images: { size: opts.size, pixels: pixels.subarray(0, files.length * imageBytes), labels, files },
       skipped: { notPng: layout.notPng, unreadable },
       digest: digest.digest('hex'),
       source: source.origin,
-      knownLabelErrors: listed.filter((file) => loaded.has(file)),
+      knownLabelErrors: await knownLabelErrors(archive, layout, files),
     };
   } finally {
     archive.close();
@@ -220,14 +217,25 @@ export async function loadImages(source: DataSource, opts: LoadOptions): Promise
  * The files and labels loadImages would read, without reading a byte of them (a zip's directory, a
  * folder's listing): enough to plan on, such as the folds of a cross-validation.
  */
-export async function listImages(source: DataSource, opts: Pick<LoadOptions, 'limitPerClass'>): Promise<{ files: string[]; labels: number[] }> {
+export async function listImages(
+  source: DataSource, opts: Pick<LoadOptions, 'limitPerClass'>,
+): Promise<{ files: string[]; labels: number[] } & Pick<LoadedImages, 'knownLabelErrors'>> {
   const archive = await openSource(source);
   try {
-    const chosen = chooseImages(locateDataset(archive.files, archive.dirs, source.path).images, opts.limitPerClass);
-    return { files: chosen.map((image) => image.file), labels: chosen.map((image) => image.label) };
+    const layout = locateDataset(archive.files, archive.dirs, source.path);
+    const chosen = chooseImages(layout.images, opts.limitPerClass);
+    const files = chosen.map((image) => image.file);
+    return { files, labels: chosen.map((image) => image.label), knownLabelErrors: await knownLabelErrors(archive, layout, files) };
   } finally {
     archive.close();
   }
+}
+
+/** The images among `files` that the data set's LABEL_ERRORS_FILE lists as filed under the wrong class. */
+async function knownLabelErrors(archive: Archive, layout: ReturnType<typeof locateDataset>, files: readonly string[]): Promise<string[]> {
+  if (layout.labelErrors === undefined) return [];
+  const among = new Set(files);
+  return parseLabelErrors(Buffer.from(await archive.read(layout.labelErrors)).toString('utf8')).filter((file) => among.has(file));
 }
 
 function openSource(source: DataSource): Promise<Archive> {

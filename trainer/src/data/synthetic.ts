@@ -114,11 +114,6 @@ export function renderSyntheticCell(cell: SyntheticCell): { image: PngImage; par
   return drawCell(mulberry32(cell.seed), cell.patient, cell.parasitized);
 }
 
-/** The class each cell of a synthetic set really shows (1 = Parasitized), by file: what its wrong labels are judged against. */
-export function syntheticTruth(opts: Pick<SyntheticOptions, 'count' | 'seed'>): Map<string, number> {
-  return new Map(planSyntheticCells(opts).map((cell) => [cell.file, cell.parasitized ? 1 : 0]));
-}
-
 function makePatients(random: Random, count: number): Patient[] {
   return Array.from({ length: count }, (_, i) => ({
     id: `S${String(i + 1).padStart(2, '0')}P${randomInt(random, 1, 9)}thinF`,

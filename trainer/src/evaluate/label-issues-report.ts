@@ -1,3 +1,4 @@
+import { LABEL_ERRORS_FILE } from '../data/label-errors';
 import { CLASS_NAMES } from '../data/types';
 import { escapeHtml, formatMetric, formatPercent, htmlTable } from './html';
 import type { Joint, KnownErrorCheck, LabelIssues } from './label-issues';
@@ -26,7 +27,7 @@ export interface LabelReview {
   /** label-issues.csv, relative to the report. */
   readonly csv: string;
   readonly folds: { readonly scored: number; readonly total: number };
-  /** Against the wrong labels a synthetic set planted (the demo's data). */
+  /** Against the cells the data set lists as mislabelled (LABEL_ERRORS_FILE; the demo's data lists the ones it planted). */
   readonly planted?: KnownErrorCheck & { readonly source: string };
   /** Why the gallery has no thumbnails, when it has none. */
   readonly thumbnailsMissing?: string;
@@ -82,9 +83,10 @@ function plantedCheck(check: KnownErrorCheck & { readonly source: string }): str
     row.what === 'flagged' ? `the ${row.k} flagged` : `the top ${row.k} of the ranking`,
     String(row.found), formatMetric(row.precision), formatMetric(row.recall),
   ]);
-  return `<h3>Against the wrong labels the data planted</h3>
-<p>${escapeHtml(check.source)} is synthetic: the generator knows which ${check.known} of these cells it filed under the wrong class.</p>
-${htmlTable(['Cells', 'Planted errors among them', 'Precision', 'Recall'], rows)}`;
+  return `<h3>Against the cells the data set lists as mislabelled</h3>
+<p><code>${escapeHtml(check.source)}</code> lists ${check.known} of these cells as filed under the wrong class in its
+<code>${LABEL_ERRORS_FILE}</code> (a synthetic set lists the wrong labels its generator planted).</p>
+${htmlTable(['Cells', 'Listed errors among them', 'Precision', 'Recall'], rows)}`;
 }
 
 function suspectGrid(cells: readonly SuspectCell[], missing: string | undefined): string {

@@ -53,7 +53,7 @@ export async function loadTrainingImages(
  * the NIH data through `--dataset-cache` (read from the bucket's decoded copy: its 201 patients are
  * plenty for any plan).
  */
-export async function listTrainingImages(config: TrainConfig): Promise<{ files: string[]; labels: number[] } | undefined> {
+export async function listTrainingImages(config: TrainConfig): Promise<Awaited<ReturnType<typeof listImages>> | undefined> {
   if (config.datasetCache && config.data === NIH_DATASET.url) return undefined;
   const source = await resolveDataSource(config.data, { cacheDir: config.cacheDir, seed: config.seed });
   return listImages(source, { limitPerClass: config.limit });

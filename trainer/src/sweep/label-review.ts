@@ -3,15 +3,13 @@ import { join } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import type { TrainConfig } from '../config';
 import { EDIT_COLUMNS } from '../data/label-edits';
-import { syntheticCount } from '../data/load-dataset';
-import { syntheticTruth } from '../data/synthetic';
 import { CLASS_NAMES } from '../data/types';
 import { cellThumbnail } from '../evaluate/cell-thumbnail';
 import { formatPercent } from '../evaluate/html';
 import { checkAgainstKnownErrors, findLabelIssues, rankBySelfConfidence } from '../evaluate/label-issues';
 import { labelIssuesSection, type LabelReview, type SuspectCell } from '../evaluate/label-issues-report';
 import { readPredictions } from '../evaluate/predictions-file';
-import { loadTrainingImages } from '../pipeline/training-images';
+import { listTrainingImages, loadTrainingImages } from '../pipeline/training-images';
 
 /** Beside the cross-validation's report: the flagged cells, ranked, in a form `--relabel` and `--exclude` read back. */
 export const LABEL_ISSUES_FILE = 'label-issues.csv';
@@ -34,8 +32,9 @@ export interface LabelReviewResult {
 /**
  * Suspected label errors of a cross-validation: its folds' test predictions pooled (every cell scored
  * once, by a model that never trained on it), judged by confident learning; writes
- * `<folder>/label-issues.csv` and returns the report's section. For a synthetic set, the ranking is
- * also checked against the wrong labels the generator planted. Undefined when no fold left predictions.
+ * `<folder>/label-issues.csv` and returns the report's section. When the data set lists cells it
+ * knows are mislabelled (LABEL_ERRORS_FILE; the synthetic sets list the ones they plant), the
+ * ranking is also checked against them. Undefined when no fold left predictions.
  */
 export async function reviewLabels(
   folder: string, folds: readonly ScoredFold[], config: TrainConfig, log: (line: string) => void,
@@ -57,11 +56,12 @@ export async function reviewLabels(
   await writeFile(join(folder, LABEL_ISSUES_FILE), labelIssuesCsv(suspects));
   const { cells, missing } = await withThumbnails(suspects, config, log);
 
-  const count = syntheticCount(config.data);
-  const truth = count === undefined ? undefined : syntheticTruth({ count, seed: config.seed });
-  const known = new Set(files.flatMap((file, i) => (truth?.has(file) && truth.get(file) !== labels[i] ? [i] : [])));
-  const planted = truth && {
-    source: `${config.data} (seed ${config.seed})`,
+  // The cells the data set itself lists as mislabelled (the synthetic sets list the ones they plant).
+  const listed = (await listTrainingImages(config))?.knownLabelErrors ?? [];
+  const wrong = new Set(listed);
+  const known = new Set(files.flatMap((file, i) => (wrong.has(file) ? [i] : [])));
+  const planted = listed.length === 0 ? undefined : {
+    source: config.data,
     ...checkAgainstKnownErrors(issues.flagged, rankBySelfConfidence(issues), known, [10, 25, known.size, 2 * known.size]),
   };
   const review: LabelReview = {
