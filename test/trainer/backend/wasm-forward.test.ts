@@ -3,6 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../../../trainer/src/backend/select-backend';
 import { KERNEL_VARIANTS, KernelVariant } from '../../../trainer/src/backend/wasm-kernels/kernel-variant';
 import { trainingKernels } from '../../../trainer/src/backend/wasm-kernels/training-kernels';
+import { winogradTile } from '../../../trainer/src/backend/wasm-kernels/winograd';
 import { fixedValues, mismatches, Tolerance } from './layer-gradients';
 
 /**
@@ -11,6 +12,11 @@ import { fixedValues, mismatches, Tolerance } from './layer-gradients';
  * thread and on two (the larger inputs are split between them), with each build of our kernels.
  */
 const TOLERANCE: Tolerance = { atol: 1e-5, rtol: 1e-5 };
+/**
+ * Winograd F(4x4, 3x3) rounds more (its transforms multiply by up to 8 before the products
+ * cancel: about 3e-5 here): held to the gradient tests' tolerance, as its use in training is.
+ */
+const WINOGRAD_4X4_TOLERANCE: Tolerance = { atol: 1e-4, rtol: 1e-4 };
 
 const input = (shape: number[], seed: number) => tf.tensor(fixedValues(tf.util.sizeFromShape(shape), seed), shape);
 
@@ -25,18 +31,21 @@ async function on(backend: string, f: () => tf.Tensor | tf.Tensor[]): Promise<Ar
 
 let variant: KernelVariant;
 
-async function expectSameOnBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<void> {
+async function expectSameOnBoth(f: () => tf.Tensor | tf.Tensor[], tolerance = TOLERANCE): Promise<void> {
   const reference = await on('cpu', f);
   const wasm = await on('wasm', f);
   expect(trainingKernels(tf.backend() as BackendWasm).variant).toBe(variant);
   expect(wasm.map((t) => t.shape)).toEqual(reference.map((t) => t.shape));
   for (const [i, { values }] of reference.entries()) {
     expect(values.some((v) => v !== 0)).toBe(true);
-    expect(mismatches(wasm[i].values, values, TOLERANCE)).toEqual([]);
+    expect(mismatches(wasm[i].values, values, tolerance)).toEqual([]);
   }
 }
 
 type Conv = [string, number[], number[], [number, number], 'same' | 'valid', 'linear' | 'relu', boolean];
+
+const convInfo = ([, xShape, fShape, strides, pad]: Conv) => tf.backend_util.computeConv2DInfo(
+  xShape as [number, number, number, number], fShape as [number, number, number, number], strides, 1, pad);
 const CONVS: Conv[] = [
   ['3x3 same, bias and ReLU (a model at inference)', [2, 9, 8, 3], [3, 3, 3, 16], [1, 1], 'same', 'relu', true],
   ['3x3 valid, 11 filters on 5 channels, bias', [2, 7, 9, 5], [3, 3, 5, 11], [1, 1], 'valid', 'linear', true],
@@ -49,6 +58,13 @@ const CONVS: Conv[] = [
   ['3x3 same, 16 to 24 channels, 1,024 tiles (Winograd, split across threads)', [16, 16, 16, 16], [3, 3, 16, 24], [1, 1], 'same', 'linear', true],
 ];
 
+// Winograd F(4x4, 3x3): 24 channels or more on maps of 7x7 and more; sizes that end in 1, 2 and 3 pixels of a tile.
+const WINOGRAD_4X4_CONVS: Conv[] = [
+  ['3x3 same, 26 to 27 channels, 9x7, bias and ReLU', [2, 9, 7, 26], [3, 3, 26, 27], [1, 1], 'same', 'relu', true],
+  ['3x3 valid, 24 to 48 channels, 12x10 to 10x8', [3, 12, 10, 24], [3, 3, 24, 48], [1, 1], 'valid', 'linear', false],
+  ['3x3 same, 32 to 24 channels, 14x14, 256 tiles (split across threads)', [16, 14, 14, 32], [3, 3, 32, 24], [1, 1], 'same', 'relu', true],
+];
+
 const CHANNEL_OPS: Array<[string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor]> = [['add', tf.add], ['sub', tf.sub], ['mul', tf.mul]];
 const VECTOR_SHAPES = [[6], [1, 1, 1, 6], [1, 6], [], [1]];
 
@@ -58,11 +74,18 @@ function suite(threads: number, kernels: KernelVariant): void {
     variant = kernels;
   });
 
-  test.each(CONVS)('fused conv2d %s: wasm equals the cpu reference', async (_name, xShape, fShape, strides, pad, activation, withBias) => {
-    await expectSameOnBoth(() => tf.fused.conv2d({
-      x: input(xShape, 1) as tf.Tensor4D, filter: input(fShape, 2) as tf.Tensor4D, strides, pad, activation,
-      bias: withBias ? input([fShape[3]], 3) : undefined,
-    }));
+  const fusedConv = ([, xShape, fShape, strides, pad, activation, withBias]: Conv) => () => tf.fused.conv2d({
+    x: input(xShape, 1) as tf.Tensor4D, filter: input(fShape, 2) as tf.Tensor4D, strides, pad, activation,
+    bias: withBias ? input([fShape[3]], 3) : undefined,
+  });
+
+  test.each(CONVS)('fused conv2d %s: wasm equals the cpu reference', async (...conv) => {
+    await expectSameOnBoth(fusedConv(conv));
+  });
+
+  test.each(WINOGRAD_4X4_CONVS)('fused conv2d %s (Winograd F(4x4, 3x3)): wasm equals the cpu reference', async (...conv) => {
+    expect(winogradTile(convInfo(conv))).toBe(4);
+    await expectSameOnBoth(fusedConv(conv), WINOGRAD_4X4_TOLERANCE);
   });
 
   describe.each(CHANNEL_OPS)('%s of an activation and a per-channel vector or scalar', (_name, op) => {
@@ -95,6 +118,17 @@ function suite(threads: number, kernels: KernelVariant): void {
     });
   });
 }
+
+test.each([
+  ['24 to 48 channels, 50x50 (compact)', [64, 50, 50, 24], [3, 3, 24, 48], 4],
+  ['64 to 128 channels, 50x50 (cnn-2)', [64, 50, 50, 64], [3, 3, 64, 128], 4],
+  ['512 to 512 channels, 12x12 (vgg16)', [8, 12, 12, 512], [3, 3, 512, 512], 4],
+  ['512 to 512 channels, 6x6: as many multiplies either way (vgg16)', [8, 6, 6, 512], [3, 3, 512, 512], 2],
+  ['16 to 32 channels, 25x25: too narrow to gain (micro)', [64, 25, 25, 16], [3, 3, 16, 32], 2],
+  ['18 to 19 channels, 9x7', [2, 9, 7, 18], [3, 3, 18, 19], 2],
+])('Winograd tiles for %s', (_name, xShape, fShape, tile) => {
+  expect(winogradTile(convInfo(['', xShape as number[], fShape as number[], [1, 1], 'same', 'linear', false]))).toBe(tile);
+});
 
 describe.each(KERNEL_VARIANTS)('%s kernels', (kernels) => {
   describe('on one wasm thread', () => suite(1, kernels));

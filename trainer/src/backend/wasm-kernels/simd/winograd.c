@@ -1,14 +1,23 @@
 /*
- * Stride-1 3x3 convolutions (NHWC, zeros outside x) by Winograd's F(2x2, 3x3): each 2x2 block of
- * output pixels ("tile") is A^T [(G w G^T) . (B^T d B)] A, d being the 4x4 input patch under it,
- * so that a tile takes 16 multiplies per input and output channel instead of 36. In channels:
- * the 16 products are 16 matrix products (tiles x input channels) by (input x output channels),
+ * Stride-1 3x3 convolutions (NHWC, zeros outside x) by Winograd's minimal filtering F(nxn, 3x3),
+ * n = 2 or 4: each nxn block of output pixels ("tile") is A^T [(G w G^T) . (B^T d B)] A, d being
+ * the (n+2)x(n+2) input patch under it, so that a tile takes (n+2)^2 multiplies per input and
+ * output channel instead of 9 n^2: 16 for 4 pixels with n = 2 (2.25x fewer), 36 for 16 with
+ * n = 4 (4x fewer), whose transforms cost more adds per pixel and round a little more. In
+ * channels, the (n+2)^2 products are as many matrix products (tiles x input channels) by (input x
+ * output channels),
  *   m[e][t][o] = sum over c of v[e][t][c] * u[e][c][o],
  * with v = B^T d B (winograd_conv2d, for a block of tiles at a time, in scratch space) and
  * u = G w G^T (winograd_filter, once per call). The block's v and m stay in cache; the products
  * run in register tiles of 4 tiles x 8 output channels, as conv2d.c's do.
+ * F(2x2, 3x3):
  *   B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1], G = [1 0 0; .5 .5 .5; .5 -.5 .5; 0 0 1],
  *   A^T = [1 1 1 0; 0 1 -1 -1].
+ * F(4x4, 3x3) (Lavin and Gray, 2016, points 0, 1, -1, 2, -2):
+ *   B^T = [4 0 -5 0 1 0; 0 -4 -4 1 1 0; 0 4 -4 -1 1 0; 0 -2 -1 2 1 0; 0 2 -1 -2 1 0; 0 4 0 -5 0 1],
+ *   G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1],
+ *   A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+ * The filter gradient (winograd_filter_grad) goes by F(2x2, 3x3) only.
  */
 #include "simd.h"
 
@@ -16,50 +25,71 @@
 static inline int pad4(int n) { return (n + 3) & ~3; }
 static inline int pad8(int n) { return (n + 7) & ~7; }
 
+/* G applied to three vectors at stride `in`, n + 2 written at stride `out`. */
+static inline void g_rows(const f32x4 *g, int in, int n, f32x4 *h, int out) {
+  const f32x4 a = g[0], b = g[in], c = g[2 * in];
+  if (n == 2) {
+    const f32x4 half = wasm_f32x4_splat(0.5f), ac = wasm_f32x4_add(a, c);
+    h[0] = a;
+    h[out] = wasm_f32x4_mul(half, wasm_f32x4_add(ac, b));
+    h[2 * out] = wasm_f32x4_mul(half, wasm_f32x4_sub(ac, b));
+    h[3 * out] = c;
+  } else {
+    const f32x4 ac6 = wasm_f32x4_mul(wasm_f32x4_splat(1.0f / 6.0f), wasm_f32x4_add(a, c)), b6 = wasm_f32x4_mul(wasm_f32x4_splat(1.0f / 6.0f), b);
+    const f32x4 e = madd(wasm_f32x4_splat(1.0f / 24.0f), a, wasm_f32x4_mul(wasm_f32x4_splat(1.0f / 6.0f), c)), b12 = wasm_f32x4_mul(wasm_f32x4_splat(1.0f / 12.0f), b);
+    h[0] = wasm_f32x4_mul(wasm_f32x4_splat(0.25f), a);
+    h[out] = wasm_f32x4_neg(wasm_f32x4_add(ac6, b6));
+    h[2 * out] = wasm_f32x4_sub(b6, ac6);
+    h[3 * out] = wasm_f32x4_add(e, b12);
+    h[4 * out] = wasm_f32x4_sub(e, b12);
+    h[5 * out] = c;
+  }
+}
+
 /*
  * u[e][nb][c][j] = (G w G^T)[e] for input channel c and output channel nb*8 + j (zero past ci or co):
- * per element e of the 4x4 transform, per block of 8 output channels, ci4 rows of 8. With
+ * per element e of the (n+2)x(n+2) transform, per block of 8 output channels, ci4 rows of 8. With
  * `rotated`, w is [3, 3, co, ci] and transformed rotated 180 degrees with its channel axes
- * swapped: the filter of a convolution's input gradient (see pack_filter in conv2d.c).
+ * swapped: the filter of a convolution's input gradient (see pack_filter in conv2d.c). Four
+ * output channels at a time; parts split the input channels.
  */
-EXPORT(winograd_filter)(const float *w, float *u, int ci, int co, int rotated) {
-  const int ci4 = pad4(ci), co8 = pad8(co), blocks = co8 / 8;
-  for (int c = 0; c < ci4; c++) {
-    for (int o = 0; o < co8; o++) {
-      float g[3][3], h[4][3], t[4][4];
-      for (int ky = 0; ky < 3; ky++) {
-        for (int kx = 0; kx < 3; kx++) {
-          float v = 0.0f;
-          if (c < ci && o < co) v = rotated ? w[(((2 - ky) * 3 + (2 - kx)) * co + o) * ci + c] : w[((ky * 3 + kx) * ci + c) * co + o];
-          g[ky][kx] = v;
+EXPORT(winograd_filter)(const float *w, float *u, int ci, int co, int rotated, int n, int part, int parts) {
+  const int ci4 = pad4(ci), co8 = pad8(co), blocks = co8 / 8, s = n + 2, elements = s * s;
+  const int end = part_start(ci4, part + 1, parts);
+  for (int c = part_start(ci4, part, parts); c < end; c++) {
+    for (int o = 0; o < co8; o += 4) {
+      f32x4 g[9], h[18], t[36];
+      for (int k = 0; k < 9; k++) {
+        const int tap = rotated ? 8 - k : k;
+        float lane[4];
+        for (int j = 0; j < 4; j++) {
+          const int oj = o + j;
+          lane[j] = c >= ci || oj >= co ? 0.0f : rotated ? w[((long)tap * co + oj) * ci + c] : w[((long)tap * ci + c) * co + oj];
         }
+        g[k] = wasm_f32x4_make(lane[0], lane[1], lane[2], lane[3]);
       }
-      for (int k = 0; k < 3; k++) {
-        h[0][k] = g[0][k];
-        h[1][k] = 0.5f * (g[0][k] + g[1][k] + g[2][k]);
-        h[2][k] = 0.5f * (g[0][k] - g[1][k] + g[2][k]);
-        h[3][k] = g[2][k];
-      }
-      for (int i = 0; i < 4; i++) {
-        t[i][0] = h[i][0];
-        t[i][1] = 0.5f * (h[i][0] + h[i][1] + h[i][2]);
-        t[i][2] = 0.5f * (h[i][0] - h[i][1] + h[i][2]);
-        t[i][3] = h[i][2];
-      }
-      for (int e = 0; e < 16; e++) u[(((long)e * blocks + o / 8) * ci4 + c) * 8 + o % 8] = t[e / 4][e % 4];
+      for (int k = 0; k < 3; k++) g_rows(g + k, 3, n, h + k, 3);
+      for (int i = 0; i < s; i++) g_rows(h + 3 * i, 1, n, t + s * i, 1);
+      float *to = u + ((long)(o / 8) * ci4 + c) * 8 + o % 8;
+      const long es = (long)blocks * ci4 * 8;
+      for (int e = 0; e < elements; e++) wasm_v128_store(to + e * es, t[e]);
     }
   }
 }
 
-/* Floats of scratch space one part needs for blocks of `block` tiles (see winograd_conv2d). */
-static inline long scratch_floats(int block, int ci, int co) {
-  return 16L * block * (pad4(ci) + pad8(co)) + pad4(ci);
+/* Elements of the transforms for output tiles of n x n pixels. */
+static inline int elements_of(int n) { return (n + 2) * (n + 2); }
+
+/* Floats of scratch space one part needs for blocks of `block` tiles of n x n (see winograd_conv2d). */
+static inline long scratch_floats(int block, int ci, int co, int n) {
+  return (long)elements_of(n) * block * (pad4(ci) + pad8(co)) + pad4(ci);
 }
 
 typedef struct {
   const float *x, *u, *bias;
   float *y;
   int ih, iw, ci, oh, ow, co, pt, pl, relu;
+  int n;      /* output pixels down and across a tile: 2 or 4 */
   int th, tw; /* tiles down and across an image */
 } geometry;
 
@@ -76,9 +106,10 @@ typedef struct {
 
 static part_plan plan_part(const geometry *g, int batch, float *scratch, int block, int part, int parts) {
   part_plan p;
-  p.v = scratch + (long)part * scratch_floats(block, g->ci, g->co);
-  p.w = p.v + 16L * block * pad4(g->ci);
-  float *zeros = p.w + 16L * block * pad8(g->co);
+  const long elements = elements_of(g->n);
+  p.v = scratch + (long)part * scratch_floats(block, g->ci, g->co, g->n);
+  p.w = p.v + elements * block * pad4(g->ci);
+  float *zeros = p.w + elements * block * pad8(g->co);
   zero_floats(zeros, pad4(g->ci));
   p.zeros = zeros;
   p.tiles = (long)batch * g->th * g->tw;
@@ -108,45 +139,76 @@ static inline f32x4 load_partial(const float *p, int n) {
   return wasm_f32x4_make(p[0], n > 1 ? p[1] : 0.0f, n > 2 ? p[2] : 0.0f, 0.0f);
 }
 
-/* v[e][i][c] (row stride ci4, element stride block * ci4) = B^T d B of tile `tile`, block row i. */
-static void input_tile(const geometry *g, long tile, float *v, int i, int block, const float *zeros) {
-  const int ci = g->ci, ci4 = pad4(ci);
+/* The s x s pixels (s = n + 2) of tile `tile`'s input patch, row by row; the zero pixel where they lie outside x. */
+static void patch_pixels(const geometry *g, long tile, const float *zeros, const float **p) {
+  const int s = g->n + 2;
   int b, ty, tx;
   tile_at(g, tile, &b, &ty, &tx);
-  const int y0 = 2 * ty - g->pt, x0 = 2 * tx - g->pl;
-  /* The 16 pixels of the patch, the zero pixel where they lie outside x. */
-  const float *p[16];
-  for (int a = 0; a < 4; a++) {
-    for (int q = 0; q < 4; q++) {
+  const int y0 = g->n * ty - g->pt, x0 = g->n * tx - g->pl;
+  for (int a = 0; a < s; a++) {
+    for (int q = 0; q < s; q++) {
       const int y = y0 + a, x = x0 + q;
-      p[a * 4 + q] = y >= 0 && y < g->ih && x >= 0 && x < g->iw ? g->x + (((long)b * g->ih + y) * g->iw + x) * ci : zeros;
+      p[a * s + q] = y >= 0 && y < g->ih && x >= 0 && x < g->iw ? g->x + (((long)b * g->ih + y) * g->iw + x) * g->ci : zeros;
     }
   }
+}
+
+/* Channels [c, c + 4) of the k patch pixels, zeros past ci. */
+static inline void load_patch(const float **p, int k, int c, int ci, const float *zeros, f32x4 *d) {
+  if (c + 4 <= ci) {
+    for (int j = 0; j < k; j++) d[j] = wasm_v128_load(p[j] + c);
+  } else {
+    for (int j = 0; j < k; j++) d[j] = p[j] == zeros ? wasm_f32x4_splat(0.0f) : load_partial(p[j] + c, ci - c);
+  }
+}
+
+/* B^T (F(2x2) or F(4x4)) applied to n + 2 vectors at stride `in`, written at stride `out`. */
+static inline void input_transform(int n, const f32x4 *d, int in, f32x4 *r, int out) {
+  const f32x4 d0 = d[0], d1 = d[in], d2 = d[2 * in], d3 = d[3 * in];
+  if (n == 2) {
+    r[0] = wasm_f32x4_sub(d0, d2);
+    r[out] = wasm_f32x4_add(d1, d2);
+    r[2 * out] = wasm_f32x4_sub(d2, d1);
+    r[3 * out] = wasm_f32x4_sub(d1, d3);
+    return;
+  }
+  const f32x4 four = wasm_f32x4_splat(4.0f), five = wasm_f32x4_splat(5.0f), two = wasm_f32x4_splat(2.0f);
+  const f32x4 d4 = d[4 * in], d5 = d[5 * in];
+  const f32x4 d42 = wasm_f32x4_sub(d4, d2), d13 = wasm_f32x4_sub(d1, d3);
+  r[0] = wasm_f32x4_sub(madd(four, d0, d4), wasm_f32x4_mul(five, d2));
+  r[out] = wasm_f32x4_sub(wasm_f32x4_add(d3, d4), wasm_f32x4_mul(four, wasm_f32x4_add(d1, d2)));
+  r[2 * out] = madd(four, wasm_f32x4_sub(d1, d2), wasm_f32x4_sub(d4, d3));
+  r[3 * out] = wasm_f32x4_sub(d42, wasm_f32x4_mul(two, d13));
+  r[4 * out] = madd(two, d13, d42);
+  r[5 * out] = wasm_f32x4_sub(madd(four, d1, d5), wasm_f32x4_mul(five, d3));
+}
+
+/*
+ * v[e][i][c] (row stride ci4, element stride block * ci4) = B^T d B of tile `tile`, block row i.
+ * Inlined with n a constant, so that its loops unroll and the arrays stay in locals: the kernels
+ * must not use the stack.
+ */
+static inline __attribute__((always_inline)) void input_tile_n(const geometry *g, long tile, float *v, int i, int block, const float *zeros, const int n) {
+  const int ci = g->ci, ci4 = pad4(ci), s = n + 2;
+  const float *p[36];
+  patch_pixels(g, tile, zeros, p);
   const long es = (long)block * ci4;
   float *to = v + (long)i * ci4;
   for (int c = 0; c < ci4; c += 4) {
-    f32x4 d[16];
-    if (c + 4 <= ci) {
-      for (int k = 0; k < 16; k++) d[k] = wasm_v128_load(p[k] + c);
-    } else {
-      for (int k = 0; k < 16; k++) d[k] = p[k] == zeros ? wasm_f32x4_splat(0.0f) : load_partial(p[k] + c, ci - c);
-    }
-    f32x4 e[16];
-    for (int q = 0; q < 4; q++) {
-      e[q] = wasm_f32x4_sub(d[q], d[8 + q]);
-      e[4 + q] = wasm_f32x4_add(d[4 + q], d[8 + q]);
-      e[8 + q] = wasm_f32x4_sub(d[8 + q], d[4 + q]);
-      e[12 + q] = wasm_f32x4_sub(d[4 + q], d[12 + q]);
-    }
-    for (int a = 0; a < 4; a++) {
-      const f32x4 *row = e + 4 * a;
-      float *out = to + (long)(4 * a) * es + c;
-      wasm_v128_store(out, wasm_f32x4_sub(row[0], row[2]));
-      wasm_v128_store(out + es, wasm_f32x4_add(row[1], row[2]));
-      wasm_v128_store(out + 2 * es, wasm_f32x4_sub(row[2], row[1]));
-      wasm_v128_store(out + 3 * es, wasm_f32x4_sub(row[1], row[3]));
+    f32x4 d[36], e[36], r[6];
+    load_patch(p, s * s, c, ci, zeros, d);
+    for (int q = 0; q < s; q++) input_transform(n, d + q, s, e + q, s);
+    for (int a = 0; a < s; a++) {
+      input_transform(n, e + s * a, 1, r, 1);
+      float *out = to + (long)(s * a) * es + c;
+      for (int k = 0; k < s; k++) wasm_v128_store(out + k * es, r[k]);
     }
   }
+}
+
+static void input_tile(const geometry *g, long tile, float *v, int i, int block, const float *zeros) {
+  if (g->n == 2) input_tile_n(g, tile, v, i, block, zeros, 2);
+  else input_tile_n(g, tile, v, i, block, zeros, 4);
 }
 
 /* m rows [i, i + 4) (row stride co8), 8 columns = v rows [i, i + 4) (row stride k) times u's k x 8 block. */
@@ -186,65 +248,86 @@ static void product_1x8(const float *v, const float *u, float *m, int k) {
   wasm_v128_store(m + 4, a1);
 }
 
-/* y for tile `tile` (block row i) = A^T m A (+ bias, ReLU), the pixels inside y only. */
-static void output_tile(const geometry *g, long tile, const float *m, int i, int block) {
-  const int co = g->co, co8 = pad8(co);
+/* Output channels [o, o + 4) of the tile's pixels out[dy * n + dx] (+ bias, ReLU), those inside y only. */
+static void store_tile(const geometry *g, long tile, int o, const f32x4 *out) {
+  const int n = g->n, co = g->co;
   int b, ty, tx;
   tile_at(g, tile, &b, &ty, &tx);
-  const int rows = 2 * ty + 1 < g->oh ? 2 : 1, cols = 2 * tx + 1 < g->ow ? 2 : 1;
-  float *y = g->y + (((long)b * g->oh + 2 * ty) * g->ow + 2 * tx) * co;
-  const long es = (long)block * co8;
-  const float *from = m + (long)i * co8;
+  const int rows = g->oh - n * ty < n ? g->oh - n * ty : n, cols = g->ow - n * tx < n ? g->ow - n * tx : n;
+  float *y = g->y + (((long)b * g->oh + n * ty) * g->ow + n * tx) * co + o;
+  const int lanes = co - o < 4 ? co - o : 4;
   const f32x4 zero = wasm_f32x4_splat(0.0f);
-  for (int o = 0; o < co; o += 4) {
-    f32x4 s[8];
-    for (int q = 0; q < 4; q++) {
-      const f32x4 m0 = wasm_v128_load(from + q * es + o), m1 = wasm_v128_load(from + (4 + q) * es + o);
-      const f32x4 m2 = wasm_v128_load(from + (8 + q) * es + o), m3 = wasm_v128_load(from + (12 + q) * es + o);
-      s[q] = wasm_f32x4_add(wasm_f32x4_add(m0, m1), m2);
-      s[4 + q] = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
-    }
-    f32x4 out[4] = {
-      wasm_f32x4_add(wasm_f32x4_add(s[0], s[1]), s[2]), wasm_f32x4_sub(wasm_f32x4_sub(s[1], s[2]), s[3]),
-      wasm_f32x4_add(wasm_f32x4_add(s[4], s[5]), s[6]), wasm_f32x4_sub(wasm_f32x4_sub(s[5], s[6]), s[7]),
-    };
-    const int n = co - o < 4 ? co - o : 4;
-    f32x4 bias = zero;
-    if (g->bias) bias = n == 4 ? wasm_v128_load(g->bias + o) : load_partial(g->bias + o, n);
-    for (int k = 0; k < 4; k++) {
-      const int dy = k / 2, dx = k % 2;
-      if (dy >= rows || dx >= cols) continue;
-      f32x4 v = wasm_f32x4_add(out[k], bias);
+  f32x4 bias = zero;
+  if (g->bias) bias = lanes == 4 ? wasm_v128_load(g->bias + o) : load_partial(g->bias + o, lanes);
+  for (int dy = 0; dy < rows; dy++) {
+    for (int dx = 0; dx < cols; dx++) {
+      f32x4 v = wasm_f32x4_add(out[dy * n + dx], bias);
       if (g->relu) v = wasm_f32x4_max(v, zero);
-      float *to = y + ((long)dy * g->ow + dx) * co + o;
-      if (n == 4) {
+      float *to = y + ((long)dy * g->ow + dx) * co;
+      if (lanes == 4) {
         wasm_v128_store(to, v);
       } else {
         to[0] = wasm_f32x4_extract_lane(v, 0);
-        if (n > 1) to[1] = wasm_f32x4_extract_lane(v, 1);
-        if (n > 2) to[2] = wasm_f32x4_extract_lane(v, 2);
+        if (lanes > 1) to[1] = wasm_f32x4_extract_lane(v, 1);
+        if (lanes > 2) to[2] = wasm_f32x4_extract_lane(v, 2);
       }
     }
   }
 }
 
+/* A^T (F(2x2) or F(4x4)) applied to n + 2 vectors at stride `in`, n written at stride `out`. */
+static inline void output_transform(int n, const f32x4 *m, int in, f32x4 *r, int out) {
+  const f32x4 m1 = m[in], m2 = m[2 * in], m3 = m[3 * in];
+  if (n == 2) {
+    r[0] = wasm_f32x4_add(wasm_f32x4_add(m[0], m1), m2);
+    r[out] = wasm_f32x4_sub(wasm_f32x4_sub(m1, m2), m3);
+    return;
+  }
+  const f32x4 m4 = m[4 * in];
+  const f32x4 p12 = wasm_f32x4_add(m1, m2), d12 = wasm_f32x4_sub(m1, m2);
+  const f32x4 p34 = wasm_f32x4_add(m3, m4), d34 = wasm_f32x4_sub(m3, m4);
+  r[0] = wasm_f32x4_add(wasm_f32x4_add(m[0], p12), p34);
+  r[out] = madd(wasm_f32x4_splat(2.0f), d34, d12);
+  r[2 * out] = madd(wasm_f32x4_splat(4.0f), p34, p12);
+  r[3 * out] = wasm_f32x4_add(madd(wasm_f32x4_splat(8.0f), d34, d12), m[5 * in]);
+}
+
+/* y for tile `tile` (block row i) = A^T m A (+ bias, ReLU); inlined with n a constant, as input_tile_n. */
+static inline __attribute__((always_inline)) void output_tile_n(const geometry *g, long tile, const float *m, int i, int block, const int n) {
+  const int co8 = pad8(g->co), s = n + 2;
+  const long es = (long)block * co8;
+  const float *from = m + (long)i * co8;
+  for (int o = 0; o < g->co; o += 4) {
+    f32x4 e[36], h[24], out[16];
+    for (int k = 0; k < s * s; k++) e[k] = wasm_v128_load(from + k * es + o);
+    for (int q = 0; q < s; q++) output_transform(n, e + q, s, h + q, s);
+    for (int a = 0; a < n; a++) output_transform(n, h + s * a, 1, out + n * a, 1);
+    store_tile(g, tile, o, out);
+  }
+}
+
+static void output_tile(const geometry *g, long tile, const float *m, int i, int block) {
+  if (g->n == 2) output_tile_n(g, tile, m, i, block, 2);
+  else output_tile_n(g, tile, m, i, block, 4);
+}
+
 /*
  * y = conv(x, w) + bias (ReLU when asked) for a 3x3 filter, stride 1, padding pt (top) and pl
- * (left); `u` is winograd_filter's transform of w. Tiles are taken `block` at a time, split
- * across parts by blocks; part p works in its own scratch_floats(block, ci, co) floats at
- * scratch + p * that (v, then m, then a zero pixel).
+ * (left), in tiles of n x n output pixels; `u` is winograd_filter's transform of w for the same
+ * n. Tiles are taken `block` at a time, split across parts by blocks; part p works in its own
+ * scratch_floats(block, ci, co, n) floats at scratch + p * that (v, then m, then a zero pixel).
  */
 EXPORT(winograd_conv2d)(const float *x, const float *u, const float *bias, float *y, int batch, int ih, int iw, int ci,
-                        int oh, int ow, int co, int pt, int pl, int relu, float *scratch, int block, int part, int parts) {
-  const geometry g = {x, u, bias, y, ih, iw, ci, oh, ow, co, pt, pl, relu, (oh + 1) / 2, (ow + 1) / 2};
-  const int ci4 = pad4(ci), co8 = pad8(co), nblocks = co8 / 8;
+                        int oh, int ow, int co, int pt, int pl, int relu, int n, float *scratch, int block, int part, int parts) {
+  const geometry g = {x, u, bias, y, ih, iw, ci, oh, ow, co, pt, pl, relu, n, (oh + n - 1) / n, (ow + n - 1) / n};
+  const int ci4 = pad4(ci), co8 = pad8(co), nblocks = co8 / 8, elements = elements_of(n);
   const part_plan p = plan_part(&g, batch, scratch, block, part, parts);
   float *v = p.v, *m = p.w;
   for (int bk = p.first; bk < p.end; bk++) {
     const long first = (long)bk * block;
     const int count = block_count(&p, bk, block);
     for (int i = 0; i < count; i++) input_tile(&g, first + i, v, i, block, p.zeros);
-    for (int e = 0; e < 16; e++) {
+    for (int e = 0; e < elements; e++) {
       const float *ve = v + (long)e * block * ci4;
       float *me = m + (long)e * block * co8;
       for (int nb = 0; nb < nblocks; nb++) {
@@ -338,7 +421,7 @@ static void outer_4x8(const float *v, const float *a, float *du, int count, int 
  */
 EXPORT(winograd_filter_grad)(const float *x, const float *dy, float *acc, int batch, int ih, int iw, int ci, int oh, int ow, int co,
                              int pt, int pl, float *scratch, int block, int part, int parts) {
-  const geometry g = {x, 0, 0, 0, ih, iw, ci, oh, ow, co, pt, pl, 0, (oh + 1) / 2, (ow + 1) / 2};
+  const geometry g = {x, 0, 0, 0, ih, iw, ci, oh, ow, co, pt, pl, 0, 2, (oh + 1) / 2, (ow + 1) / 2};
   const int ci4 = pad4(ci), co8 = pad8(co);
   float *du = acc + (long)part * 16 * ci4 * co8;
   zero_floats(du, 16 * ci4 * co8);
