@@ -28,8 +28,8 @@ const BLOCK_BYTES = 512 * 1024;
 
 /**
  * From this many input and output channels, a forward pass or input gradient goes by F(4x4, 3x3)
- * where that takes fewer multiplies than F(2x2, 3x3) (on maps of 7x7 pixels and more). Measured on one thread (CPU
- * time, relaxed SIMD): 16 to 32 channels ran as fast either way, 24 to 48 1.45x faster forward and
+ * where that takes fewer multiplies than F(2x2, 3x3) (on maps of 7x7 pixels and more). Measured
+ * on one thread (CPU time, relaxed SIMD): 16 to 32 channels ran as fast either way, 24 to 48 1.45x faster forward and
  * 1.5 to 2x for the input gradient, 64 to 128 1.3 to 1.4x. Its transforms take more adds, and
  * their error grows with the points 2 and -2: about 3e-5 relative where products cancel, against
  * 1e-6 for F(2x2).
@@ -46,6 +46,8 @@ interface Plan {
   /** Channels as the kernels pad them: inputs to a multiple of 4, outputs to one of 8. */
   readonly ci4: number;
   readonly co8: number;
+  /** Elements of the transforms: (n + 2)^2 for tiles of n x n output pixels. */
+  readonly elements: number;
   /** Tiles per block, and parts (threads) the blocks are split across. */
   readonly block: number;
   readonly parts: number;
@@ -60,7 +62,7 @@ function plan(kernels: TrainingKernels, info: tf.backend_util.Conv2DInfo, n: 2 |
   const tiles = info.batchSize * Math.ceil(info.outHeight / n) * Math.ceil(info.outWidth / n);
   const block = Math.max(4, Math.min(64, Math.floor(BLOCK_BYTES / (elements * (ci4 + co8) * 4) / 4) * 4));
   const parts = Math.min(kernels.threads, Math.ceil(tiles / block));
-  return { ci4, co8, block, parts, scratch: kernels.malloc(parts * (elements * block * (ci4 + co8) + ci4) * 4) };
+  return { ci4, co8, elements, block, parts, scratch: kernels.malloc(parts * (elements * block * (ci4 + co8) + ci4) * 4) };
 }
 
 /** y = conv(x, filter) (+ bias, ReLU) for a convolution that winogradFits, split by blocks of tiles across the wasm threads. */
@@ -70,8 +72,8 @@ export function winogradConvolve(
   const kernels = trainingKernels(backend);
   const { inChannels: ci, outChannels: co } = info;
   const n = winogradTile(info);
-  const { ci4, co8, block, parts, scratch } = plan(kernels, info, n);
-  const u = kernels.malloc((n + 2) ** 2 * ci4 * co8 * 4);
+  const { ci4, co8, elements, block, parts, scratch } = plan(kernels, info, n);
+  const u = kernels.malloc(elements * ci4 * co8 * 4);
   const y = backend.makeOutput(info.outShape, 'float32');
   try {
     kernels.run('winograd_filter', [kernels.pointer(filter), u, ci, co, opts.rotated ? 1 : 0, n], Math.min(kernels.threads, ci4 / 4));
@@ -90,8 +92,8 @@ export function winogradConvolve(
 export function winogradFilterGradient(backend: BackendWasm, x: tf.TensorInfo, dy: tf.TensorInfo, info: tf.backend_util.Conv2DInfo): tf.TensorInfo {
   const kernels = trainingKernels(backend);
   const { inChannels: ci, outChannels: co } = info;
-  const { ci4, co8, block, parts, scratch } = plan(kernels, info, 2);
-  const size = 16 * ci4 * co8;
+  const { ci4, co8, elements, block, parts, scratch } = plan(kernels, info, 2);
+  const size = elements * ci4 * co8;
   const acc = kernels.malloc((parts > 1 ? parts + 1 : 1) * size * 4);
   const dw = backend.makeOutput([3, 3, ci, co], 'float32');
   try {
