@@ -38,25 +38,25 @@ export const KERNEL_BINARIES: Readonly<Record<KernelVariant, Readonly<Record<Hea
 // Each instance (this thread's and each helper's) gets its own stack on the heap; the kernels
 // use little or none (build.mjs keeps them free of static data).
 const STACK_BYTES = 64 * 1024;
+const STACK_ALIGN = 16;
 
 /** Our SIMD kernels, instantiated on one wasm backend's heap, with helper threads when it runs threaded. */
 export class TrainingKernels {
   private readonly exports: Record<KernelName, (...args: number[]) => void>;
   private readonly workers?: HeapWorkers;
+  /** The top of each instance's stack: this thread's, then each helper's. */
+  readonly stackTops: readonly number[];
 
   constructor(private readonly backend: BackendWasm, readonly variant: KernelVariant) {
     const memory = wasmHeap(backend);
     const shared = memory.buffer instanceof SharedArrayBuffer;
     const module = compiled(variant, shared ? 'shared' : 'plain');
     const instance = new WebAssembly.Instance(module, { env: { memory } });
-    const stackPointer = instance.exports.__stack_pointer as WebAssembly.Global;
-    stackPointer.value = this.malloc(STACK_BYTES) + STACK_BYTES;
+    const helpers = shared ? backend.wasm.tfjs.getThreadsCount() - 1 : 0;
+    this.stackTops = Array.from({ length: helpers + 1 }, () => this.stack(memory));
+    (instance.exports.__stack_pointer as WebAssembly.Global).value = this.stackTops[0];
     this.exports = instance.exports as unknown as Record<KernelName, (...args: number[]) => void>;
-    const helpers = backend.wasm.tfjs.getThreadsCount() - 1;
-    if (shared && helpers > 0) {
-      const stackTops = Array.from({ length: helpers }, () => this.malloc(STACK_BYTES) + STACK_BYTES);
-      this.workers = new HeapWorkers({ module, memory, kernels: KERNEL_NAMES, stackTops });
-    }
+    if (helpers > 0) this.workers = new HeapWorkers({ module, memory, kernels: KERNEL_NAMES, stackTops: this.stackTops.slice(1) });
   }
 
   /** Threads a kernel can be split across. */
@@ -89,7 +89,21 @@ export class TrainingKernels {
     this.workers.run(kernel, args, Math.min(parts, this.threads), here);
   }
 
-  /** Heap bytes for a kernel's scratch space (16-byte aligned); give them back with `free`. */
+  /**
+   * A stack for one instance, returned as its top, aligned to 16 bytes as clang's code assumes:
+   * it addresses 16-byte stack arrays with `or` in place of `add`, so on a stack that malloc's
+   * 8-byte alignment left at 8 mod 16, such arrays overlapped and convolutions came out wrong.
+   * Filled with NaN, so that a kernel reading stack memory it never wrote fails every test, not
+   * only those that find an earlier kernel's leftovers there.
+   */
+  private stack(memory: WebAssembly.Memory): number {
+    const bottom = this.malloc(STACK_BYTES + STACK_ALIGN);
+    const top = (bottom + STACK_BYTES + STACK_ALIGN) & -STACK_ALIGN;
+    new Float32Array(memory.buffer, bottom, (top - bottom) / 4).fill(Number.NaN);
+    return top;
+  }
+
+  /** Heap bytes for a kernel's scratch space (8-byte aligned, as emscripten's malloc gives); give them back with `free`. */
   malloc(bytes: number): number {
     const pointer = this.backend.wasm._malloc(bytes) >>> 0;
     if (pointer === 0) throw new Error(`the wasm heap could not allocate ${bytes} bytes`);

@@ -185,8 +185,8 @@ static inline void input_transform(int n, const f32x4 *d, int in, f32x4 *r, int 
 
 /*
  * v[e][i][c] (row stride ci4, element stride block * ci4) = B^T d B of tile `tile`, block row i.
- * Inlined with n a constant, so that its loops unroll and the arrays stay in locals: the kernels
- * must not use the stack.
+ * Inlined with n a constant, so that its loops unroll and the arrays stay in wasm locals rather
+ * than on the stack.
  */
 static inline __attribute__((always_inline)) void input_tile_n(const geometry *g, long tile, float *v, int i, int block, const float *zeros, const int n) {
   const int ci = g->ci, ci4 = pad4(ci), s = n + 2;
