@@ -10,6 +10,7 @@ import { chooseKernelVariant, KernelVariant, KernelVariantChoice } from './kerne
 export const KERNEL_NAMES = [
   'conv2d_filter_grad',
   'add_parts',
+  'pad_images',
   'max_pool_grad',
   'channel_sums',
   'centered_sums',
