@@ -65,12 +65,7 @@ static inline void store8(const geometry *g, float *y, int n, f32x4 v0, f32x4 v1
     y += 4;
     v0 = v1;
   }
-  switch (left % 4) {
-    case 3: y[2] = wasm_f32x4_extract_lane(v0, 2); /* fall through */
-    case 2: y[1] = wasm_f32x4_extract_lane(v0, 1); /* fall through */
-    case 1: y[0] = wasm_f32x4_extract_lane(v0, 0); /* fall through */
-    default: break;
-  }
+  store_partial(y, v0, left % 4);
 }
 
 /* Four neighbouring pixels (ox .. ox+3, all windows inside x horizontally), channel block nb. */

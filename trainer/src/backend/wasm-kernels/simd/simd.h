@@ -31,6 +31,16 @@ static inline int part_start(int n, int part, int parts) {
   return (int)((long long)n * part / parts);
 }
 
+/* The first n lanes of v (n < 4) to p; the floats after them are left as they are. */
+static inline void store_partial(float *p, f32x4 v, int n) {
+  switch (n) {
+    case 3: p[2] = wasm_f32x4_extract_lane(v, 2); /* fall through */
+    case 2: p[1] = wasm_f32x4_extract_lane(v, 1); /* fall through */
+    case 1: p[0] = wasm_f32x4_extract_lane(v, 0); /* fall through */
+    default: break;
+  }
+}
+
 static inline void zero_floats(float *to, int n) {
   int i = 0;
   for (; i + 4 <= n; i += 4) wasm_v128_store(to + i, wasm_f32x4_splat(0.0f));

@@ -264,13 +264,8 @@ static void store_tile(const geometry *g, long tile, int o, const f32x4 *out) {
       f32x4 v = wasm_f32x4_add(out[dy * n + dx], bias);
       if (g->relu) v = wasm_f32x4_max(v, zero);
       float *to = y + ((long)dy * g->ow + dx) * co;
-      if (lanes == 4) {
-        wasm_v128_store(to, v);
-      } else {
-        to[0] = wasm_f32x4_extract_lane(v, 0);
-        if (lanes > 1) to[1] = wasm_f32x4_extract_lane(v, 1);
-        if (lanes > 2) to[2] = wasm_f32x4_extract_lane(v, 2);
-      }
+      if (lanes == 4) wasm_v128_store(to, v);
+      else store_partial(to, v, lanes);
     }
   }
 }
