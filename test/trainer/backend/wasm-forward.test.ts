@@ -104,6 +104,29 @@ function suite(threads: number, kernels: KernelVariant): void {
     await expectSameOnBoth(() => [tf.sum(input(shape, 6), axes, keepDims), tf.mean(input(shape, 6), axes, keepDims)]);
   });
 
+  test.each([
+    ['height and width (a global max pool), 7 channels, split across threads', [8, 30, 30, 7], [1, 2], false],
+    ['every axis but the channels, keeping them', [4, 6, 5, 12], [0, 1, 2], true],
+    ['the rows of a matrix', [300, 9], [0], false],
+  ] as Array<[string, number[], number[], boolean]>)('max over %s and its gradient, ties included: wasm equals the cpu reference', async (_name, shape, axes, keepDims) => {
+    await expectSameOnBoth(() => {
+      // Rounded to a few levels, so that most maxima are tied: each tied element gets the whole dy.
+      const x = tf.round(tf.mul(input(shape, 10), 3));
+      const weights = input(tf.max(x, axes, keepDims).shape, 11);
+      const dx = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.max(t, axes, keepDims), weights)))(x);
+      return [tf.max(input(shape, 10), axes, keepDims), tf.max(x, axes, keepDims), dx];
+    });
+  });
+
+  test('a global max pool and its gradient run as one pass each, not through Equal, Cast and Multiply', async () => {
+    await tf.setBackend('wasm');
+    const x = input([4, 6, 6, 8], 12);
+    const { kernelNames } = await tf.profile(() => tf.grad((t: tf.Tensor) => tf.sum(tf.max(t, [1, 2])))(x));
+    expect(kernelNames).toEqual(expect.arrayContaining(['Max', 'TrainingChannelMaxGrad']));
+    expect(kernelNames).not.toEqual(expect.arrayContaining(['Equal']));
+    x.dispose();
+  });
+
   test.each([[[4, 30, 30, 7]], [[1, 4, 4, 16]], [[40, 3]]])('moments of %j and their gradient: wasm equals the cpu reference', async (shape) => {
     await expectSameOnBoth(() => {
       const x = input(shape, 7).add(0.5);

@@ -3,29 +3,52 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { KernelArgs } from './kernel-calls';
 import { trainingKernels } from './training-kernels';
 
-type ReductionAttrs = tf.SumAttrs & tf.MeanAttrs;
+type ReductionAttrs = tf.SumAttrs & tf.MeanAttrs & tf.MaxAttrs;
+
+/** x seen as [outer, rows, channels] when `axes` are the axes just before the channels. */
+export interface ChannelRows {
+  readonly outer: number;
+  readonly rows: number;
+  readonly channels: number;
+}
+
+/** Whether a reduction of x over `axes` reduces the axes just before the channels, and their layout if so. */
+export function channelRows(shape: readonly number[], axes: readonly number[]): ChannelRows | undefined {
+  const sorted = [...axes].sort((a, b) => a - b);
+  const rank = shape.length;
+  const contiguous = sorted.every((axis, i) => i === 0 || axis === sorted[i - 1] + 1);
+  if (sorted.length === 0 || !contiguous || sorted[sorted.length - 1] !== rank - 2) return undefined;
+  return {
+    outer: tf.util.sizeFromShape(shape.slice(0, sorted[0])),
+    rows: tf.util.sizeFromShape(sorted.map((axis) => shape[axis])),
+    channels: shape[rank - 1],
+  };
+}
 
 /**
- * Sum and Mean over the axes just before the channels (batch norm's moments and the sums in its
- * gradient, bias gradients, global average pools) as one pass of our SIMD kernel
- * (simd/channels.c): TF.js's wasm Sum and Mean first transpose the reduced axes innermost, a full
+ * Sum, Mean and Max over the axes just before the channels (batch norm's moments and the sums in
+ * its gradient, bias gradients, global average and max pools) as one pass of our SIMD kernels
+ * (simd/channels.c): TF.js's wasm reductions first transpose the reduced axes innermost, a full
  * copy. Other reductions go to TF.js's kernel.
  */
-export function channelReduction(kind: 'sum' | 'mean') {
+export function channelReduction(kind: 'sum' | 'mean' | 'max') {
   return (original: tf.KernelFunc) => (args: KernelArgs<'x', ReductionAttrs>): tf.TensorInfo => {
     const { backend, inputs: { x } } = args;
-    const rank = x.shape.length;
-    const axes = tf.util.parseAxisParam(args.attrs.axis, x.shape).sort((a, b) => a - b);
-    const contiguous = axes.every((axis, i) => i === 0 || axis === axes[i - 1] + 1);
-    const rows = tf.util.sizeFromShape(axes.map((axis) => x.shape[axis]));
-    if (x.dtype !== 'float32' || axes.length === 0 || !contiguous || axes[axes.length - 1] !== rank - 2 || rows < 2) {
+    const axes = tf.util.parseAxisParam(kind === 'max' ? args.attrs.reductionIndices : args.attrs.axis, x.shape);
+    const layout = channelRows(x.shape, axes);
+    if (x.dtype !== 'float32' || !layout || layout.rows < 2) {
       return original(args as unknown as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
     }
-    const outerShape = x.shape.slice(0, axes[0]);
-    const channels = x.shape[rank - 1];
+    const { outer, rows, channels } = layout;
+    const outerShape = x.shape.slice(0, Math.min(...axes));
     const shape = args.attrs.keepDims ? [...outerShape, ...axes.map(() => 1), channels] : [...outerShape, channels];
     const out = backend.makeOutput(shape, 'float32');
-    sumRows(backend, x, tf.util.sizeFromShape(outerShape), rows, channels, kind === 'mean' ? 1 / rows : 1, out);
+    if (kind === 'max') {
+      const kernels = trainingKernels(backend);
+      kernels.run('channel_max', [kernels.pointer(x), kernels.pointer(out), outer, rows, channels], Math.min(kernels.threads, outer));
+    } else {
+      sumRows(backend, x, outer, rows, channels, kind === 'mean' ? 1 / rows : 1, out);
+    }
     return out;
   };
 }

@@ -36,6 +36,7 @@ const WRAPPED: Array<[string, Wrapper]> = [
   [tf.Slice, zeroCopySlice as Wrapper],
   [tf.Sum, channelReduction('sum') as Wrapper],
   [tf.Mean, channelReduction('mean') as Wrapper],
+  [tf.Max, channelReduction('max') as Wrapper],
   [tf.Add, perChannelBinary('add') as Wrapper],
   [tf.Sub, perChannelBinary('sub') as Wrapper],
   [tf.Multiply, perChannelBinary('mul') as Wrapper],

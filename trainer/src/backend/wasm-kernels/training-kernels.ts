@@ -13,6 +13,8 @@ export const KERNEL_NAMES = [
   'pad_images',
   'max_pool_grad',
   'channel_sums',
+  'channel_max',
+  'channel_max_grad',
   'centered_sums',
   'channel_affine',
   'relu_grad',

@@ -1,7 +1,8 @@
 /*
  * Passes over an activation viewed as rows of c channels (NHWC: a row is a pixel): per-channel
- * sums (batch norm's moments, its gradient, bias gradients, global average pools), a per-channel
- * scale and shift (batch norm, bias adds), and the elementwise gradients of ReLU and Square.
+ * sums (batch norm's moments, its gradient, bias gradients, global average pools), per-channel
+ * maxima and their gradient (global max pools), a per-channel scale and shift (batch norm, bias
+ * adds), and the elementwise gradients of ReLU and Square.
  * Sums run in blocks of BLOCK rows added to a running total, so a sum over a million rows keeps
  * about the precision of one over a thousand.
  */
@@ -53,6 +54,55 @@ EXPORT(channel_sums)(const float *x, float *out, int outer, int rows, int c, flo
     zero_floats(totals, c);
     add_row_sums(x + (long)o * rows * c, totals, part_start(rows, s, splits), part_start(rows, s + 1, splits), c);
     for (int ch = 0; ch < c; ch++) totals[ch] *= scale;
+  }
+}
+
+/*
+ * x is [outer, rows, c]: out[o * c + ch] = the largest x[o, r, ch] over the rows, a NaN among them
+ * giving NaN (as TF.js's Max does); a part takes whole outer indices.
+ */
+EXPORT(channel_max)(const float *x, float *out, int outer, int rows, int c, int part, int parts) {
+  const int end = part_start(outer, part + 1, parts);
+  for (int o = part_start(outer, part, parts); o < end; o++) {
+    const float *from = x + (long)o * rows * c;
+    float *to = out + (long)o * c;
+    int ch = 0;
+    for (; ch + 4 <= c; ch += 4) {
+      f32x4 m = wasm_v128_load(from + ch);
+      for (long r = 1; r < rows; r++) m = wasm_f32x4_max(m, wasm_v128_load(from + r * c + ch));
+      wasm_v128_store(to + ch, m);
+    }
+    for (; ch < c; ch++) {
+      float m = from[ch];
+      for (long r = 1; r < rows; r++) {
+        const float v = from[r * c + ch];
+        if (v != v || v > m) m = v;
+        if (m != m) break;
+      }
+      to[ch] = m;
+    }
+  }
+}
+
+/*
+ * The gradient of channel_max as TF.js computes Max's, dy * (x == max): every element equal to its
+ * channel's maximum gets the whole dy, ties included. x is [outer, rows, c], max and dy [outer, c];
+ * the parts split all outer * rows rows.
+ */
+EXPORT(channel_max_grad)(const float *dy, const float *x, const float *max, float *dx, int outer, int rows, int c, int part, int parts) {
+  const long total = (long)outer * rows;
+  const long r0 = total * part / parts, r1 = total * (part + 1) / parts;
+  const f32x4 one = wasm_f32x4_splat(1.0f);
+  for (long r = r0; r < r1; r++) {
+    const long o = r / rows;
+    const float *from = x + r * c, *m = max + o * c, *d = dy + o * c;
+    float *to = dx + r * c;
+    int ch = 0;
+    for (; ch + 4 <= c; ch += 4) {
+      const f32x4 hit = wasm_v128_and(one, wasm_f32x4_eq(wasm_v128_load(from + ch), wasm_v128_load(m + ch)));
+      wasm_v128_store(to + ch, wasm_f32x4_mul(wasm_v128_load(d + ch), hit));
+    }
+    for (; ch < c; ch++) to[ch] = d[ch] * (from[ch] == m[ch] ? 1.0f : 0.0f);
   }
 }
 
