@@ -127,6 +127,18 @@ describe.each(KERNEL_VARIANTS)('%s kernels', (variant) => {
       await selectBackend('wasm', { threads: 1, kernels: variant });
     });
 
+    test('BatchNormalization in training differentiates through its moments in one node: no moments gradient, no Add of the paths', async () => {
+      await tf.setBackend('wasm');
+      const model = single([6, 6, 8], () => [tf.layers.batchNormalization()])();
+      const x = tf.variable(tf.randomNormal([4, 6, 6, 8], 0, 1, 'float32', 1));
+      const { kernelNames } = await tf.profile(() => tf.variableGrads(() => tf.sum(tf.square(model.apply(x, { training: true }) as tf.Tensor)), [x]).grads[x.name]);
+      expect(kernelNames).toContain('TrainingBatchNormGrad');
+      expect(kernelNames).not.toContain('TrainingMomentsGrad');
+      expect(kernelNames).not.toContain('Add');
+      x.dispose();
+      model.dispose();
+    });
+
     // `input` has a default: jest takes a declared parameter beyond a row's length for a done callback.
     test.each(CASES)('%s: wasm gradients equal the cpu reference', async (_name, build, inputShape, input = 'smooth') => {
       await compare(build, inputShape, input, variant);

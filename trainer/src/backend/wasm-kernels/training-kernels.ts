@@ -16,6 +16,7 @@ export const KERNEL_NAMES = [
   'channel_max',
   'channel_max_grad',
   'centered_sums',
+  'batch_norm_dx',
   'channel_affine',
   'relu_grad',
   'square_grad',

@@ -1,13 +1,17 @@
 import * as tf from '@tensorflow/tfjs';
 import { affine, centeredSums, sumRows } from './channel-ops';
 import { KernelArgs } from './kernel-calls';
+import { trainingKernels } from './training-kernels';
 
 /** Our kernels (TF.js has none of these names): batch moments in one op, and its gradient. */
 export const MOMENTS = 'TrainingMoments';
 const MOMENTS_GRAD = 'TrainingMomentsGrad';
+export const BATCH_NORM_GRAD = 'TrainingBatchNormGrad';
 
 type Moments = typeof tf.moments;
 type FusedConv2d = typeof tf.fused.conv2d;
+type BatchNorm = typeof tf.batchNorm;
+const BATCH_NORMS = ['batchNorm2d', 'batchNorm3d', 'batchNorm4d'] as const;
 
 /**
  * Two ops of @tensorflow/tfjs-core that tfjs-layers calls, routed differently on wasm. TF.js
@@ -24,13 +28,20 @@ type FusedConv2d = typeof tf.fused.conv2d;
  *   convolution per step thrown away (7% of a `compact` step). While a gradient is recorded on
  *   wasm it runs unfused (conv2d, then the bias add), as TF.js already does for other
  *   activations, so the tape skips what no weight depends on.
+ * - `batchNorm2d` .. `4d` of an activation with its own batch moments (BatchNormalization in
+ *   training): TF.js's tape takes the input's gradient along three paths, through the batch
+ *   norm, the mean and the variance, and adds them up: four passes over the activation and a
+ *   single-threaded Add. On wasm the batch norm is one node whose gradient differentiates
+ *   through the moments itself, in two passes (see batchNormGrad); the moments' own node then
+ *   lies on no path to the loss, and the tape skips it.
  */
 export function installTrainingOps(): void {
-  const core = require('@tensorflow/tfjs-core') as { moments: Moments; fused: { conv2d: FusedConv2d } };
+  const core = require('@tensorflow/tfjs-core') as { moments: Moments; fused: { conv2d: FusedConv2d } } & Record<(typeof BATCH_NORMS)[number], BatchNorm>;
   // Only the copy of tfjs-core that @tensorflow/tfjs uses; a second copy would be left alone.
   if (core.moments !== tf.moments && !wrapped.has(core.moments)) return;
   if (!wrapped.has(core.moments)) core.moments = wrapMoments(core.moments);
   if (!wrapped.has(core.fused.conv2d)) core.fused.conv2d = wrapFusedConv2d(core.fused.conv2d);
+  for (const name of BATCH_NORMS) if (!wrapped.has(core[name])) core[name] = wrapBatchNorm(core[name]);
   if (!tf.getGradient(MOMENTS)) {
     tf.registerGradient({
       kernelName: MOMENTS,
@@ -46,6 +57,9 @@ export function installTrainingOps(): void {
 
 const wrapped = new WeakSet<object>();
 
+/** The input and variance of each mean our `moments` returned, for the batch norm that uses them. */
+const momentsOf = new WeakMap<tf.Tensor, { x: tf.Tensor; variance: tf.Tensor }>();
+
 function wrapMoments(original: Moments): Moments {
   const moments = ((x: tf.Tensor | tf.TensorLike, axis: number | number[] | null = null, keepDims = false) => {
     if (tf.getBackend() !== 'wasm' || !(x instanceof tf.Tensor) || x.dtype !== 'float32' || x.rank < 2) return original(x, axis ?? undefined, keepDims);
@@ -53,7 +67,10 @@ function wrapMoments(original: Moments): Moments {
     // Every axis but the channels: what batch norm over NHWC (or NC) reduces.
     if (axes.length !== x.rank - 1 || axes.some((a, i) => a !== i)) return original(x, axis ?? undefined, keepDims);
     const [mean, variance] = tf.engine().runKernel(MOMENTS, { x }, {}) as tf.Tensor[];
-    if (!keepDims) return { mean, variance };
+    if (!keepDims) {
+      momentsOf.set(mean, { x, variance });
+      return { mean, variance };
+    }
     const shape = x.shape.map((d, i) => (i === x.rank - 1 ? d : 1));
     return { mean: tf.reshape(mean, shape), variance: tf.reshape(variance, shape) };
   }) as Moments;
@@ -72,6 +89,36 @@ function wrapFusedConv2d(original: FusedConv2d): FusedConv2d {
   }) as FusedConv2d;
   wrapped.add(conv2d);
   return conv2d;
+}
+
+function wrapBatchNorm(original: BatchNorm): BatchNorm {
+  const batchNorm = ((x, mean, variance, offset, scale, varianceEpsilon = 0.001) => {
+    const moments = mean instanceof tf.Tensor ? momentsOf.get(mean) : undefined;
+    const ownMoments = moments !== undefined && moments.x === x && moments.variance === variance;
+    if (!ownMoments || tf.engine().state.gradientDepth === 0 || !(offset instanceof tf.Tensor) || !(scale instanceof tf.Tensor)
+      || scale.rank !== 1 || offset.rank !== 1) {
+      return original(x, mean, variance, offset, scale, varianceEpsilon);
+    }
+    return normalizeBatch(x as tf.Tensor, mean as tf.Tensor, variance as tf.Tensor, offset, scale, varianceEpsilon);
+  }) as BatchNorm;
+  wrapped.add(batchNorm);
+  return batchNorm;
+}
+
+/**
+ * x normalised by its own batch's mean and variance, as one node of the tape over x, scale and
+ * offset: the mean and variance are constants to it, their dependence on x is in its gradient.
+ */
+function normalizeBatch(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, offset: tf.Tensor, scale: tf.Tensor, varianceEpsilon: number): tf.Tensor {
+  const attrs = { varianceEpsilon };
+  const op = tf.customGrad(((input: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
+    save([input, gamma, mean, variance]);
+    const value = tf.engine().runKernel(tf.FusedBatchNorm, { x: input, mean, variance, offset: beta, scale: gamma }, attrs) as tf.Tensor;
+    const gradFunc = (dy: tf.Tensor, [savedX, savedScale, savedMean, savedVariance]: tf.Tensor[]) => tf.engine().runKernel(
+      BATCH_NORM_GRAD, { dy, x: savedX, mean: savedMean, variance: savedVariance, scale: savedScale }, attrs) as tf.Tensor[];
+    return { value, gradFunc };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x, scale, offset);
 }
 
 /** mean and variance per channel of x (rows of channels): a pass for each. */
@@ -104,7 +151,47 @@ function momentsGrad(args: KernelArgs<'x' | 'mean' | 'dmean' | 'dvariance', Reco
   }
 }
 
+/**
+ * The gradients of y = (x - mean) * k + offset, k = scale / sqrt(variance + eps), where mean and
+ * variance are x's own over N rows. Per channel, with S1 = sum(dy) and S2 = sum(dy * (x - mean)):
+ *   dx = k (dy - S1 / N - (x - mean) S2 / (N (variance + eps))), dscale = S2 / sqrt(variance + eps),
+ *   doffset = S1,
+ * the sum of what TF.js's tape adds up along the batch norm, the mean and the variance; a pass
+ * for the sums, one for dx.
+ */
+function batchNormGrad(args: KernelArgs<'dy' | 'x' | 'mean' | 'variance' | 'scale', tf.FusedBatchNormAttrs>): tf.TensorInfo[] {
+  const { backend, inputs: { dy, x, mean, variance, scale }, attrs: { varianceEpsilon } } = args;
+  const channels = x.shape[x.shape.length - 1];
+  const rows = tf.util.sizeFromShape(x.shape) / channels;
+  const sums = centeredSums(backend, dy, x, mean);
+  // Copied before any allocation, which may grow (and replace) the heap under the views.
+  const v = (backend.typedArrayFromHeap(variance) as Float32Array).slice();
+  const s = (backend.typedArrayFromHeap(scale) as Float32Array).slice();
+  const coef = new Float32Array(3 * channels);
+  const dscale = new Float32Array(channels);
+  for (let c = 0; c < channels; c++) {
+    const invStd = 1 / Math.sqrt(v[c] + varianceEpsilon);
+    const k = s[c] * invStd;
+    coef[c] = k;
+    coef[channels + c] = -k * invStd * invStd * sums[channels + c] / rows;
+    coef[2 * channels + c] = -k * sums[c] / rows;
+    dscale[c] = sums[channels + c] * invStd;
+  }
+  const kernels = trainingKernels(backend);
+  const coefInfo = backend.makeOutput([3 * channels], 'float32', undefined, coef);
+  const dx = backend.makeOutput(x.shape, 'float32');
+  try {
+    kernels.run('batch_norm_dx', [
+      kernels.pointer(dy), kernels.pointer(x), kernels.pointer(mean), kernels.pointer(coefInfo), kernels.pointer(dx), rows, channels,
+    ], Math.min(kernels.threads, Math.ceil((rows * channels) / 65536)));
+  } finally {
+    backend.disposeData(coefInfo.dataId);
+  }
+  return [dx, backend.makeOutput([channels], 'float32', undefined, dscale), backend.makeOutput([channels], 'float32', undefined, sums.slice(0, channels))];
+}
+
 export const trainingOpKernels: tf.KernelConfig[] = [
   { kernelName: MOMENTS, backendName: 'wasm', kernelFunc: moments as unknown as tf.KernelFunc },
   { kernelName: MOMENTS_GRAD, backendName: 'wasm', kernelFunc: momentsGrad as unknown as tf.KernelFunc },
+  { kernelName: BATCH_NORM_GRAD, backendName: 'wasm', kernelFunc: batchNormGrad as unknown as tf.KernelFunc },
 ];

@@ -209,6 +209,28 @@ EXPORT(channel_affine)(const float *x, const float *center, const float *scale, 
 }
 
 /*
+ * Batch norm's input gradient with the batch's own mean and variance differentiated through, per
+ * channel: dx = dy * a + (x - mean) * b + c, with coef = [a, b, c], c floats each, over this part's
+ * rows.
+ */
+EXPORT(batch_norm_dx)(const float *dy, const float *x, const float *mean, const float *coef, float *dx, int rows, int c, int part,
+                      int parts) {
+  const long r0 = part_start(rows, part, parts), r1 = part_start(rows, part + 1, parts);
+  const float *a = coef, *b = coef + c, *k = coef + 2 * c;
+  for (long r = r0; r < r1; r++) {
+    const float *d = dy + r * c, *from = x + r * c;
+    float *to = dx + r * c;
+    int ch = 0;
+    for (; ch + 4 <= c; ch += 4) {
+      const f32x4 centered = wasm_f32x4_sub(wasm_v128_load(from + ch), wasm_v128_load(mean + ch));
+      const f32x4 v = madd(centered, wasm_v128_load(b + ch), wasm_v128_load(k + ch));
+      wasm_v128_store(to + ch, madd(wasm_v128_load(d + ch), wasm_v128_load(a + ch), v));
+    }
+    for (; ch < c; ch++) to[ch] = d[ch] * a[ch] + ((from[ch] - mean[ch]) * b[ch] + k[ch]);
+  }
+}
+
+/*
  * ReLU's gradient as TF.js computes it, dy * step(x): step is 1 where x > 0, 0 elsewhere and NaN
  * where x is NaN.
  */
