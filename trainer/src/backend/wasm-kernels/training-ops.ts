@@ -95,7 +95,7 @@ function wrapBatchNorm(original: BatchNorm): BatchNorm {
   const batchNorm = ((x, mean, variance, offset, scale, varianceEpsilon = 0.001) => {
     const moments = mean instanceof tf.Tensor ? momentsOf.get(mean) : undefined;
     const ownMoments = moments !== undefined && moments.x === x && moments.variance === variance;
-    if (!ownMoments || tf.engine().state.gradientDepth === 0 || !(offset instanceof tf.Tensor) || !(scale instanceof tf.Tensor)
+    if (!ownMoments || tf.getBackend() !== 'wasm' || tf.engine().state.gradientDepth === 0 || !(offset instanceof tf.Tensor) || !(scale instanceof tf.Tensor)
       || scale.rank !== 1 || offset.rank !== 1) {
       return original(x, mean, variance, offset, scale, varianceEpsilon);
     }
