@@ -92,7 +92,9 @@ export async function profileOps(opts: {
   if (opts.model !== 'reference-cnn') model.compile({ optimizer: tf.train.adam(1e-3), loss: 'binaryCrossentropy', metrics: ['accuracy'] });
   const x = tf.randomUniform([opts.batchSize, opts.imageSize, opts.imageSize, 3], 0, 1, 'float32', 1);
   const y = tf.round(tf.randomUniform([opts.batchSize, 1], 0, 1, 'float32', 2));
-  for (let i = 0; i < 3; i++) await model.trainOnBatch(x, y);
+  // The heap grows over the first few steps (for compact, once more at the fourth); growing it
+  // takes 150 ms or more, which a profile of a few steps would lay on whichever kernel allocated.
+  for (let i = 0; i < 6; i++) await model.trainOnBatch(x, y);
   const { rows, restore } = instrument(tf.getBackend());
   const [wall0, cpu0] = [performance.now(), cpuNow()];
   try {

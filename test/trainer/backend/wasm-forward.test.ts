@@ -88,6 +88,18 @@ function suite(threads: number, kernels: KernelVariant): void {
     await expectSameOnBoth(fusedConv(conv), WINOGRAD_4X4_TOLERANCE);
   });
 
+  test.each([
+    ['3x3 same, 6 channels, odd size', [2, 9, 7, 6], [3, 3, 6, 1], [1, 1], 'same'],
+    ['3x3 valid, 8 channels', [2, 8, 8, 8], [3, 3, 8, 1], [1, 1], 'valid'],
+    ['3x3 stride 2 same, even size', [2, 8, 10, 5], [3, 3, 5, 1], [2, 2], 'same'],
+    ['3x2 kernel, strides [1, 2], same', [2, 8, 9, 7], [3, 2, 7, 1], [1, 2], 'same'],
+    ['5x5 same on an input narrower than the kernel', [2, 6, 3, 4], [5, 5, 4, 1], [1, 1], 'same'],
+    ['5x5 stride 2 same on an input narrower than the kernel', [2, 6, 3, 4], [5, 5, 4, 1], [2, 2], 'same'],
+    ['3x3 same, 96 channels, 16 images (split across threads)', [16, 12, 12, 96], [3, 3, 96, 1], [1, 1], 'same'],
+  ] as Array<[string, number[], number[], [number, number], 'same' | 'valid']>)('depthwise conv2d %s: wasm equals the cpu reference', async (_name, xShape, fShape, strides, pad) => {
+    await expectSameOnBoth(() => tf.depthwiseConv2d(input(xShape, 13) as tf.Tensor4D, input(fShape, 14) as tf.Tensor4D, strides, pad));
+  });
+
   describe.each(CHANNEL_OPS)('%s of an activation and a per-channel vector or scalar', (_name, op) => {
     test.each(VECTOR_SHAPES)('vector of shape %j, either way round: wasm equals the cpu reference', async (...shape) => {
       // Large enough to be split across two threads.

@@ -7,6 +7,7 @@ import { conv2dBackpropFilterConfig } from './conv2d-backprop-filter';
 import { simdConv2d } from './conv2d';
 import { conv2dBackpropInputConfig } from './conv2d-backprop-input';
 import { depthwiseBackpropFilterConfig, depthwiseBackpropInputConfig } from './depthwise-backprop';
+import { simdDepthwiseConv2d } from './depthwise-conv2d';
 import { maxPoolGradConfig } from './max-pool-grad';
 import { zeroCopySlice } from './slice';
 import { copyTile } from './tile';
@@ -32,6 +33,7 @@ const WRAPPED: Array<[string, Wrapper]> = [
   [tf.BatchMatMul, xnnpackMatMul as Wrapper],
   [tf.Conv2D, simdConv2d as Wrapper],
   [tf.FusedConv2D, simdConv2d as Wrapper],
+  [tf.DepthwiseConv2dNative, simdDepthwiseConv2d as Wrapper],
   [tf.Cast, aliasSameTypeCast as Wrapper],
   [tf.Slice, zeroCopySlice as Wrapper],
   [tf.Sum, channelReduction('sum') as Wrapper],

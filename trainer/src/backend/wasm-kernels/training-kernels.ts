@@ -21,6 +21,7 @@ export const KERNEL_NAMES = [
   'relu_grad',
   'square_grad',
   'depthwise_filter_grad',
+  'depthwise_conv2d',
   'pack_filter',
   'conv2d',
   'winograd_filter',
