@@ -89,6 +89,7 @@ const CASES: Case[] = [
   ['BatchNormalization after DepthwiseConv2D, then ReLU', single([8, 8, 3], () => [
     depthwise({ padding: 'same', useBias: false }), tf.layers.batchNormalization(), tf.layers.reLU(),
   ]), [3, 8, 8, 3]],
+  ['BatchNormalization (training) after Dense, rank 2', single([12], () => [tf.layers.dense({ units: 6 }), tf.layers.batchNormalization()]), [5, 12]],
   ['Flatten + Dense + sigmoid', single([4, 4, 3], () => [tf.layers.flatten(), tf.layers.dense({ units: 5, activation: 'sigmoid' })]), [3, 4, 4, 3]],
   ['Dense relu6 + Dense', single([12], () => [tf.layers.dense({ units: 8, activation: 'relu6' }), tf.layers.dense({ units: 2 })]), [5, 12]],
   ['Dropout (seeded) + Dense', single([12], () => [tf.layers.dropout({ rate: 0.5, seed: 3 }), tf.layers.dense({ units: 3 })]), [5, 12]],

@@ -3,7 +3,7 @@ import { affine, centeredSums, sumRows } from './channel-ops';
 import { KernelArgs } from './kernel-calls';
 import { trainingKernels } from './training-kernels';
 
-/** Our kernels (TF.js has none of these names): batch moments in one op, and its gradient. */
+/** Our kernels (TF.js has none of these names): batch moments in one op, its gradient, and batch norm's gradient through its own moments. */
 export const MOMENTS = 'TrainingMoments';
 const MOMENTS_GRAD = 'TrainingMomentsGrad';
 export const BATCH_NORM_GRAD = 'TrainingBatchNormGrad';
@@ -14,7 +14,7 @@ type BatchNorm = typeof tf.batchNorm;
 const BATCH_NORMS = ['batchNorm2d', 'batchNorm3d', 'batchNorm4d'] as const;
 
 /**
- * Two ops of @tensorflow/tfjs-core that tfjs-layers calls, routed differently on wasm. TF.js
+ * Ops of @tensorflow/tfjs-core that tfjs-layers calls, routed differently on wasm. TF.js
  * offers no hook above the kernel level, so the functions on the module's exports are wrapped
  * (the layers look them up on each call); everything else keeps TF.js's own.
  *
