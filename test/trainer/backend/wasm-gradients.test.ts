@@ -3,7 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { selectBackend } from '../../../trainer/src/backend/select-backend';
 import { KERNEL_VARIANTS, KernelVariant } from '../../../trainer/src/backend/wasm-kernels/kernel-variant';
 import { trainingKernels } from '../../../trainer/src/backend/wasm-kernels/training-kernels';
-import { Gradients, InputKind, layerGradients, mismatches, Tolerance } from './layer-gradients';
+import { fixedValues, Gradients, InputKind, layerGradients, mismatches, Tolerance } from './layer-gradients';
 
 /**
  * Training on wasm must compute the same gradients as TF.js's reference cpu kernels, for every
@@ -122,6 +122,22 @@ async function compare(build: () => tf.LayersModel, inputShape: number[], input:
   expectSameGradients(wasm, reference, input);
 }
 
+/** Trains a conv + batch norm model a few steps; its weights (batch norm's moving statistics among them) and predictions. */
+async function trainBriefly(backend: string): Promise<{ weights: Float32Array[]; predictions: Float32Array }> {
+  await tf.setBackend(backend);
+  const model = single([8, 8, 3], () => [conv({ padding: 'same', useBias: false }), tf.layers.batchNormalization({ momentum: 0.5 }), tf.layers.reLU(),
+    tf.layers.flatten(), tf.layers.dense({ units: 1, activation: 'sigmoid' })])();
+  model.setWeights(model.getWeights().map((w, i) => tf.tensor(fixedValues(w.size, 200 + i), w.shape)));
+  model.compile({ optimizer: tf.train.sgd(0.1), loss: 'binaryCrossentropy' });
+  const x = tf.tensor(fixedValues(16 * 8 * 8 * 3, 7), [16, 8, 8, 3]);
+  const y = tf.tensor(Array.from({ length: 16 }, (_, i) => i % 2), [16, 1]);
+  for (let i = 0; i < 3; i++) await model.trainOnBatch(x, y);
+  const result = { weights: model.getWeights().map((w) => w.dataSync() as Float32Array), predictions: (model.predict(x) as tf.Tensor).dataSync() as Float32Array };
+  tf.dispose([x, y]);
+  model.dispose();
+  return result;
+}
+
 describe.each(KERNEL_VARIANTS)('%s kernels', (variant) => {
   describe('on one wasm thread', () => {
     beforeAll(async () => {
@@ -163,6 +179,17 @@ describe.each(KERNEL_VARIANTS)('%s kernels', (variant) => {
     });
     afterAll(async () => {
       await selectBackend('wasm', { threads: 1 });
+    });
+
+    test('training steps with batch norm leave the same weights, moving statistics and predictions on wasm as on cpu', async () => {
+      const reference = await trainBriefly('cpu');
+      const wasm = await trainBriefly('wasm');
+      expect(trainingKernels(tf.backend() as BackendWasm).variant).toBe(variant);
+      expect(wasm.weights.length).toBe(reference.weights.length);
+      for (const [i, values] of reference.weights.entries()) {
+        expect({ weight: i, mismatches: mismatches(wasm.weights[i], values, TOLERANCE) }).toEqual({ weight: i, mismatches: [] });
+      }
+      expect(mismatches(wasm.predictions, reference.predictions, TOLERANCE)).toEqual([]);
     });
 
     test.each([...CASES.filter(([name]) => SPLIT.has(name)), ...LARGER])('%s: wasm gradients equal the cpu reference', async (_name, build, inputShape, input = 'smooth') => {
