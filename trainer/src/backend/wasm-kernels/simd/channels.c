@@ -90,8 +90,7 @@ EXPORT(channel_max)(const float *x, float *out, int outer, int rows, int c, int 
  * the parts split all outer * rows rows.
  */
 EXPORT(channel_max_grad)(const float *dy, const float *x, const float *max, float *dx, int outer, int rows, int c, int part, int parts) {
-  const long total = (long)outer * rows;
-  const long r0 = total * part / parts, r1 = total * (part + 1) / parts;
+  const long r0 = part_start(outer * rows, part, parts), r1 = part_start(outer * rows, part + 1, parts);
   const f32x4 one = wasm_f32x4_splat(1.0f);
   for (long r = r0; r < r1; r++) {
     const long o = r / rows;
