@@ -125,7 +125,7 @@ export function affine(
   const pointer = (t: tf.TensorInfo | undefined) => (t ? kernels.pointer(t) : 0);
   kernels.run('channel_affine', [
     kernels.pointer(x), pointer(center), pointer(scale), pointer(shift), kernels.pointer(out), n / channels, channels,
-  ], Math.min(kernels.threads, Math.ceil(n / 65536)));
+  ], kernels.partsFor(n));
   return out;
 }
 

@@ -98,7 +98,7 @@ function elementwise(kernel: 'relu_grad' | 'square_grad') {
     const kernels = trainingKernels(backend);
     const out = backend.makeOutput(x.shape, 'float32');
     const n = tf.util.sizeFromShape(x.shape);
-    kernels.run(kernel, [kernels.pointer(dy), kernels.pointer(x), kernels.pointer(out), n], Math.min(kernels.threads, Math.ceil(n / 65536)));
+    kernels.run(kernel, [kernels.pointer(dy), kernels.pointer(x), kernels.pointer(out), n], kernels.partsFor(n));
     return out;
   };
 }
@@ -119,7 +119,7 @@ function channelMaxGrad(args: KernelArgs<'dy' | 'x' | 'max', { axes: number[] }>
   const dx = backend.makeOutput(x.shape, 'float32');
   kernels.run('channel_max_grad', [
     kernels.pointer(dy), kernels.pointer(x), kernels.pointer(max), kernels.pointer(dx), outer, rows, channels,
-  ], Math.min(kernels.threads, Math.ceil((outer * rows * channels) / 65536)));
+  ], kernels.partsFor(outer * rows * channels));
   return dx;
 }
 

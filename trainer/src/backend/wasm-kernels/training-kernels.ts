@@ -43,6 +43,7 @@ export const KERNEL_BINARIES: Readonly<Record<KernelVariant, Readonly<Record<Hea
 // Each instance (this thread's and each helper's) gets its own stack on the heap; the kernels
 // use little or none (build.mjs keeps them free of static data).
 const STACK_BYTES = 64 * 1024;
+const ELEMENTS_PER_PART = 65536;
 const STACK_ALIGN = 16;
 
 /** Our SIMD kernels, instantiated on one wasm backend's heap, with helper threads when it runs threaded. */
@@ -67,6 +68,11 @@ export class TrainingKernels {
   /** Threads a kernel can be split across. */
   get threads(): number {
     return (this.workers?.helpers ?? 0) + 1;
+  }
+
+  /** Parts for one pass over `elements` floats: one per 65,536 of them, up to the threads, so that short passes stay on this thread. */
+  partsFor(elements: number): number {
+    return Math.min(this.threads, Math.ceil(elements / ELEMENTS_PER_PART));
   }
 
   /** Jobs that ran partly on helper threads (for tests: proof that the split happened). */

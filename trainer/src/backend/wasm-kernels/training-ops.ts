@@ -183,7 +183,7 @@ function batchNormGrad(args: KernelArgs<'dy' | 'x' | 'mean' | 'variance' | 'scal
   try {
     kernels.run('batch_norm_dx', [
       kernels.pointer(dy), kernels.pointer(x), kernels.pointer(mean), kernels.pointer(coefInfo), kernels.pointer(dx), rows, channels,
-    ], Math.min(kernels.threads, Math.ceil((rows * channels) / 65536)));
+    ], kernels.partsFor(rows * channels));
   } finally {
     backend.disposeData(coefInfo.dataId);
   }
